@@ -1,0 +1,710 @@
+/* pass.c — the plugin's two IR passes: note each function's pre-optimization fingerprint, then,
+ * on the final IR, make file-local names unique, add patchable prologues, fingerprint every
+ * function and variable and write the ".hotpatch" section. */
+#include "plugin.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <llvm-c/Target.h>
+#include <xxhash.h>
+
+#include "emit.h"
+#include "fingerprint.h"
+#include "hp_meta.h"
+
+#define MD_SOURCE "hotpatch.source"    /* per function: !{name, pre-opt fingerprint, callees...} */
+#define EXCLUDE_ANNOTATION "hotpatch_exclude"
+
+static void hex128(const uint8_t h[16], char out[33])
+{
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", h[i]);
+}
+
+static int unhex128(const char *s, size_t len, uint8_t out[16])
+{
+	if (len != 32)
+		return -1;
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int is_defined_function(LLVMValueRef fn)
+{
+	return !LLVMIsDeclaration(fn) && !LLVMGetIntrinsicID(fn);
+}
+
+/* The emitted section is the marker: a module carries it once. */
+static int already_finished(LLVMModuleRef module)
+{
+	size_t len = 0;
+	const char *text = LLVMGetModuleInlineAsm(module, &len);
+	for (size_t i = 0; text && i + sizeof HP_META_SECTION < len; i++)
+		if (!memcmp(text + i, HP_META_SECTION ",", sizeof HP_META_SECTION))
+			return 1;
+	return 0;
+}
+
+static LLVMValueRef md_string(LLVMContextRef ctx, const char *s, size_t len)
+{
+	return LLVMMetadataAsValue(ctx, LLVMMDStringInContext2(ctx, s, len));
+}
+
+/* ---- PipelineStart ------------------------------------------------------------------------ */
+
+void hp_plugin_begin(LLVMModuleRef module)
+{
+	/* Registered both by -fplugin and -fpass-plugin, or input that already went through it. */
+	if (LLVMGetNamedMetadata(module, MD_SOURCE, strlen(MD_SOURCE)) || already_finished(module))
+		return;
+	LLVMContextRef ctx = LLVMGetModuleContext(module);
+
+	struct hp_fingerprinter *fp = hp_fingerprinter_new(module);
+	if (!fp)
+		return;  /* the final pass then records no source fingerprints */
+	for (LLVMValueRef fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn)) {
+		if (!is_defined_function(fn))
+			continue;
+		uint8_t h[16];
+		char hex[33];
+		hp_fingerprint_function(fp, fn, h);
+		hex128(h, hex);
+
+		/* Operands: name, fingerprint, then each distinct same-module function it calls. */
+		size_t n = 2, cap = 16;
+		LLVMValueRef *ops = malloc(cap * sizeof *ops);
+		if (!ops)
+			break;
+		size_t len = 0;
+		const char *name = LLVMGetValueName2(fn, &len);
+		ops[0] = md_string(ctx, name, len);
+		ops[1] = md_string(ctx, hex, 32);
+		for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+			for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) {
+				LLVMOpcode op = LLVMGetInstructionOpcode(i);
+				if (op != LLVMCall && op != LLVMInvoke)
+					continue;
+				LLVMValueRef callee = LLVMGetCalledValue(i);
+				if (!callee || !LLVMIsAFunction(callee) || !is_defined_function(callee))
+					continue;
+				const char *cn = LLVMGetValueName2(callee, &len);
+				LLVMValueRef s = md_string(ctx, cn, len);
+				int seen = 0;
+				for (size_t k = 2; k < n && !seen; k++)
+					seen = ops[k] == s;  /* metadata strings are uniqued */
+				if (seen)
+					continue;
+				if (n == cap) {
+					LLVMValueRef *grown = realloc(ops, (cap *= 2) * sizeof *ops);
+					if (!grown)
+						break;
+					ops = grown;
+				}
+				ops[n++] = s;
+			}
+		LLVMAddNamedMetadataOperand(module, MD_SOURCE, LLVMMDNodeInContext(ctx, ops, (unsigned)n));
+		free(ops);
+	}
+	hp_fingerprinter_free(fp);
+}
+
+/* ---- OptimizerLast ------------------------------------------------------------------------ */
+
+/* What the first pass noted about one function. */
+struct source_note {
+	char *name;
+	uint8_t fingerprint[16];
+	char **callees;
+	size_t callee_count;
+	int seen;                 /* still has a definition at the end */
+};
+
+struct finish {
+	LLVMModuleRef module;
+	LLVMContextRef ctx;
+	const struct hp_plugin_options *options;
+	const struct hp_source_info *source;
+	struct hp_fingerprinter *fp;
+	struct hp_blob blob;
+	struct source_note *notes;
+	size_t note_count;
+	uint32_t *type_map;       /* source type index -> blob type index + 1 (0: not yet added) */
+	char *err;
+	size_t err_size;
+};
+
+static int fail(struct finish *f, const char *what)
+{
+	snprintf(f->err, f->err_size, "%s", what);
+	return -1;
+}
+
+static char *dup_md_string(LLVMValueRef v)
+{
+	unsigned len = 0;
+	const char *s = LLVMGetMDString(v, &len);
+	char *out = malloc(len + 1);
+	if (out) {
+		memcpy(out, s ? s : "", len);
+		out[len] = 0;
+	}
+	return out;
+}
+
+static int read_source_notes(struct finish *f)
+{
+	unsigned n = LLVMGetNamedMetadataNumOperands(f->module, MD_SOURCE);
+	if (!n)
+		return 0;
+	LLVMValueRef *nodes = calloc(n, sizeof *nodes);
+	f->notes = calloc(n, sizeof *f->notes);
+	if (!nodes || !f->notes) {
+		free(nodes);
+		return fail(f, "out of memory");
+	}
+	LLVMGetNamedMetadataOperands(f->module, MD_SOURCE, nodes);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned ops_n = LLVMGetMDNodeNumOperands(nodes[i]);
+		if (ops_n < 2)
+			continue;
+		LLVMValueRef ops[ops_n];
+		LLVMGetMDNodeOperands(nodes[i], ops);
+		struct source_note *note = &f->notes[f->note_count++];
+		unsigned len = 0;
+		const char *hex = LLVMGetMDString(ops[1], &len);
+		note->name = dup_md_string(ops[0]);
+		note->callees = calloc(ops_n, sizeof *note->callees);
+		if (!note->name || !note->callees || unhex128(hex, len, note->fingerprint)) {
+			free(nodes);
+			return fail(f, "out of memory");
+		}
+		for (unsigned k = 2; k < ops_n; k++)
+			if (!(note->callees[note->callee_count++] = dup_md_string(ops[k]))) {
+				free(nodes);
+				return fail(f, "out of memory");
+			}
+	}
+	free(nodes);
+	hp_erase_named_metadata(f->module, MD_SOURCE);
+	return 0;
+}
+
+static struct source_note *find_note(struct finish *f, const char *name)
+{
+	for (size_t i = 0; i < f->note_count; i++)
+		if (!strcmp(f->notes[i].name, name))
+			return &f->notes[i];
+	return NULL;
+}
+
+static const struct hp_source_uses *find_uses(const struct hp_source_info *src, const char *name)
+{
+	size_t lo = 0, hi = src ? src->use_count : 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(src->uses[mid].symbol, name);
+		if (!c)
+			return &src->uses[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Functions named in an array-of-structs global such as llvm.global_ctors (field 1) or
+ * llvm.global.annotations (field 0 = function, field 1 = annotation string). */
+static int in_struct_list(LLVMModuleRef m, const char *list, unsigned field, LLVMValueRef fn,
+                          const char *annotation)
+{
+	LLVMValueRef g = LLVMGetNamedGlobal(m, list);
+	LLVMValueRef init = g ? LLVMGetInitializer(g) : NULL;
+	if (!init)
+		return 0;
+	int n = LLVMGetNumOperands(init);
+	for (int i = 0; i < n; i++) {
+		LLVMValueRef entry = LLVMGetOperand(init, (unsigned)i);
+		if (LLVMGetNumOperands(entry) <= (int)field || LLVMGetOperand(entry, field) != fn)
+			continue;
+		if (!annotation)
+			return 1;
+		LLVMValueRef str = LLVMGetOperand(entry, 1);
+		LLVMValueRef str_init = LLVMIsAGlobalVariable(str) ? LLVMGetInitializer(str) : NULL;
+		size_t len = 0;
+		const char *s = str_init && LLVMIsAConstantDataSequential(str_init) ?
+		                    LLVMGetAsString(str_init, &len) : NULL;
+		if (s && len >= strlen(annotation) && !strncmp(s, annotation, strlen(annotation)))
+			return 1;
+	}
+	return 0;
+}
+
+static int is_excluded(struct finish *f, LLVMValueRef fn, const char *name)
+{
+	for (size_t i = 0; i < f->options->exclude_count; i++)
+		if (!strcmp(f->options->exclude[i], name))
+			return 1;
+	unsigned naked = LLVMGetEnumAttributeKindForName("naked", 5);
+	if (LLVMGetEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, naked))
+		return 1;
+	return in_struct_list(f->module, "llvm.global.annotations", 0, fn, EXCLUDE_ANNOTATION);
+}
+
+/* The x86-64 patchable prologue (docs/design.md, "The prologue"): 8 bytes of padding before
+ * the symbol, a first instruction of at least 2 bytes that the runtime overwrites with a short
+ * jump into the padding, and 16-byte alignment so that the 2-byte site never straddles a
+ * 16-byte boundary (the padding starts the aligned block; the site sits at offset 8 or 12). */
+static void add_prologue(struct finish *f, LLVMValueRef fn)
+{
+	static const struct { const char *key, *value; } attrs[] = {
+		{ "patchable-function", "prologue-short-redirect" },
+		{ "patchable-function-prefix", "8" },
+	};
+	LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "patchable-function-entry",
+	                                 (unsigned)strlen("patchable-function-entry"));
+	for (size_t i = 0; i < sizeof attrs / sizeof *attrs; i++)
+		LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+		                        LLVMCreateStringAttribute(f->ctx, attrs[i].key, (unsigned)strlen(attrs[i].key),
+		                                                  attrs[i].value, (unsigned)strlen(attrs[i].value)));
+	if (LLVMGetAlignment(fn) < 16)
+		LLVMSetAlignment(fn, 16);
+}
+
+static uint8_t linkage_of(LLVMValueRef g)
+{
+	switch (LLVMGetLinkage(g)) {
+	case LLVMInternalLinkage:
+	case LLVMPrivateLinkage:
+		return HP_META_INTERNAL;
+	case LLVMWeakAnyLinkage:
+	case LLVMWeakODRLinkage:
+	case LLVMExternalWeakLinkage:
+		return HP_META_WEAK;
+	case LLVMLinkOnceAnyLinkage:
+	case LLVMLinkOnceODRLinkage:
+		return HP_META_LINKONCE;
+	case LLVMCommonLinkage:
+		return HP_META_COMMON;
+	default:
+		return HP_META_EXTERNAL;
+	}
+}
+
+/* Lists the types a symbol uses in the blob and returns the hash over their layouts. */
+static int add_type_uses(struct finish *f, const char *symbol, struct hp_meta_record *r)
+{
+	const struct hp_source_uses *u = find_uses(f->source, symbol);
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		return fail(f, "out of memory");
+	XXH3_128bits_reset(st);
+	r->types_first = (uint32_t)f->blob.index_count;
+	for (size_t i = 0; u && i < u->count; i++) {
+		const struct hp_source_type *t = &f->source->types[u->types[i]];
+		if (!f->type_map[u->types[i]]) {
+			struct hp_meta_type mt = { .size = t->size };
+			memcpy(mt.layout, t->layout, 16);
+			if (hp_blob_string(&f->blob, t->name, &mt.name) || hp_blob_type(&f->blob, &mt))
+				goto oom;
+			f->type_map[u->types[i]] = (uint32_t)f->blob.type_count;
+		}
+		if (hp_blob_index(&f->blob, f->type_map[u->types[i]] - 1))
+			goto oom;
+		XXH3_128bits_update(st, t->name, strlen(t->name) + 1);
+		XXH3_128bits_update(st, t->layout, 16);
+	}
+	r->types_count = (uint32_t)(f->blob.index_count - r->types_first);
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+	if (r->types_count)
+		memcpy(r->layout_fingerprint, c.digest, 16);
+	XXH3_freeState(st);
+	return 0;
+oom:
+	XXH3_freeState(st);
+	return fail(f, "out of memory");
+}
+
+static int calls_itself(LLVMValueRef fn)
+{
+	for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+		for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) {
+			LLVMOpcode op = LLVMGetInstructionOpcode(i);
+			if ((op == LLVMCall || op == LLVMInvoke) && LLVMGetCalledValue(i) == fn)
+				return 1;
+		}
+	return 0;
+}
+
+/* A function's record; callees are resolved to record indices after all records exist. */
+static int add_function(struct finish *f, LLVMValueRef fn, const char *source_name, int excluded)
+{
+	struct hp_meta_record r = { .kind = HP_META_FUNCTION, .linkage = linkage_of(fn) };
+	size_t len = 0;
+	const char *name = LLVMGetValueName2(fn, &len);
+	if (hp_blob_string(&f->blob, name, &r.name))
+		return fail(f, "out of memory");
+	if (excluded)
+		r.flags |= HP_META_NO_PATCH;
+	if (in_struct_list(f->module, "llvm.global_ctors", 1, fn, NULL))
+		r.flags |= HP_META_CONSTRUCTOR;
+	if (in_struct_list(f->module, "llvm.global_dtors", 1, fn, NULL))
+		r.flags |= HP_META_DESTRUCTOR;
+	if (LLVMIsFunctionVarArg(LLVMGlobalGetValueType(fn)))
+		r.flags |= HP_META_VARIADIC;
+	if (calls_itself(fn))
+		r.flags |= HP_META_RECURSIVE;
+	hp_fingerprint_function(f->fp, fn, r.fingerprint);
+	struct source_note *note = find_note(f, source_name);
+	if (note) {
+		memcpy(r.source_fingerprint, note->fingerprint, 16);
+		note->seen = 1;
+	}
+	if (add_type_uses(f, source_name, &r))
+		return -1;
+	return hp_blob_record(&f->blob, &r) ? fail(f, "out of memory") : 0;
+}
+
+static int is_zero_initializer(LLVMValueRef init)
+{
+	LLVMValueKind k = LLVMGetValueKind(init);
+	return k == LLVMConstantAggregateZeroValueKind || k == LLVMConstantPointerNullValueKind ||
+	       (k == LLVMConstantIntValueKind && LLVMConstIntGetZExtValue(init) == 0 &&
+	        LLVMGetIntTypeWidth(LLVMTypeOf(init)) <= 64);
+}
+
+static int add_variable(struct finish *f, LLVMValueRef gv, const char *source_name, int static_local)
+{
+	LLVMTargetDataRef td = LLVMGetModuleDataLayout(f->module);
+	struct hp_meta_record r = { .kind = HP_META_VARIABLE, .linkage = linkage_of(gv) };
+	size_t len = 0;
+	const char *name = LLVMGetValueName2(gv, &len);
+	if (hp_blob_string(&f->blob, name, &r.name))
+		return fail(f, "out of memory");
+	r.size = LLVMABISizeOfType(td, LLVMGlobalGetValueType(gv));
+	if (LLVMIsGlobalConstant(gv))
+		r.flags |= HP_META_CONSTANT;
+	if (LLVMGetThreadLocalMode(gv) != LLVMNotThreadLocal)
+		r.flags |= HP_META_THREAD_LOCAL;
+	if (static_local)
+		r.flags |= HP_META_STATIC_LOCAL;
+	if (LLVMGetInitializer(gv) && is_zero_initializer(LLVMGetInitializer(gv)))
+		r.flags |= HP_META_ZERO_INIT;
+	hp_fingerprint_variable(f->fp, gv, r.fingerprint);
+	if (add_type_uses(f, source_name, &r))
+		return -1;
+	return hp_blob_record(&f->blob, &r) ? fail(f, "out of memory") : 0;
+}
+
+static int is_recorded_variable(LLVMValueRef gv)
+{
+	size_t len = 0;
+	const char *name = LLVMGetValueName2(gv, &len);
+	const char *section = LLVMGetSection(gv);
+	if (LLVMIsDeclaration(gv) || LLVMGetLinkage(gv) == LLVMPrivateLinkage || !len)
+		return 0;
+	if (!strncmp(name, "llvm.", 5) || (section && !strcmp(section, "llvm.metadata")))
+		return 0;
+	/* Unnamed-address internal constants are content: they travel with the code using them. */
+	return !(LLVMGetLinkage(gv) == LLVMInternalLinkage && LLVMIsGlobalConstant(gv) &&
+	         LLVMGetUnnamedAddress(gv) == LLVMGlobalUnnamedAddr);
+}
+
+/* "fn.var" with fn a function of this module: clang's name for a static local. */
+static int is_static_local_name(LLVMModuleRef m, const char *name)
+{
+	const char *dot = strchr(name, '.');
+	if (!dot || dot == name)
+		return 0;
+	char fn[dot - name + 1];
+	memcpy(fn, name, (size_t)(dot - name));
+	fn[dot - name] = 0;
+	LLVMValueRef f = LLVMGetNamedFunction(m, fn);
+	return f && !LLVMIsDeclaration(f);
+}
+
+/* Source identity: the main file's path relative to the project root, or, without a root,
+ * relative to the deepest directory it shares with the working directory.  Both make two
+ * checkouts of one project agree while their absolute paths differ. */
+static char *normalize(const char *path)
+{
+	char cwd[PATH_MAX];
+	char *buf = malloc(strlen(path) + PATH_MAX + 2);
+	if (!buf)
+		return NULL;
+	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+		strcpy(buf, path);
+	else
+		sprintf(buf, "%s/%s", cwd, path);
+	/* Lexically resolve "//", "/./" and "/../". */
+	char *out = buf, *p = buf;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		char *seg = p;
+		while (*p && *p != '/')
+			p++;
+		size_t n = (size_t)(p - seg);
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (out > buf && *--out != '/')
+				;
+			continue;
+		}
+		*out++ = '/';
+		memmove(out, seg, n);
+		out += n;
+	}
+	if (out == buf)
+		*out++ = '/';
+	*out = 0;
+	return buf;
+}
+
+static char *tu_identity(const char *main_file, const char *root)
+{
+	char cwd[PATH_MAX];
+	if (!strcmp(main_file, "-") || !strcmp(main_file, "<stdin>"))
+		return strdup("<stdin>");
+	char *file = normalize(main_file);
+	char *base = root ? normalize(root) : getcwd(cwd, sizeof cwd) ? normalize(cwd) : NULL;
+	if (!file || !base) {
+		free(file);
+		free(base);
+		return NULL;
+	}
+	/* Longest common whole-directory prefix of file and base. */
+	size_t common = 0;
+	for (size_t i = 0; file[i] && file[i] == base[i]; i++)
+		if (file[i] == '/')
+			common = i;
+	if (base[strlen(base)] == 0 && !strncmp(file, base, strlen(base)) && file[strlen(base)] == '/')
+		common = strlen(base);
+	char *id = strdup(file + common + (file[common] == '/'));
+	free(file);
+	free(base);
+	return id;
+}
+
+/* Gives every file-local symbol a name unique to its translation unit (hazard 6), stable
+ * across checkouts because it derives from the source identity, not the path. */
+static int make_local_names_unique(struct finish *f, const char *tu)
+{
+	char suffix[32];
+	snprintf(suffix, sizeof suffix, ".__uniq.%llu", (unsigned long long)XXH3_64bits(tu, strlen(tu)));
+	size_t slen = strlen(suffix);
+	for (int pass = 0; pass < 2; pass++) {
+		LLVMValueRef g = pass ? LLVMGetFirstGlobal(f->module) : LLVMGetFirstFunction(f->module);
+		for (; g; g = pass ? LLVMGetNextGlobal(g) : LLVMGetNextFunction(g)) {
+			if (LLVMGetLinkage(g) != LLVMInternalLinkage || LLVMIsDeclaration(g))
+				continue;
+			if (pass && !is_recorded_variable(g))
+				continue;
+			size_t len = 0;
+			const char *name = LLVMGetValueName2(g, &len);
+			if (!len || strstr(name, ".__uniq."))
+				continue;
+			char *renamed = malloc(len + slen + 1);
+			if (!renamed)
+				return fail(f, "out of memory");
+			memcpy(renamed, name, len);
+			memcpy(renamed + len, suffix, slen + 1);
+			LLVMSetValueName2(g, renamed, len + slen);
+			free(renamed);
+		}
+	}
+	return 0;
+}
+
+/* The records' call lists: same-module callees noted before optimization, by record index. */
+static int add_calls(struct finish *f, char **source_names)
+{
+	for (size_t r = 0; r < f->blob.record_count; r++) {
+		struct hp_meta_record *rec = &f->blob.records[r];
+		struct source_note *note = rec->kind == HP_META_FUNCTION ? find_note(f, source_names[r]) : NULL;
+		rec->calls_first = (uint32_t)f->blob.index_count;
+		for (size_t c = 0; note && c < note->callee_count; c++)
+			for (size_t k = 0; k < f->blob.record_count; k++)
+				if (k != r && f->blob.records[k].kind == HP_META_FUNCTION &&
+				    !strcmp(source_names[k], note->callees[c])) {
+					if (hp_blob_index(&f->blob, (uint32_t)k))
+						return fail(f, "out of memory");
+					break;
+				}
+		rec->calls_count = (uint32_t)(f->blob.index_count - rec->calls_first);
+	}
+	return 0;
+}
+
+static int grow_names(char ***names, size_t count, size_t *cap)
+{
+	if (count < *cap)
+		return 0;
+	size_t n = *cap ? *cap * 2 : 256;
+	char **p = realloc(*names, n * sizeof *p);
+	if (!p)
+		return -1;
+	*names = p;
+	*cap = n;
+	return 0;
+}
+
+static int finish_module(struct finish *f)
+{
+	const struct hp_source_info *src = f->source;
+	size_t len = 0;
+	const char *main_file = src && src->main_file ? src->main_file : LLVMGetSourceFileName(f->module, &len);
+	char *tu = tu_identity(main_file, f->options->root);
+	char producer[64];
+	unsigned major = 0, minor = 0, patch = 0;
+	LLVMGetVersion(&major, &minor, &patch);
+	snprintf(producer, sizeof producer, "LLVM %u.%u.%u (IR input)", major, minor, patch);
+	const char *options = src ? src->options : "ir-input";
+	if (!tu || read_source_notes(f))
+		goto oom;
+
+	struct hp_meta_header *h = &f->blob.header;
+	h->flags = src ? src->tu_flags : HP_META_TU_NO_LAYOUTS;
+	XXH128_canonical_t oh;
+	XXH128_canonicalFromHash(&oh, XXH3_128bits(options, strlen(options)));
+	memcpy(h->options_hash, oh.digest, 16);
+	if (hp_blob_string(&f->blob, tu, &h->tu_name) ||
+	    hp_blob_string(&f->blob, src ? src->producer : producer, &h->producer) ||
+	    hp_blob_string(&f->blob, LLVMGetTarget(f->module), &h->triple) ||
+	    hp_blob_string(&f->blob, options, &h->options))
+		goto oom;
+
+	/* Source names (before renaming) of every record, to join with what the front end saw. */
+	char **names = NULL;
+	size_t count = 0, cap = 0;
+	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn)) {
+		if (!is_defined_function(fn))
+			continue;
+		if (grow_names(&names, count, &cap) || !(names[count++] = strdup(LLVMGetValueName2(fn, &len))))
+			goto oom_names;
+	}
+	for (LLVMValueRef g = LLVMGetFirstGlobal(f->module); g; g = LLVMGetNextGlobal(g)) {
+		if (!is_recorded_variable(g))
+			continue;
+		if (grow_names(&names, count, &cap) || !(names[count++] = strdup(LLVMGetValueName2(g, &len))))
+			goto oom_names;
+	}
+
+	/* Flags that depend on source names, decided before renaming. */
+	char *excluded = calloc(count + 1, 1), *static_local = calloc(count + 1, 1);
+	if (!excluded || !static_local)
+		goto oom_flags;
+	size_t k = 0;
+	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn))
+		if (is_defined_function(fn)) {
+			excluded[k] = (char)is_excluded(f, fn, names[k]);
+			k++;
+		}
+	for (LLVMValueRef g = LLVMGetFirstGlobal(f->module); g; g = LLVMGetNextGlobal(g))
+		if (is_recorded_variable(g)) {
+			static_local[k] = (char)is_static_local_name(f->module, names[k]);
+			k++;
+		}
+
+	if (make_local_names_unique(f, tu))
+		goto fail_flags;
+	k = 0;
+	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn))
+		if (is_defined_function(fn) && !excluded[k++])
+			add_prologue(f, fn);
+
+	if (!(f->fp = hp_fingerprinter_new(f->module)))
+		goto oom_flags;
+	k = 0;
+	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn))
+		if (is_defined_function(fn)) {
+			if (add_function(f, fn, names[k], excluded[k]))
+				goto fail_flags;
+			k++;
+		}
+	for (LLVMValueRef g = LLVMGetFirstGlobal(f->module); g; g = LLVMGetNextGlobal(g))
+		if (is_recorded_variable(g)) {
+			if (add_variable(f, g, names[k], static_local[k]))
+				goto fail_flags;
+			k++;
+		}
+
+	/* Functions that optimization folded away entirely, so callers can still be explained. */
+	for (size_t i = 0; i < f->note_count; i++) {
+		struct source_note *note = &f->notes[i];
+		if (note->seen)
+			continue;
+		struct hp_meta_record r = { .kind = HP_META_FUNCTION, .linkage = HP_META_INTERNAL,
+			                    .flags = HP_META_INLINED_AWAY };
+		memcpy(r.source_fingerprint, note->fingerprint, 16);
+		char *display = malloc(strlen(note->name) + 1);
+		if (!display || grow_names(&names, count, &cap))
+			goto oom_flags;
+		strcpy(display, note->name);
+		names[count++] = display;
+		if (hp_blob_string(&f->blob, note->name, &r.name) || add_type_uses(f, note->name, &r) ||
+		    hp_blob_record(&f->blob, &r))
+			goto oom_flags;
+	}
+	if (add_calls(f, names) || hp_blob_emit(&f->blob, f->module))
+		goto oom_flags;
+
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	free(excluded);
+	free(static_local);
+	free(tu);
+	return 0;
+
+oom_flags:
+	fail(f, "out of memory");
+fail_flags:
+	free(excluded);
+	free(static_local);
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	free(tu);
+	return -1;
+oom_names:
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+oom:
+	free(tu);
+	return f->err[0] ? -1 : fail(f, "out of memory");
+}
+
+int hp_plugin_finish(LLVMModuleRef module, const struct hp_plugin_options *options,
+                     const struct hp_source_info *source, char *err, size_t err_size)
+{
+	if (already_finished(module))
+		return 0;
+	struct finish f = { .module = module, .ctx = LLVMGetModuleContext(module), .options = options,
+		            .source = source, .err = err, .err_size = err_size };
+	err[0] = 0;
+	f.type_map = calloc(source && source->type_count ? source->type_count : 1, sizeof *f.type_map);
+	int rc = f.type_map ? finish_module(&f) : fail(&f, "out of memory");
+	hp_fingerprinter_free(f.fp);
+	hp_blob_free(&f.blob);
+	for (size_t i = 0; i < f.note_count; i++) {
+		for (size_t c = 0; c < f.notes[i].callee_count; c++)
+			free(f.notes[i].callees[c]);
+		free(f.notes[i].callees);
+		free(f.notes[i].name);
+	}
+	free(f.notes);
+	free(f.type_map);
+	return rc;
+}

@@ -1,0 +1,392 @@
+// register.cpp — the plugin's C++ glue: how Clang and LLVM find the plugin, its arguments, the
+// code generation options it forces, and the struct layouts only the AST knows.  Everything
+// that works on IR is C (pass.c, fingerprint.c); this file stays as thin as Clang allows.
+
+#include "clang/AST/ASTConsumer.h"
+#include "clang/AST/ASTContext.h"
+#include "clang/AST/RecordLayout.h"
+#include "clang/AST/RecursiveASTVisitor.h"
+#include "clang/Basic/Version.h"
+#include "clang/Frontend/CompilerInstance.h"
+#include "clang/Frontend/FrontendPluginRegistry.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/PassPlugin.h"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <xxhash.h>
+
+extern "C" {
+#include "hp_meta.h"
+#include "plugin.h"
+}
+
+using namespace clang;
+
+namespace {
+
+// Set once a -fplugin front end is active in this compiler process, so that the -fpass-plugin
+// registration of the same library stands aside instead of running the passes twice.
+bool FrontEndActive = false;
+
+// Everything the passes need from the front end, owned for the whole compilation.
+struct SourceFacts {
+  std::string MainFile, Producer, Options, Root;
+  uint32_t TUFlags = 0;
+  std::vector<std::string> Exclude;
+  std::vector<std::string> TypeNames;
+  std::vector<hp_source_type> Types;
+  std::map<std::string, std::vector<uint32_t>> Uses;
+
+  // C views of the above, rebuilt by view().
+  std::vector<const char *> ExcludeC;
+  std::vector<hp_source_uses> UsesC;
+  hp_plugin_options OptionsC{};
+  hp_source_info InfoC{};
+
+  void view() {
+    ExcludeC.clear();
+    for (auto &E : Exclude)
+      ExcludeC.push_back(E.c_str());
+    OptionsC = {Root.empty() ? nullptr : Root.c_str(), ExcludeC.data(), ExcludeC.size()};
+    for (size_t I = 0; I < Types.size(); ++I)
+      Types[I].name = TypeNames[I].c_str();
+    UsesC.clear();
+    for (auto &U : Uses)  // std::map iterates in name order, as hp_source_info requires
+      UsesC.push_back({U.first.c_str(), U.second.data(), U.second.size()});
+    InfoC = {MainFile.empty() ? nullptr : MainFile.c_str(), Producer.c_str(), Options.c_str(),
+             TUFlags, Types.data(), Types.size(), UsesC.data(), UsesC.size()};
+  }
+};
+
+// ---- Struct layouts: which records each function and variable depends on ------------------
+
+// Collects, per function and per variable, the records its source touches; then closes each
+// function's set over its same-file callees, since any of them may be inlined into it.
+class LayoutCollector : public RecursiveASTVisitor<LayoutCollector> {
+public:
+  explicit LayoutCollector(ASTContext &Ctx) : Ctx(Ctx) {}
+
+  bool VisitFunctionDecl(FunctionDecl *FD) {
+    if (!FD->doesThisDeclarationHaveABody())
+      return true;
+    Current = &Decls[symbolOf(FD)];
+    Current->IsFunction = true;
+    addType(FD->getReturnType());
+    for (ParmVarDecl *P : FD->parameters())
+      addType(P->getType());
+    return true;
+  }
+  bool VisitVarDecl(VarDecl *VD) {
+    if (isa<ParmVarDecl>(VD))
+      return true;
+    if (VD->hasGlobalStorage() && !VD->isStaticLocal() && VD->hasInit()) {
+      // A file-scope variable: a record of its own (its initializer may reference functions).
+      Decl &D = Decls[symbolOf(VD)];
+      addTypeTo(D, VD->getType());
+      return true;
+    }
+    if (VD->isStaticLocal()) {
+      if (auto *FD = dyn_cast_or_null<FunctionDecl>(VD->getParentFunctionOrMethod()))
+        addTypeTo(Decls[symbolOf(FD) + "." + VD->getName().str()], VD->getType());
+    } else if (VD->hasGlobalStorage()) {
+      addTypeTo(Decls[symbolOf(VD)], VD->getType());
+    }
+    if (Current)
+      addType(VD->getType());
+    return true;
+  }
+  bool VisitExpr(Expr *E) {
+    if (!Current)
+      return true;
+    addType(E->getType());
+    if (auto *DRE = dyn_cast<DeclRefExpr>(E))
+      if (auto *FD = dyn_cast<FunctionDecl>(DRE->getDecl()))
+        Current->Callees.insert(symbolOf(FD));
+    return true;
+  }
+  bool VisitUnaryExprOrTypeTraitExpr(UnaryExprOrTypeTraitExpr *E) {
+    if (Current && E->isArgumentType())
+      addType(E->getArgumentType());
+    return true;
+  }
+  bool VisitOffsetOfExpr(OffsetOfExpr *E) {
+    if (Current)
+      addType(E->getTypeSourceInfo()->getType());
+    return true;
+  }
+  // Keep Current pointing at the function whose body is being walked.
+  bool TraverseFunctionDecl(FunctionDecl *FD) {
+    Decl *Saved = Current;
+    bool R = RecursiveASTVisitor::TraverseFunctionDecl(FD);
+    Current = Saved;
+    return R;
+  }
+
+  void finish(SourceFacts &Out) {
+    closeOverCallees();
+    std::map<const RecordDecl *, uint32_t> Index;
+    for (auto &[Symbol, D] : Decls) {
+      std::vector<uint32_t> Ids;
+      for (const RecordDecl *RD : D.Records) {
+        auto It = Index.find(RD);
+        if (It == Index.end()) {
+          It = Index.emplace(RD, Out.Types.size()).first;
+          hp_source_type T{};
+          std::string Name;
+          layoutOf(RD, Name, T);
+          Out.TypeNames.push_back(Name);
+          Out.Types.push_back(T);
+        }
+        Ids.push_back(It->second);
+      }
+      std::sort(Ids.begin(), Ids.end());
+      Out.Uses[Symbol] = std::move(Ids);
+    }
+  }
+
+private:
+  struct Decl {
+    bool IsFunction = false;
+    std::set<const RecordDecl *> Records;
+    std::set<std::string> Callees;
+  };
+  ASTContext &Ctx;
+  std::map<std::string, Decl> Decls;
+  Decl *Current = nullptr;
+
+  static std::string symbolOf(const NamedDecl *ND) {
+    if (auto *A = ND->getAttr<AsmLabelAttr>())
+      return A->getLabel().str();
+    return ND->getName().str();
+  }
+
+  void addType(QualType T) { addTypeTo(*Current, T); }
+
+  // Records reachable from T by value or through pointers and arrays; a record's by-value
+  // members count too, since their layout is part of it.
+  void addTypeTo(Decl &D, QualType T) {
+    for (int Depth = 0; !T.isNull() && Depth < 64; ++Depth) {
+      T = T.getCanonicalType();
+      if (auto *PT = T->getAs<PointerType>()) {
+        T = PT->getPointeeType();
+      } else if (auto *AT = dyn_cast<ArrayType>(T.getTypePtr())) {
+        T = AT->getElementType();
+      } else if (auto *FT = T->getAs<FunctionProtoType>()) {
+        for (QualType P : FT->param_types())
+          addTypeTo(D, P);
+        T = FT->getReturnType();
+      } else {
+        break;
+      }
+    }
+    const RecordType *RT = T.isNull() ? nullptr : T->getAs<RecordType>();
+    if (!RT)
+      return;
+    const RecordDecl *RD = RT->getDecl()->getDefinition();
+    if (!RD || RD->isInvalidDecl() || !D.Records.insert(RD).second)
+      return;
+    for (const FieldDecl *F : RD->fields()) {
+      QualType FT = F->getType().getCanonicalType();
+      while (auto *AT = dyn_cast<ArrayType>(FT.getTypePtr()))
+        FT = AT->getElementType().getCanonicalType();
+      if (FT->getAs<RecordType>())
+        addTypeTo(D, FT);
+    }
+  }
+
+  void closeOverCallees() {
+    for (bool Changed = true; Changed;) {
+      Changed = false;
+      for (auto &[Symbol, D] : Decls) {
+        if (!D.IsFunction)
+          continue;
+        for (const std::string &C : D.Callees) {
+          auto It = Decls.find(C);
+          if (It == Decls.end() || &It->second == &D)
+            continue;
+          for (const RecordDecl *RD : It->second.Records)
+            Changed |= D.Records.insert(RD).second;
+        }
+      }
+    }
+  }
+
+  // A record's identity is its tag and name; its layout is every field's name, type, offset
+  // and bit width, plus size and alignment.  An anonymous record is known by its layout.
+  void layoutOf(const RecordDecl *RD, std::string &Name, hp_source_type &T) {
+    const ASTRecordLayout &L = Ctx.getASTRecordLayout(RD);
+    std::string Text = RD->isUnion() ? "union" : "struct";
+    Text += " size=" + std::to_string(L.getSize().getQuantity()) +
+            " align=" + std::to_string(L.getAlignment().getQuantity());
+    unsigned I = 0;
+    for (const FieldDecl *F : RD->fields()) {
+      Text += "\n" + F->getName().str() + ":" +
+              F->getType().getCanonicalType().getAsString() + "@" +
+              std::to_string(L.getFieldOffset(I++));
+      if (F->isBitField())
+        Text += ":" + std::to_string(F->getBitWidthValue(Ctx));
+    }
+    XXH128_hash_t H = XXH3_128bits(Text.data(), Text.size());
+    XXH128_canonical_t C;
+    XXH128_canonicalFromHash(&C, H);
+    memcpy(T.layout, C.digest, 16);
+    T.size = (uint32_t)L.getSize().getQuantity();
+    std::string Tag = RD->isUnion() ? "union " : "struct ";
+    if (!RD->getName().empty())
+      Name = Tag + RD->getName().str();
+    else if (const TypedefNameDecl *TD = RD->getTypedefNameForAnonDecl())
+      Name = Tag + TD->getName().str();
+    else {
+      char Hex[17];
+      snprintf(Hex, sizeof Hex, "%016llx", (unsigned long long)H.high64);
+      Name = Tag + "<anonymous " + Hex + ">";
+    }
+  }
+};
+
+class LayoutConsumer : public ASTConsumer {
+public:
+  explicit LayoutConsumer(std::shared_ptr<SourceFacts> Facts) : Facts(std::move(Facts)) {}
+  void HandleTranslationUnit(ASTContext &Ctx) override {
+    LayoutCollector C(Ctx);
+    C.TraverseDecl(Ctx.getTranslationUnitDecl());
+    C.finish(*Facts);
+    Facts->view();
+  }
+
+private:
+  std::shared_ptr<SourceFacts> Facts;
+};
+
+// ---- The passes ----------------------------------------------------------------------------
+
+struct BeginPass : llvm::PassInfoMixin<BeginPass> {
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
+    hp_plugin_begin(llvm::wrap(&M));
+    return llvm::PreservedAnalyses::none();
+  }
+  static bool isRequired() { return true; }
+};
+
+struct FinishPass : llvm::PassInfoMixin<FinishPass> {
+  std::shared_ptr<SourceFacts> Facts;  // null for IR inputs
+  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
+    static const hp_plugin_options Defaults{};
+    char Err[512] = "";
+    if (hp_plugin_finish(llvm::wrap(&M), Facts ? &Facts->OptionsC : &Defaults,
+                         Facts ? &Facts->InfoC : nullptr, Err, sizeof Err) != 0)
+      M.getContext().emitError(llvm::Twine("hotpatch: ") + Err);
+    return llvm::PreservedAnalyses::none();
+  }
+  static bool isRequired() { return true; }
+};
+
+void registerPasses(llvm::PassBuilder &PB, std::shared_ptr<SourceFacts> Facts) {
+  PB.registerPipelineStartEPCallback(
+      [](llvm::ModulePassManager &MPM, llvm::OptimizationLevel) { MPM.addPass(BeginPass()); });
+  PB.registerOptimizerLastEPCallback(
+      [Facts](llvm::ModulePassManager &MPM, llvm::OptimizationLevel) {
+        MPM.addPass(FinishPass{{}, Facts});
+      });
+}
+
+// ---- The front-end action ------------------------------------------------------------------
+
+class HotpatchAction : public PluginASTAction {
+  std::shared_ptr<SourceFacts> Facts = std::make_shared<SourceFacts>();
+
+protected:
+  bool ParseArgs(const CompilerInstance &CI, const std::vector<std::string> &Args) override {
+    DiagnosticsEngine &D = CI.getDiagnostics();
+    for (const std::string &Arg : Args) {
+      size_t Eq = Arg.find('=');
+      std::string Key = Arg.substr(0, Eq), Value = Eq == std::string::npos ? "" : Arg.substr(Eq + 1);
+      if (Key == "root" && !Value.empty()) {
+        Facts->Root = Value;
+      } else if (Key == "exclude") {
+        for (size_t I = 0; I <= Value.size();) {
+          size_t Comma = std::min(Value.find(',', I), Value.size());
+          if (Comma > I)
+            Facts->Exclude.push_back(Value.substr(I, Comma - I));
+          I = Comma + 1;
+        }
+      } else {
+        D.Report(D.getCustomDiagID(DiagnosticsEngine::Error,
+                                   "hotpatch: unknown plugin argument '%0' "
+                                   "(known: root=DIR, exclude=NAME[,NAME...])"))
+            << Arg;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &CI, StringRef) override {
+    FrontEndActive = true;
+    CodeGenOptions &CG = CI.getCodeGenOpts();
+    // One section per function and variable: hpdiff reads each symbol's code and relocations
+    // from its own section, and unused code can be dropped without touching its neighbours.
+    CG.FunctionSections = true;
+    CG.DataSections = true;
+    if (CG.PrepareForLTO || CG.PrepareForThinLTO)
+      Facts->TUFlags |= HP_META_TU_LTO;
+
+    const FrontendInputFile &In = CI.getFrontendOpts().Inputs.front();
+    Facts->MainFile = In.isFile() ? In.getFile().str() : "<stdin>";
+    Facts->Producer = getClangFullVersion();
+    Facts->Options = describeOptions(CI);
+    Facts->view();
+
+    auto F = Facts;
+    CG.PassBuilderCallbacks.push_back([F](llvm::PassBuilder &PB) { registerPasses(PB, F); });
+    return std::make_unique<LayoutConsumer>(Facts);
+  }
+
+  ActionType getActionType() override { return AddBeforeMainAction; }
+
+private:
+  // The options that shape machine code without necessarily showing in every function's IR.
+  static std::string describeOptions(const CompilerInstance &CI) {
+    const CodeGenOptions &CG = CI.getCodeGenOpts();
+    const TargetOptions &T = CI.getTargetOpts();
+    const LangOptions &L = CI.getLangOpts();
+    std::string S = "O" + std::to_string(CG.OptimizationLevel);
+    if (CG.OptimizeSize)
+      S += CG.OptimizeSize == 1 ? "s" : "z";
+    S += " pic=" + std::to_string(L.PICLevel) + " pie=" + std::to_string(L.PIE);
+    S += " reloc=" + std::to_string((int)CG.RelocationModel);
+    S += " cmodel=" + CG.CodeModel;
+    S += " frame-pointer=" + std::to_string((int)CG.getFramePointer());
+    S += " cpu=" + T.CPU + " tune=" + T.TuneCPU + " abi=" + T.ABI;
+    S += " cf-protection=" + std::to_string(CG.CFProtectionBranch) +
+         std::to_string(CG.CFProtectionReturn);
+    S += " features=";
+    for (const std::string &F : T.FeaturesAsWritten)
+      S += F + ",";
+    return S;
+  }
+};
+
+} // namespace
+
+static FrontendPluginRegistry::Add<HotpatchAction>
+    X("hotpatch", "patchable prologues and fingerprints for live patching");
+
+// -fpass-plugin= entry: IR inputs and -save-temps have no AST action.
+extern "C" LLVM_ATTRIBUTE_WEAK ::llvm::PassPluginLibraryInfo llvmGetPassPluginInfo() {
+  return {LLVM_PLUGIN_API_VERSION, "hotpatch", "0.1", [](llvm::PassBuilder &PB) {
+            if (!FrontEndActive)
+              registerPasses(PB, nullptr);
+          }};
+}
+
+extern "C" void hp_erase_named_metadata(LLVMModuleRef M, const char *Name) {
+  if (llvm::NamedMDNode *N = llvm::unwrap(M)->getNamedMetadata(Name))
+    N->eraseFromParent();
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages hotpatch builds and tests with; does nothing when they are present.
+set -euo pipefail
+packages=(clang-19 llvm-19-dev libclang-19-dev llvm-19-tools lld-19 libelf-dev libxxhash-dev
+          ninja-build cmake python3 npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node/npm may come from another repository (nodesource): an npm on PATH is as good.
+if command -v npm >/dev/null; then
+  missing=("${missing[@]/npm}")
+fi
+read -ra missing <<<"${missing[*]}"
+if ((${#missing[@]})); then
+  echo "hotpatch: installing ${missing[*]}"
+  [ "$(id -u)" = 0 ] || { echo "hotpatch: run as root to install packages: ${missing[*]}" >&2; exit 1; }
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
