@@ -37,9 +37,12 @@ static int unhex128(const char *s, size_t len, uint8_t out[16])
 	return 0;
 }
 
+/* A function whose code this translation unit emits (available_externally bodies are copies
+ * for inlining only). */
 static int is_defined_function(LLVMValueRef fn)
 {
-	return !LLVMIsDeclaration(fn) && !LLVMGetIntrinsicID(fn);
+	return !LLVMIsDeclaration(fn) && !LLVMGetIntrinsicID(fn) &&
+	       LLVMGetLinkage(fn) != LLVMAvailableExternallyLinkage;
 }
 
 /* The emitted section is the marker: a module carries it once. */
@@ -78,8 +81,8 @@ void hp_plugin_begin(LLVMModuleRef module)
 		hp_fingerprint_function(fp, fn, h);
 		hex128(h, hex);
 
-		/* Operands: name, fingerprint, then each distinct same-module function it calls. */
-		size_t n = 2, cap = 16;
+		/* Operands: name, fingerprint, "internal"/"", then each distinct same-module callee. */
+		size_t n = 3, cap = 16;
 		LLVMValueRef *ops = malloc(cap * sizeof *ops);
 		if (!ops)
 			break;
@@ -87,6 +90,7 @@ void hp_plugin_begin(LLVMModuleRef module)
 		const char *name = LLVMGetValueName2(fn, &len);
 		ops[0] = md_string(ctx, name, len);
 		ops[1] = md_string(ctx, hex, 32);
+		ops[2] = LLVMGetLinkage(fn) == LLVMInternalLinkage ? md_string(ctx, "internal", 8) : md_string(ctx, "", 0);
 		for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
 			for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) {
 				LLVMOpcode op = LLVMGetInstructionOpcode(i);
@@ -98,7 +102,7 @@ void hp_plugin_begin(LLVMModuleRef module)
 				const char *cn = LLVMGetValueName2(callee, &len);
 				LLVMValueRef s = md_string(ctx, cn, len);
 				int seen = 0;
-				for (size_t k = 2; k < n && !seen; k++)
+				for (size_t k = 3; k < n && !seen; k++)
 					seen = ops[k] == s;  /* metadata strings are uniqued */
 				if (seen)
 					continue;
@@ -124,6 +128,7 @@ struct source_note {
 	uint8_t fingerprint[16];
 	char **callees;
 	size_t callee_count;
+	int internal;             /* file-local: its record name takes the unit's suffix */
 	int seen;                 /* still has a definition at the end */
 };
 
@@ -137,6 +142,7 @@ struct finish {
 	struct source_note *notes;
 	size_t note_count;
 	uint32_t *type_map;       /* source type index -> blob type index + 1 (0: not yet added) */
+	char suffix[32];          /* appended to file-local names: ".__uniq.<hash of the unit>" */
 	char *err;
 	size_t err_size;
 };
@@ -173,7 +179,7 @@ static int read_source_notes(struct finish *f)
 	LLVMGetNamedMetadataOperands(f->module, MD_SOURCE, nodes);
 	for (unsigned i = 0; i < n; i++) {
 		unsigned ops_n = LLVMGetMDNodeNumOperands(nodes[i]);
-		if (ops_n < 2)
+		if (ops_n < 3)
 			continue;
 		LLVMValueRef ops[ops_n];
 		LLVMGetMDNodeOperands(nodes[i], ops);
@@ -186,7 +192,8 @@ static int read_source_notes(struct finish *f)
 			free(nodes);
 			return fail(f, "out of memory");
 		}
-		for (unsigned k = 2; k < ops_n; k++)
+		note->internal = LLVMGetMDString(ops[2], &len) && len > 0;
+		for (unsigned k = 3; k < ops_n; k++)
 			if (!(note->callees[note->callee_count++] = dup_md_string(ops[k]))) {
 				free(nodes);
 				return fail(f, "out of memory");
@@ -500,8 +507,8 @@ static char *tu_identity(const char *main_file, const char *root)
  * across checkouts because it derives from the source identity, not the path. */
 static int make_local_names_unique(struct finish *f, const char *tu)
 {
-	char suffix[32];
-	snprintf(suffix, sizeof suffix, ".__uniq.%llu", (unsigned long long)XXH3_64bits(tu, strlen(tu)));
+	snprintf(f->suffix, sizeof f->suffix, ".__uniq.%llu", (unsigned long long)XXH3_64bits(tu, strlen(tu)));
+	const char *suffix = f->suffix;
 	size_t slen = strlen(suffix);
 	for (int pass = 0; pass < 2; pass++) {
 		LLVMValueRef g = pass ? LLVMGetFirstGlobal(f->module) : LLVMGetFirstFunction(f->module);
@@ -647,13 +654,19 @@ static int finish_module(struct finish *f)
 		struct hp_meta_record r = { .kind = HP_META_FUNCTION, .linkage = HP_META_INTERNAL,
 			                    .flags = HP_META_INLINED_AWAY };
 		memcpy(r.source_fingerprint, note->fingerprint, 16);
-		char *display = malloc(strlen(note->name) + 1);
-		if (!display || grow_names(&names, count, &cap))
+		r.linkage = note->internal ? HP_META_INTERNAL : HP_META_EXTERNAL;
+		char *source_name = strdup(note->name);
+		char *record_name = malloc(strlen(note->name) + sizeof f->suffix);
+		if (!source_name || !record_name || grow_names(&names, count, &cap)) {
+			free(source_name);
+			free(record_name);
 			goto oom_flags;
-		strcpy(display, note->name);
-		names[count++] = display;
-		if (hp_blob_string(&f->blob, note->name, &r.name) || add_type_uses(f, note->name, &r) ||
-		    hp_blob_record(&f->blob, &r))
+		}
+		sprintf(record_name, "%s%s", note->name, note->internal ? f->suffix : "");
+		names[count++] = source_name;
+		int rc = hp_blob_string(&f->blob, record_name, &r.name);
+		free(record_name);
+		if (rc || add_type_uses(f, note->name, &r) || hp_blob_record(&f->blob, &r))
 			goto oom_flags;
 	}
 	if (add_calls(f, names) || hp_blob_emit(&f->blob, f->module))

@@ -356,9 +356,9 @@ private:
     const CodeGenOptions &CG = CI.getCodeGenOpts();
     const TargetOptions &T = CI.getTargetOpts();
     const LangOptions &L = CI.getLangOpts();
-    std::string S = "O" + std::to_string(CG.OptimizationLevel);
-    if (CG.OptimizeSize)
-      S += CG.OptimizeSize == 1 ? "s" : "z";
+    std::string S = CG.OptimizeSize == 1   ? std::string("Os")
+                    : CG.OptimizeSize == 2 ? std::string("Oz")
+                                           : "O" + std::to_string(CG.OptimizationLevel);
     S += " pic=" + std::to_string(L.PICLevel) + " pie=" + std::to_string(L.PIE);
     S += " reloc=" + std::to_string((int)CG.RelocationModel);
     S += " cmodel=" + CG.CodeModel;

@@ -1,0 +1,201 @@
+/* elf_file.c — reading objects, executables, shared libraries and archives with libelf. */
+#include "elf_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libelf.h>
+
+static int symbol_cmp(const void *a, const void *b)
+{
+	const struct hp_symbol *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->value > y->value) - (x->value < y->value);
+}
+
+/* Reads .symtab (or .dynsym) into a name-sorted array of defined symbols. */
+static int read_symbols(struct hp_elf *e)
+{
+	Elf_Scn *scn = NULL, *symtab = NULL, *dynsym = NULL;
+	GElf_Shdr shdr;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr))
+			return -1;
+		if (shdr.sh_type == SHT_SYMTAB)
+			symtab = scn;
+		else if (shdr.sh_type == SHT_DYNSYM)
+			dynsym = scn;
+	}
+	e->has_symtab = symtab != NULL;
+	scn = symtab ? symtab : dynsym;
+	if (!scn)
+		return 0;
+	Elf_Data *data = elf_getdata(scn, NULL);
+	if (!gelf_getshdr(scn, &shdr) || !data || !shdr.sh_entsize)
+		return -1;
+	size_t n = shdr.sh_size / shdr.sh_entsize;
+	e->symbols = calloc(n ? n : 1, sizeof *e->symbols);
+	if (!e->symbols)
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		GElf_Sym sym;
+		if (!gelf_getsym(data, (int)i, &sym))
+			return -1;
+		if (sym.st_shndx == SHN_UNDEF || GELF_ST_TYPE(sym.st_info) == STT_SECTION ||
+		    GELF_ST_TYPE(sym.st_info) == STT_FILE)
+			continue;
+		const char *name = elf_strptr(e->elf, shdr.sh_link, sym.st_name);
+		if (!name || !*name)
+			continue;
+		e->symbols[e->symbol_count++] = (struct hp_symbol){
+			name, sym.st_value, sym.st_size, (uint16_t)sym.st_shndx,
+			(uint8_t)GELF_ST_TYPE(sym.st_info), (uint8_t)GELF_ST_BIND(sym.st_info) };
+	}
+	qsort(e->symbols, e->symbol_count, sizeof *e->symbols, symbol_cmp);
+	return 0;
+}
+
+/* The GNU build-id note, wherever the linker put it. */
+static void read_build_id(struct hp_elf *e)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp((char *)data->d_buf + name_off, "GNU", 4) && nh.n_descsz <= sizeof e->build_id) {
+				memcpy(e->build_id, (char *)data->d_buf + desc_off, nh.n_descsz);
+				e->build_id_size = nh.n_descsz;
+				return;
+			}
+		}
+	}
+}
+
+static int open_one(Elf *elf, const char *path, struct hp_elf *e, char *err, size_t err_size)
+{
+	memset(e, 0, sizeof *e);
+	e->elf = elf;
+	e->path = strdup(path);
+	if (!e->path || !gelf_getehdr(elf, &e->ehdr) || read_symbols(e)) {
+		snprintf(err, err_size, "%s: cannot read ELF file: %s", path, elf_errmsg(-1));
+		return -1;
+	}
+	read_build_id(e);
+	return 0;
+}
+
+static void close_one(struct hp_elf *e)
+{
+	free(e->symbols);
+	free(e->path);
+}
+
+int hp_elf_each(const char *path, int (*fn)(struct hp_elf *, void *), void *arg, char *err,
+                size_t err_size)
+{
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	Elf *top = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!top || (elf_kind(top) != ELF_K_ELF && elf_kind(top) != ELF_K_AR)) {
+		snprintf(err, err_size, "%s: not an ELF file", path);
+		rc = -1;
+	} else if (elf_kind(top) == ELF_K_ELF) {
+		struct hp_elf e;
+		rc = open_one(top, path, &e, err, err_size);
+		if (rc == 0)
+			rc = fn(&e, arg);
+		close_one(&e);
+	} else {
+		Elf *member;
+		Elf_Cmd cmd = ELF_C_READ_MMAP;
+		while (rc == 0 && (member = elf_begin(fd, cmd, top))) {
+			Elf_Arhdr *ar = elf_getarhdr(member);
+			if (elf_kind(member) == ELF_K_ELF && ar && ar->ar_name[0] != '/') {
+				char name[4096];
+				snprintf(name, sizeof name, "%s(%s)", path, ar->ar_name);
+				struct hp_elf e;
+				rc = open_one(member, name, &e, err, err_size);
+				if (rc == 0)
+					rc = fn(&e, arg);
+				close_one(&e);
+			}
+			cmd = elf_next(member);
+			elf_end(member);
+		}
+	}
+	if (top)
+		elf_end(top);
+	close(fd);
+	return rc;
+}
+
+const uint8_t *hp_elf_section(struct hp_elf *e, const char *name, size_t *size)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	if (elf_getshdrstrndx(e->elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		const char *n;
+		if (!gelf_getshdr(scn, &shdr) || !(n = elf_strptr(e->elf, shstrndx, shdr.sh_name)))
+			continue;
+		if (strcmp(n, name) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		Elf_Data *data = elf_rawdata(scn, NULL);
+		if (!data || data->d_size != shdr.sh_size)
+			return NULL;
+		*size = data->d_size;
+		return data->d_buf;
+	}
+	return NULL;
+}
+
+const uint8_t *hp_elf_symbol_bytes(struct hp_elf *e, const struct hp_symbol *sym, int64_t offset,
+                                   size_t len)
+{
+	Elf_Scn *scn = elf_getscn(e->elf, sym->section);
+	GElf_Shdr shdr;
+	if (!scn || !gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+		return NULL;
+	Elf_Data *data = elf_rawdata(scn, NULL);
+	if (!data)
+		return NULL;
+	int64_t start = (int64_t)(sym->value - (hp_elf_is_linked(e) ? shdr.sh_addr : 0)) + offset;
+	if (start < 0 || (uint64_t)start + len > data->d_size)
+		return NULL;
+	return (const uint8_t *)data->d_buf + start;
+}
+
+const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *name)
+{
+	size_t lo = 0, hi = e->symbol_count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(e->symbols[mid].name, name);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->symbol_count && !strcmp(e->symbols[lo].name, name) ? &e->symbols[lo] : NULL;
+}
+
+int hp_elf_is_linked(const struct hp_elf *e)
+{
+	return e->ehdr.e_type == ET_EXEC || e->ehdr.e_type == ET_DYN;
+}

@@ -1,0 +1,49 @@
+/* elf_file.h — the ELF model hpdump and hpdiff share: one opened object, executable or shared
+ * library (or each member of an archive), its sections, symbols and GNU build-id, read with
+ * libelf.  Errors come back as -1 with a one-line message naming the file. */
+#ifndef HP_ELF_FILE_H
+#define HP_ELF_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gelf.h>
+
+struct hp_symbol {
+	const char *name;
+	uint64_t value;               /* address (linked files) or offset in its section (objects) */
+	uint64_t size;
+	uint16_t section;             /* st_shndx */
+	uint8_t type, bind;           /* STT_*, STB_* */
+};
+
+struct hp_elf {
+	char *path;                   /* "lib.a(member.o)" for archive members */
+	Elf *elf;
+	GElf_Ehdr ehdr;
+	struct hp_symbol *symbols;    /* .symtab, or .dynsym when stripped */
+	size_t symbol_count;
+	int has_symtab;               /* 0: stripped, only exported symbols are known */
+	uint8_t build_id[64];
+	size_t build_id_size;         /* 0: none */
+};
+
+/* Calls fn for the file, or for each member of an archive; stops at the first nonzero return
+ * and returns it.  Returns -1 with err set when the file cannot be read or is not ELF. */
+int hp_elf_each(const char *path, int (*fn)(struct hp_elf *elf, void *arg), void *arg,
+                char *err, size_t err_size);
+
+/* The named section's bytes (NULL when absent or SHT_NOBITS). */
+const uint8_t *hp_elf_section(struct hp_elf *elf, const char *name, size_t *size);
+
+/* The bytes at [sym + offset, sym + offset + len) in the symbol's section, or NULL when out
+ * of bounds. */
+const uint8_t *hp_elf_symbol_bytes(struct hp_elf *elf, const struct hp_symbol *sym,
+                                   int64_t offset, size_t len);
+
+/* The first defined symbol of that name, or NULL. */
+const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *elf, const char *name);
+
+/* True for executables and shared libraries; false for relocatable objects. */
+int hp_elf_is_linked(const struct hp_elf *elf);
+
+#endif

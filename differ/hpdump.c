@@ -1,0 +1,296 @@
+/* hpdump — prints the hotpatch metadata of objects, executables, shared libraries and archives:
+ * one line per function and variable with its fingerprint; --json for machines; --prologues to
+ * check every function's patch site in the file itself. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf_file.h"
+#include "meta_read.h"
+#include "prologue.h"
+
+struct dump {
+	int json, verbose, prologues;
+	int files_done;               /* archive members printed so far, for JSON commas */
+	int unpatchable;              /* functions whose prologue check failed */
+	int member_found;             /* an archive member had metadata */
+	int archive;
+};
+
+static void hex(const uint8_t *h, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", h[i]);
+	out[2 * n] = 0;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* The record's state in a linked file: its symbol may have been dropped by --gc-sections. */
+static const struct hp_symbol *record_symbol(struct hp_elf *e, const struct hp_rec *r)
+{
+	/* Without .symtab nothing can be said about file-local or dropped symbols. */
+	return r->flags & HP_META_INLINED_AWAY ? NULL : hp_elf_find_symbol(e, r->name);
+}
+
+static const char *prologue_text(struct hp_elf *e, const struct hp_rec *r, char *buf)
+{
+	const struct hp_symbol *s = record_symbol(e, r);
+	if (r->kind != HP_META_FUNCTION || (r->flags & (HP_META_INLINED_AWAY | HP_META_NO_PATCH)))
+		return "-";
+	if (!s)
+		return e->has_symtab ? "no symbol" : "stripped";
+	const uint8_t *bytes = hp_elf_symbol_bytes(e, s, -HP_PROLOGUE_PADDING, HP_PROLOGUE_SPAN);
+	if (!bytes)
+		return "not readable";
+	struct hp_prologue p;
+	hp_prologue_inspect(bytes, s->value, &p);
+	if (p.problem)
+		snprintf(buf, 96, "BAD: %s", p.problem);
+	else
+		snprintf(buf, 96, "+%u:%02x%02x", p.site_offset, p.site[0], p.site[1]);
+	return buf;
+}
+
+static void print_table(struct dump *d, struct hp_elf *e, const struct hp_meta *m)
+{
+	char fp[33], flags[200], pro[96];
+	int linked = hp_elf_is_linked(e);
+	printf("%s:", e->path);
+	if (e->build_id_size) {
+		char id[129];
+		hex(e->build_id, e->build_id_size, id);
+		printf(" build-id %s", id);
+	}
+	printf("\n");
+	for (size_t t = 0; t < m->tu_count; t++) {
+		const struct hp_tu *tu = &m->tus[t];
+		printf("unit %s%s%s\n  %s; %s; %s\n", tu->name,
+		       tu->flags & HP_META_TU_LTO ? " [lto]" : "",
+		       tu->flags & HP_META_TU_NO_LAYOUTS ? " [no-layouts]" : "", tu->producer, tu->triple,
+		       tu->options);
+		printf("  %-8s  %-8s  %-32s  %-22s  %s%s\n", "KIND", "LINKAGE", "FINGERPRINT", "FLAGS",
+		       d->prologues ? "SITE          " : "", "NAME");
+		for (size_t i = 0; i < tu->record_count; i++) {
+			const struct hp_rec *r = &tu->records[i];
+			hex(r->fingerprint, 16, fp);
+			hp_meta_flags_text(r->flags, flags);
+			if (linked && e->has_symtab && !(r->flags & HP_META_INLINED_AWAY) && !record_symbol(e, r))
+				strcpy(flags + (strcmp(flags, "-") ? strlen(flags) : 0),
+				       strcmp(flags, "-") ? ",dropped" : "dropped");
+			printf("  %-8s  %-8s  %-32s  %-22s  ", hp_meta_kind_name(r->kind),
+			       hp_meta_linkage_name(r->linkage), r->flags & HP_META_INLINED_AWAY ? "-" : fp, flags);
+			if (d->prologues) {
+				const char *text = prologue_text(e, r, pro);
+				d->unpatchable += !strncmp(text, "BAD", 3);
+				printf("%-14s", text);
+			}
+			printf("%s\n", r->name);
+			if (!d->verbose)
+				continue;
+			hex(r->source_fingerprint, 16, fp);
+			printf("      source %s", fp);
+			hex(r->layout_fingerprint, 16, fp);
+			printf("  layout %s", fp);
+			if (r->kind == HP_META_VARIABLE)
+				printf("  size %llu", (unsigned long long)r->size);
+			printf("\n");
+			if (r->type_count) {
+				printf("      types");
+				for (uint32_t k = 0; k < r->type_count; k++)
+					printf("%s %s", k ? "," : "", tu->types[r->types[k]].name);
+				printf("\n");
+			}
+			if (r->call_count) {
+				printf("      calls");
+				for (uint32_t k = 0; k < r->call_count; k++)
+					printf("%s %s", k ? "," : "", tu->records[r->calls[k]].name);
+				printf("\n");
+			}
+		}
+		if (d->verbose)
+			for (size_t k = 0; k < tu->type_count; k++) {
+				hex(tu->types[k].layout, 16, fp);
+				printf("  type %s  size %u  layout %s\n", tu->types[k].name, tu->types[k].size, fp);
+			}
+	}
+}
+
+static void print_json(struct dump *d, struct hp_elf *e, const struct hp_meta *m)
+{
+	char h[129], flags[200], pro[96];
+	printf("%s{\"file\":", d->files_done++ ? ",\n" : "");
+	json_str(e->path);
+	hex(e->build_id, e->build_id_size, h);
+	printf(",\"build_id\":\"%s\",\"units\":[", h);
+	for (size_t t = 0; t < m->tu_count; t++) {
+		const struct hp_tu *tu = &m->tus[t];
+		printf("%s{\"source\":", t ? "," : "");
+		json_str(tu->name);
+		printf(",\"producer\":");
+		json_str(tu->producer);
+		printf(",\"triple\":");
+		json_str(tu->triple);
+		printf(",\"options\":");
+		json_str(tu->options);
+		hex(tu->options_hash, 16, h);
+		printf(",\"options_hash\":\"%s\",\"lto\":%s,\"layouts\":%s,\"records\":[", h,
+		       tu->flags & HP_META_TU_LTO ? "true" : "false",
+		       tu->flags & HP_META_TU_NO_LAYOUTS ? "false" : "true");
+		for (size_t i = 0; i < tu->record_count; i++) {
+			const struct hp_rec *r = &tu->records[i];
+			printf("%s\n{\"name\":", i ? "," : "");
+			json_str(r->name);
+			printf(",\"kind\":\"%s\",\"linkage\":\"%s\",\"flags\":\"%s\",\"size\":%llu",
+			       hp_meta_kind_name(r->kind), hp_meta_linkage_name(r->linkage),
+			       hp_meta_flags_text(r->flags, flags), (unsigned long long)r->size);
+			hex(r->fingerprint, 16, h);
+			printf(",\"fingerprint\":\"%s\"", h);
+			hex(r->source_fingerprint, 16, h);
+			printf(",\"source_fingerprint\":\"%s\"", h);
+			hex(r->layout_fingerprint, 16, h);
+			printf(",\"layout_fingerprint\":\"%s\"", h);
+			if (hp_elf_is_linked(e) && e->has_symtab)
+				printf(",\"linked\":%s", record_symbol(e, r) ? "true" : "false");
+			if (d->prologues) {
+				const char *text = prologue_text(e, r, pro);
+				d->unpatchable += !strncmp(text, "BAD", 3);
+				printf(",\"site\":");
+				json_str(text);
+			}
+			printf(",\"types\":[");
+			for (uint32_t k = 0; k < r->type_count; k++) {
+				printf(k ? "," : "");
+				json_str(tu->types[r->types[k]].name);
+			}
+			printf("],\"calls\":[");
+			for (uint32_t k = 0; k < r->call_count; k++) {
+				printf(k ? "," : "");
+				json_str(tu->records[r->calls[k]].name);
+			}
+			printf("]}");
+		}
+		printf("],\"types\":[");
+		for (size_t k = 0; k < tu->type_count; k++) {
+			printf("%s{\"name\":", k ? "," : "");
+			json_str(tu->types[k].name);
+			hex(tu->types[k].layout, 16, h);
+			printf(",\"size\":%u,\"layout\":\"%s\"}", tu->types[k].size, h);
+		}
+		printf("]}");
+	}
+	printf("]}");
+}
+
+struct file_ctx {
+	struct dump *d;
+	char err[512];
+};
+
+static int dump_elf(struct hp_elf *e, void *arg)
+{
+	struct file_ctx *c = arg;
+	size_t size = 0;
+	const uint8_t *data = hp_elf_section(e, HP_META_SECTION, &size);
+	if (!data) {
+		if (c->d->archive)
+			return 0;  /* archives may hold objects built without the plugin */
+		snprintf(c->err, sizeof c->err, "%s: no %s metadata (not built with -fplugin=hotpatch)",
+		         e->path, HP_META_SECTION);
+		return -1;
+	}
+	struct hp_meta m;
+	char err[300];
+	if (hp_meta_parse(data, size, &m, err, sizeof err)) {
+		snprintf(c->err, sizeof c->err, "%s: %s", e->path, err);
+		return -1;
+	}
+	c->d->member_found = 1;
+	if (c->d->json)
+		print_json(c->d, e, &m);
+	else
+		print_table(c->d, e, &m);
+	hp_meta_free(&m);
+	return 0;
+}
+
+static int is_archive(const char *path)
+{
+	char magic[8];
+	FILE *f = fopen(path, "rb");
+	int yes = f && fread(magic, 1, 8, f) == 8 && !memcmp(magic, "!<arch>\n", 8);
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: hpdump [--json] [--verbose] [--prologues] FILE...\n"
+	             "Prints the hotpatch fingerprints recorded in objects, executables, shared\n"
+	             "libraries and archives built with -fplugin=hotpatch.\n"
+	             "  --json       one JSON array for machines\n"
+	             "  --verbose    also source and layout fingerprints, types used and calls\n"
+	             "  --prologues  check each function's patch site in the file (exit 2 if any is bad)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },     { "verbose", no_argument, NULL, 'v' },
+		{ "prologues", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dump d = { 0 };
+	int opt;
+	while ((opt = getopt_long(argc, argv, "jvph", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': d.json = 1; break;
+		case 'v': d.verbose = 1; break;
+		case 'p': d.prologues = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	int failed = 0;
+	if (d.json)
+		printf("[");
+	for (int i = optind; i < argc; i++) {
+		struct file_ctx c = { .d = &d };
+		d.archive = is_archive(argv[i]);
+		d.member_found = 0;
+		if (!d.json && i > optind)
+			printf("\n");
+		int rc = hp_elf_each(argv[i], dump_elf, &c, c.err, sizeof c.err);
+		if (rc == 0 && d.archive && !d.member_found) {
+			snprintf(c.err, sizeof c.err, "%s: no member has %s metadata", argv[i], HP_META_SECTION);
+			rc = -1;
+		}
+		if (rc) {
+			fflush(stdout);
+			fprintf(stderr, "hpdump: %s\n", c.err);
+			failed = 1;
+		}
+	}
+	if (d.json)
+		printf("]\n");
+	return failed ? 1 : d.unpatchable ? 2 : 0;
+}
