@@ -166,7 +166,7 @@ const uint8_t *hp_elf_section(struct hp_elf *e, const char *name, size_t *size)
 }
 
 const uint8_t *hp_elf_symbol_bytes(struct hp_elf *e, const struct hp_symbol *sym, int64_t offset,
-                                   size_t len)
+                                   size_t len, size_t *avail)
 {
 	Elf_Scn *scn = elf_getscn(e->elf, sym->section);
 	GElf_Shdr shdr;
@@ -176,8 +176,9 @@ const uint8_t *hp_elf_symbol_bytes(struct hp_elf *e, const struct hp_symbol *sym
 	if (!data)
 		return NULL;
 	int64_t start = (int64_t)(sym->value - (hp_elf_is_linked(e) ? shdr.sh_addr : 0)) + offset;
-	if (start < 0 || (uint64_t)start + len > data->d_size)
+	if (start < 0 || (uint64_t)start >= data->d_size)
 		return NULL;
+	*avail = data->d_size - (uint64_t)start < len ? data->d_size - (size_t)start : len;
 	return (const uint8_t *)data->d_buf + start;
 }
 

@@ -35,10 +35,10 @@ int hp_elf_each(const char *path, int (*fn)(struct hp_elf *elf, void *arg), void
 /* The named section's bytes (NULL when absent or SHT_NOBITS). */
 const uint8_t *hp_elf_section(struct hp_elf *elf, const char *name, size_t *size);
 
-/* The bytes at [sym + offset, sym + offset + len) in the symbol's section, or NULL when out
- * of bounds. */
+/* The bytes from sym + offset in the symbol's section, at most len of them: *avail says how
+ * many the section holds.  NULL when sym + offset lies outside the section. */
 const uint8_t *hp_elf_symbol_bytes(struct hp_elf *elf, const struct hp_symbol *sym,
-                                   int64_t offset, size_t len);
+                                   int64_t offset, size_t len, size_t *avail);
 
 /* The first defined symbol of that name, or NULL. */
 const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *elf, const char *name);

@@ -54,11 +54,12 @@ static const char *prologue_text(struct hp_elf *e, const struct hp_rec *r, char 
 		return "-";
 	if (!s)
 		return e->has_symtab ? "no symbol" : "stripped";
-	const uint8_t *bytes = hp_elf_symbol_bytes(e, s, -HP_PROLOGUE_PADDING, HP_PROLOGUE_SPAN);
-	if (!bytes)
-		return "not readable";
+	size_t len = 0;
+	const uint8_t *bytes = hp_elf_symbol_bytes(e, s, -HP_PROLOGUE_PADDING, HP_PROLOGUE_SPAN, &len);
 	struct hp_prologue p;
-	hp_prologue_inspect(bytes, s->value, &p);
+	if (!bytes)
+		return "BAD: no patchable padding before the entry";
+	hp_prologue_inspect(bytes, len, s->value, &p);
 	if (p.problem)
 		snprintf(buf, 96, "BAD: %s", p.problem);
 	else

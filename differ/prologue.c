@@ -14,17 +14,22 @@ static int is_one_byte_instruction(uint8_t op)
 	       (op >= 0xf8 && op <= 0xfd);
 }
 
-void hp_prologue_inspect(const uint8_t bytes[HP_PROLOGUE_SPAN], uint64_t address,
-                         struct hp_prologue *out)
+void hp_prologue_inspect(const uint8_t *bytes, size_t len, uint64_t address, struct hp_prologue *out)
 {
 	const uint8_t *entry = bytes + HP_PROLOGUE_PADDING;
 	memset(out, 0, sizeof *out);
+	if (len < HP_PROLOGUE_PADDING + 2) {
+		out->problem = "function too short to hold a patch site";
+		return;
+	}
 	for (int i = 0; i < HP_PROLOGUE_PADDING; i++)
 		if (bytes[i] != 0x90) {
 			out->problem = "no patchable padding before the entry";
 			return;
 		}
-	out->site_offset = memcmp(entry, endbr64, sizeof endbr64) ? 0 : sizeof endbr64;
+	size_t code = len - HP_PROLOGUE_PADDING;
+	out->site_offset = code >= sizeof endbr64 + 2 && !memcmp(entry, endbr64, sizeof endbr64) ?
+	                       sizeof endbr64 : 0;
 	memcpy(out->site, entry + out->site_offset, 2);
 	uint64_t site = address + out->site_offset;
 	if (site / 16 != (site + 1) / 16)

@@ -4,6 +4,7 @@
 #ifndef HP_PROLOGUE_H
 #define HP_PROLOGUE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define HP_PROLOGUE_PADDING 8      /* bytes before the symbol */
@@ -15,9 +16,9 @@ struct hp_prologue {
 	const char *problem;       /* NULL when patchable; otherwise why not */
 };
 
-/* bytes: HP_PROLOGUE_SPAN bytes starting HP_PROLOGUE_PADDING before the symbol; address: the
- * symbol's address (or section offset in an object, whose sections are 16-byte aligned). */
-void hp_prologue_inspect(const uint8_t bytes[HP_PROLOGUE_SPAN], uint64_t address,
-                         struct hp_prologue *out);
+/* bytes: up to HP_PROLOGUE_SPAN bytes (len) starting HP_PROLOGUE_PADDING before the symbol;
+ * address: the symbol's address (or section offset in an object, whose sections are 16-byte
+ * aligned). */
+void hp_prologue_inspect(const uint8_t *bytes, size_t len, uint64_t address, struct hp_prologue *out);
 
 #endif

@@ -108,7 +108,8 @@ static const char *const code_metadata[] = {
 static int is_debug_flag(const char *key, size_t len)
 {
 	static const char *const debug[] = { "Debug Info Version", "Dwarf Version", "CodeView",
-		                             "CodeViewGHash", "DwarfSplitDebugInfo" };
+		                             "CodeViewGHash", "DwarfSplitDebugInfo",
+	                                 "debug-info-assignment-tracking" };
 	for (size_t i = 0; i < sizeof debug / sizeof *debug; i++)
 		if (strlen(debug[i]) == len && !memcmp(debug[i], key, len))
 			return 1;
@@ -205,7 +206,18 @@ static void put_type(struct hp_fingerprinter *fp, LLVMTypeRef t)
 
 static void put_value(struct hp_fingerprinter *fp, LLVMValueRef v);
 
-/* Metadata by content; debug-info nodes (locations inside loop metadata) are skipped. */
+/* Debug-info nodes (DILocation and friends) appear only with -g, even inside code-shaping
+ * metadata such as llvm.loop: they are skipped as if absent. */
+static int is_debug_metadata(LLVMValueRef v)
+{
+	if (!LLVMIsAMDNode(v))
+		return 0;
+	LLVMMetadataKind kind = LLVMGetMetadataKind(LLVMValueAsMetadata(v));
+	return kind != LLVMMDTupleMetadataKind && kind != LLVMMDStringMetadataKind &&
+	       kind != LLVMConstantAsMetadataMetadataKind && kind != LLVMLocalAsMetadataMetadataKind;
+}
+
+/* Metadata by content. */
 static void put_metadata(struct hp_fingerprinter *fp, LLVMValueRef v, int depth)
 {
 	LLVMMetadataRef md = LLVMValueAsMetadata(v);
@@ -222,18 +234,20 @@ static void put_metadata(struct hp_fingerprinter *fp, LLVMValueRef v, int depth)
 		unsigned n = LLVMGetMDNodeNumOperands(v);
 		LLVMValueRef ops[n ? n : 1];
 		LLVMGetMDNodeOperands(v, ops);
-		put_u64(fp, n);
 		for (unsigned i = 0; i < n; i++) {
 			if (!ops[i]) {
 				put_tag(fp, '0');
 			} else if (ops[i] == v) {
 				put_tag(fp, 'S');
+			} else if (is_debug_metadata(ops[i])) {
+				continue;
 			} else if (LLVMIsAMDNode(ops[i]) || LLVMIsAMDString(ops[i])) {
 				put_metadata(fp, ops[i], depth + 1);
 			} else {
 				put_value(fp, ops[i]);
 			}
 		}
+		put_tag(fp, 'E');
 	} else if (kind == LLVMConstantAsMetadataMetadataKind || kind == LLVMLocalAsMetadataMetadataKind) {
 		/* The C API hands these back as their values inside MD tuples; a bare one is rare. */
 		put_printed(fp, v);

@@ -1,0 +1,32 @@
+# lit configuration shared by every suite under tests/: tools and substitutions.
+import os
+import lit.formats
+
+config.name = 'hotpatch'
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = ['.c', '.ll', '.test']
+config.excludes = ['Inputs', 'CMakeLists.txt']
+
+build = lit_config.params.get('build')
+if not build:
+    lit_config.fatal('run through ctest, or pass --param build=<build directory>')
+build = os.path.abspath(build)
+source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(build, 'tests', 'out')
+
+llvm_bin = '/usr/lib/llvm-19/bin'
+config.environment['PATH'] = os.pathsep.join([llvm_bin, os.path.join(build, 'bin'),
+                                              config.environment.get('PATH', os.environ['PATH'])])
+for var in ('HOME', 'TMPDIR', 'HOTPATCH_CACHE', 'XDG_CACHE_HOME'):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+plugin = os.path.join(build, 'lib', 'hotpatch.so')
+config.substitutions += [
+    ('%clang', os.path.join(llvm_bin, 'clang')),
+    ('%plugin', plugin),
+    ('%hpdump', os.path.join(build, 'bin', 'hpdump')),
+    ('%fpcmp', 'python3 ' + os.path.join(source, 'tests', 'tools', 'fpcmp.py')),
+    ('%srcroot', source),
+]

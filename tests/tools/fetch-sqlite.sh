@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Fetches the SQLite amalgamation that an npm better-sqlite3 release ships, into a cache, for tests and benchmarks; prints its directory.
+#
+# Usage: fetch-sqlite.sh VERSION     (a better-sqlite3 version: 11.5.0 ships SQLite 3.47.0, 11.6.0 ships 3.47.1)
+# Cache: ${HOTPATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hotpatch}/sqlite/VERSION/ holding sqlite3.c,
+# sqlite3.h and sqlite3ext.h.  Once it is there, nothing touches the network.  On failure, one line on
+# stderr names what failed and the exit status is 1.
+set -euo pipefail
+
+die() {
+	printf 'fetch-sqlite.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+[[ $# -eq 1 ]] || die "usage: fetch-sqlite.sh BETTER_SQLITE3_VERSION (e.g. 11.5.0)"
+version=$1
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$ ]] ||
+	die "'$version' is not a better-sqlite3 version (expected e.g. 11.5.0)"
+
+if [[ -n ${HOTPATCH_CACHE:-} ]]; then
+	cache=$HOTPATCH_CACHE
+elif [[ -n ${XDG_CACHE_HOME:-} ]]; then
+	cache=$XDG_CACHE_HOME/hotpatch
+elif [[ -n ${HOME:-} ]]; then
+	cache=$HOME/.cache/hotpatch
+else
+	die "no cache directory: set HOTPATCH_CACHE, XDG_CACHE_HOME or HOME"
+fi
+dest=$cache/sqlite/$version
+files=(sqlite3.c sqlite3.h sqlite3ext.h)
+
+complete() {
+	local f
+	for f in "${files[@]}"; do
+		[[ -s $1/$f ]] || return 1
+	done
+}
+
+if complete "$dest"; then
+	printf '%s\n' "$dest"
+	exit 0
+fi
+
+command -v npm >/dev/null 2>&1 || die "npm not found on PATH (needed to download better-sqlite3@$version)"
+command -v tar >/dev/null 2>&1 || die "tar not found on PATH"
+mkdir -p "$cache/sqlite" || die "cannot create cache directory $cache/sqlite"
+
+# Everything happens in a scratch directory next to the destination, so the final mv is a rename
+# on one file system and a reader never sees a half-written directory.
+work=$(mktemp -d "$cache/sqlite/.fetch-$version.XXXXXX") || die "cannot create a temporary directory in $cache/sqlite"
+trap 'rm -rf "$work"' EXIT
+
+if ! (cd "$work" && npm pack --silent "better-sqlite3@$version" >"$work/npm.out" 2>"$work/npm.err"); then
+	reason=$(grep -m1 -E 'npm (ERR!|error)' "$work/npm.err" | sed -E 's/^npm (ERR!|error) *//' || true)
+	die "npm pack better-sqlite3@$version failed${reason:+: $reason}"
+fi
+tarball=$(find "$work" -maxdepth 1 -name 'better-sqlite3-*.tgz' -print -quit)
+[[ -n $tarball ]] || die "npm pack better-sqlite3@$version produced no tarball"
+
+mkdir "$work/x"
+members=("${files[@]/#/package/deps/sqlite3/}")
+tar -xzf "$tarball" -C "$work/x" "${members[@]}" 2>"$work/tar.err" ||
+	die "cannot extract ${files[*]} from $(basename "$tarball") ($(head -n1 "$work/tar.err"))"
+complete "$work/x/package/deps/sqlite3" ||
+	die "$(basename "$tarball") lacks one of package/deps/sqlite3/{${files[*]}}"
+
+mv "$work/x/package/deps/sqlite3" "$work/sqlite3"
+# A leftover that is not a complete copy (fetches only ever rename complete ones into place).
+if [[ -e $dest ]] && ! complete "$dest"; then
+	rm -rf "$dest" || die "cannot remove the incomplete $dest"
+fi
+# Another fetch may have finished first; its copy is as good as ours.
+if ! mv -T "$work/sqlite3" "$dest" 2>/dev/null; then
+	complete "$dest" || die "cannot move the extracted sources to $dest"
+fi
+printf '%s\n' "$dest"
