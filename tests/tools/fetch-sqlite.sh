@@ -50,8 +50,10 @@ mkdir -p "$cache/sqlite" || die "cannot create cache directory $cache/sqlite"
 work=$(mktemp -d "$cache/sqlite/.fetch-$version.XXXXXX") || die "cannot create a temporary directory in $cache/sqlite"
 trap 'rm -rf "$work"' EXIT
 
-if ! (cd "$work" && npm pack --silent "better-sqlite3@$version" >"$work/npm.out" 2>"$work/npm.err"); then
-	reason=$(grep -m1 -E 'npm (ERR!|error)' "$work/npm.err" | sed -E 's/^npm (ERR!|error) *//' || true)
+if ! (cd "$work" && npm pack --loglevel=error "better-sqlite3@$version" >"$work/npm.out" 2>"$work/npm.err"); then
+	# npm's first message line that says more than an error code, e.g. "notarget No matching version ...".
+	reason=$(sed -nE '/^npm (ERR!|error) +(code|errno|syscall) /d; s/^npm (ERR!|error) +//p' "$work/npm.err" | head -n1)
+	[[ -n $reason ]] || reason=$(grep -v '^npm warn' "$work/npm.err" | head -n1 || true)
 	die "npm pack better-sqlite3@$version failed${reason:+: $reason}"
 fi
 tarball=$(find "$work" -maxdepth 1 -name 'better-sqlite3-*.tgz' -print -quit)

@@ -2,7 +2,8 @@
 """fpcmp.py OLD NEW: compares the fingerprints hpdump reports for two builds of the same code.
 
 Prints one line per record, sorted by name: "same NAME", "changed NAME", "old-only NAME" or
-"new-only NAME"; with --layout it compares layout fingerprints instead.  A test helper that
+"new-only NAME"; with --layout it compares layout fingerprints instead.  A function inlined
+away in both builds has no code: its source fingerprint is compared.  A test helper that
 lets lit tests state "this edit changes exactly that function"."""
 import argparse
 import json
@@ -36,7 +37,10 @@ def main():
         elif name not in old:
             print('new-only', name)
         else:
-            print('same' if old[name][key] == new[name][key] else 'changed', name)
+            k = key
+            if not a.layout and all('inlined-away' in r['flags'] for r in (old[name], new[name])):
+                k = 'source_fingerprint'
+            print('same' if old[name][k] == new[name][k] else 'changed', name)
 
 
 if __name__ == '__main__':
