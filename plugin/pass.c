@@ -147,6 +147,11 @@ struct finish {
 	size_t err_size;
 };
 
+static int note_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct source_note *)a)->name, ((const struct source_note *)b)->name);
+}
+
 static int fail(struct finish *f, const char *what)
 {
 	snprintf(f->err, f->err_size, "%s", what);
@@ -200,16 +205,16 @@ static int read_source_notes(struct finish *f)
 			}
 	}
 	free(nodes);
+	qsort(f->notes, f->note_count, sizeof *f->notes, note_cmp);
 	hp_erase_named_metadata(f->module, MD_SOURCE);
 	return 0;
 }
 
+/* Notes are sorted by name once read (a unit may hold thousands of functions). */
 static struct source_note *find_note(struct finish *f, const char *name)
 {
-	for (size_t i = 0; i < f->note_count; i++)
-		if (!strcmp(f->notes[i].name, name))
-			return &f->notes[i];
-	return NULL;
+	struct source_note key = { .name = (char *)name };
+	return f->note_count ? bsearch(&key, f->notes, f->note_count, sizeof key, note_cmp) : NULL;
 }
 
 static const struct hp_source_uses *find_uses(const struct hp_source_info *src, const char *name)
@@ -533,23 +538,43 @@ static int make_local_names_unique(struct finish *f, const char *tu)
 	return 0;
 }
 
+/* A record's source name and index, sorted by name to resolve call lists. */
+struct named_record {
+	const char *name;
+	uint32_t index;
+};
+
+static int named_record_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct named_record *)a)->name, ((const struct named_record *)b)->name);
+}
+
 /* The records' call lists: same-module callees noted before optimization, by record index. */
 static int add_calls(struct finish *f, char **source_names)
 {
+	size_t n = 0;
+	struct named_record *by_name = calloc(f->blob.record_count + 1, sizeof *by_name);
+	if (!by_name)
+		return fail(f, "out of memory");
+	for (size_t r = 0; r < f->blob.record_count; r++)
+		if (f->blob.records[r].kind == HP_META_FUNCTION)
+			by_name[n++] = (struct named_record){ source_names[r], (uint32_t)r };
+	qsort(by_name, n, sizeof *by_name, named_record_cmp);
 	for (size_t r = 0; r < f->blob.record_count; r++) {
 		struct hp_meta_record *rec = &f->blob.records[r];
 		struct source_note *note = rec->kind == HP_META_FUNCTION ? find_note(f, source_names[r]) : NULL;
 		rec->calls_first = (uint32_t)f->blob.index_count;
-		for (size_t c = 0; note && c < note->callee_count; c++)
-			for (size_t k = 0; k < f->blob.record_count; k++)
-				if (k != r && f->blob.records[k].kind == HP_META_FUNCTION &&
-				    !strcmp(source_names[k], note->callees[c])) {
-					if (hp_blob_index(&f->blob, (uint32_t)k))
-						return fail(f, "out of memory");
-					break;
-				}
+		for (size_t c = 0; note && c < note->callee_count; c++) {
+			struct named_record key = { note->callees[c], 0 };
+			struct named_record *hit = bsearch(&key, by_name, n, sizeof key, named_record_cmp);
+			if (hit && hit->index != r && hp_blob_index(&f->blob, hit->index)) {
+				free(by_name);
+				return fail(f, "out of memory");
+			}
+		}
 		rec->calls_count = (uint32_t)(f->blob.index_count - rec->calls_first);
 	}
+	free(by_name);
 	return 0;
 }
 

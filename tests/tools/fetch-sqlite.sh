@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fetches the SQLite amalgamation that an npm better-sqlite3 release ships, into a cache, for tests and benchmarks; prints its directory.
+# For tests and benchmarks: fetches the SQLite amalgamation that npm's better-sqlite3 ships into a cache.
+# Prints the directory holding sqlite3.c.
 #
 # Usage: fetch-sqlite.sh VERSION     (a better-sqlite3 version: 11.5.0 ships SQLite 3.47.0, 11.6.0 ships 3.47.1)
 # Cache: ${HOTPATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hotpatch}/sqlite/VERSION/ holding sqlite3.c,
@@ -43,11 +44,11 @@ fi
 
 command -v npm >/dev/null 2>&1 || die "npm not found on PATH (needed to download better-sqlite3@$version)"
 command -v tar >/dev/null 2>&1 || die "tar not found on PATH"
-mkdir -p "$cache/sqlite" || die "cannot create cache directory $cache/sqlite"
+mkdir -p "$cache/sqlite" 2>/dev/null || die "cannot create cache directory $cache/sqlite"
 
 # Everything happens in a scratch directory next to the destination, so the final mv is a rename
 # on one file system and a reader never sees a half-written directory.
-work=$(mktemp -d "$cache/sqlite/.fetch-$version.XXXXXX") || die "cannot create a temporary directory in $cache/sqlite"
+work=$(mktemp -d "$cache/sqlite/.fetch-$version.XXXXXX" 2>/dev/null) || die "cannot create a temporary directory in $cache/sqlite"
 trap 'rm -rf "$work"' EXIT
 
 if ! (cd "$work" && npm pack --loglevel=error "better-sqlite3@$version" >"$work/npm.out" 2>"$work/npm.err"); then
@@ -59,14 +60,14 @@ fi
 tarball=$(find "$work" -maxdepth 1 -name 'better-sqlite3-*.tgz' -print -quit)
 [[ -n $tarball ]] || die "npm pack better-sqlite3@$version produced no tarball"
 
-mkdir "$work/x"
+mkdir "$work/x" 2>/dev/null || die "cannot create $work/x"
 members=("${files[@]/#/package/deps/sqlite3/}")
 tar -xzf "$tarball" -C "$work/x" "${members[@]}" 2>"$work/tar.err" ||
 	die "cannot extract ${files[*]} from $(basename "$tarball") ($(head -n1 "$work/tar.err"))"
 complete "$work/x/package/deps/sqlite3" ||
 	die "$(basename "$tarball") lacks one of package/deps/sqlite3/{${files[*]}}"
 
-mv "$work/x/package/deps/sqlite3" "$work/sqlite3"
+mv "$work/x/package/deps/sqlite3" "$work/sqlite3" 2>/dev/null || die "cannot rename the extracted sources in $work"
 # A leftover that is not a complete copy (fetches only ever rename complete ones into place).
 if [[ -e $dest ]] && ! complete "$dest"; then
 	rm -rf "$dest" || die "cannot remove the incomplete $dest"
