@@ -85,10 +85,13 @@ enum content_state { CONTENT_BUSY = 0xffffffffu };
 struct hp_fingerprinter {
 	LLVMModuleRef module;
 	LLVMContextRef ctx;
-	XXH3_state_t *state;
+	/* The walk is serialized here and hashed in one call: XXH3's streaming interface costs
+	 * more per call than the few bytes each fact adds. */
+	uint8_t *buf;
+	size_t len, cap;
 	uint8_t module_hash[16];      /* triple, data layout, code-shaping module flags */
 	struct ptrmap local;          /* instruction/argument/block -> position in the function */
-	struct ptrmap content;        /* private constant -> index into contents[] */
+	struct ptrmap content;        /* private constant or metadata node -> index into contents[] */
 	XXH128_hash_t *contents;
 	size_t content_count, content_cap;
 	unsigned md_kinds[24];        /* metadata attachments that shape code */
@@ -118,7 +121,26 @@ static int is_debug_flag(const char *key, size_t len)
 
 static void put(struct hp_fingerprinter *fp, const void *data, size_t len)
 {
-	XXH3_128bits_update(fp->state, data, len);
+	if (fp->len + len > fp->cap) {
+		size_t cap = fp->cap ? fp->cap : 4096;
+		while (cap < fp->len + len)
+			cap *= 2;
+		uint8_t *b = realloc(fp->buf, cap);
+		if (!b)
+			abort();  /* LLVM itself cannot continue without memory either */
+		fp->buf = b;
+		fp->cap = cap;
+	}
+	memcpy(fp->buf + fp->len, data, len);
+	fp->len += len;
+}
+
+/* XXH3-128 of everything put since mark, which is then replaced by nothing. */
+static XXH128_hash_t hash_since(struct hp_fingerprinter *fp, size_t mark)
+{
+	XXH128_hash_t h = XXH3_128bits(fp->buf + mark, fp->len - mark);
+	fp->len = mark;
+	return h;
 }
 
 static void put_tag(struct hp_fingerprinter *fp, char tag)
@@ -217,11 +239,50 @@ static int is_debug_metadata(LLVMValueRef v)
 	       kind != LLVMConstantAsMetadataMetadataKind && kind != LLVMLocalAsMetadataMetadataKind;
 }
 
-/* Metadata by content. */
-static void put_metadata(struct hp_fingerprinter *fp, LLVMValueRef v, int depth)
+static uint32_t add_content(struct hp_fingerprinter *fp, XXH128_hash_t h)
+{
+	if (fp->content_count == fp->content_cap) {
+		size_t cap = fp->content_cap ? fp->content_cap * 2 : 64;
+		XXH128_hash_t *c = realloc(fp->contents, cap * sizeof *c);
+		if (!c)
+			abort();
+		fp->contents = c;
+		fp->content_cap = cap;
+	}
+	fp->contents[fp->content_count] = h;
+	return (uint32_t)fp->content_count++;
+}
+
+static void put_metadata_body(struct hp_fingerprinter *fp, LLVMValueRef v, LLVMMetadataKind kind);
+
+/* Metadata by content.  Nodes are uniqued and shared by many instructions (TBAA type trees):
+ * each node's hash is computed once. */
+static void put_metadata(struct hp_fingerprinter *fp, LLVMValueRef v)
 {
 	LLVMMetadataRef md = LLVMValueAsMetadata(v);
 	LLVMMetadataKind kind = LLVMGetMetadataKind(md);
+	if (kind != LLVMMDTupleMetadataKind) {
+		put_metadata_body(fp, v, kind);
+		return;
+	}
+	uint32_t idx;
+	if (ptrmap_get(&fp->content, md, &idx)) {
+		if (idx == CONTENT_BUSY)
+			put_tag(fp, 'S');  /* a node that contains itself (loop metadata) */
+		else
+			put(fp, &fp->contents[idx], sizeof fp->contents[idx]);
+		return;
+	}
+	size_t mark = fp->len;
+	ptrmap_put(&fp->content, md, CONTENT_BUSY);
+	put_metadata_body(fp, v, kind);
+	XXH128_hash_t h = hash_since(fp, mark);
+	ptrmap_put(&fp->content, md, add_content(fp, h));
+	put(fp, &h, sizeof h);
+}
+
+static void put_metadata_body(struct hp_fingerprinter *fp, LLVMValueRef v, LLVMMetadataKind kind)
+{
 	put_tag(fp, 'M');
 	put_u64(fp, kind);
 	if (kind == LLVMMDStringMetadataKind) {
@@ -229,20 +290,16 @@ static void put_metadata(struct hp_fingerprinter *fp, LLVMValueRef v, int depth)
 		const char *s = LLVMGetMDString(v, &len);
 		put_str(fp, s, len);
 	} else if (kind == LLVMMDTupleMetadataKind) {
-		if (depth > 16)  /* loop metadata refers to itself */
-			return;
 		unsigned n = LLVMGetMDNodeNumOperands(v);
 		LLVMValueRef ops[n ? n : 1];
 		LLVMGetMDNodeOperands(v, ops);
 		for (unsigned i = 0; i < n; i++) {
 			if (!ops[i]) {
 				put_tag(fp, '0');
-			} else if (ops[i] == v) {
-				put_tag(fp, 'S');
 			} else if (is_debug_metadata(ops[i])) {
 				continue;
 			} else if (LLVMIsAMDNode(ops[i]) || LLVMIsAMDString(ops[i])) {
-				put_metadata(fp, ops[i], depth + 1);
+				put_metadata(fp, ops[i]);
 			} else {
 				put_value(fp, ops[i]);
 			}
@@ -278,32 +335,15 @@ static void put_content(struct hp_fingerprinter *fp, LLVMValueRef g)
 		put(fp, &fp->contents[idx], sizeof fp->contents[idx]);
 		return;
 	}
-	if (fp->content_count == fp->content_cap) {
-		size_t cap = fp->content_cap ? fp->content_cap * 2 : 64;
-		XXH128_hash_t *c = realloc(fp->contents, cap * sizeof *c);
-		if (!c)
-			abort();
-		fp->contents = c;
-		fp->content_cap = cap;
-	}
-	/* Hash the content in a state of its own, then feed the result to the outer hash. */
-	XXH3_state_t *outer = fp->state;
-	XXH3_state_t *inner = XXH3_createState();
-	if (!inner)
-		abort();
-	XXH3_128bits_reset(inner);
-	fp->state = inner;
+	/* Hash the content on its own, then put only its hash. */
+	size_t mark = fp->len;
 	ptrmap_put(&fp->content, g, CONTENT_BUSY);
 	put_type(fp, LLVMGlobalGetValueType(g));
 	put_u64(fp, LLVMGetAlignment(g));
 	put_cstr(fp, LLVMGetSection(g));
 	put_constant_body(fp, LLVMGetInitializer(g));
-	XXH128_hash_t h = XXH3_128bits_digest(inner);
-	XXH3_freeState(inner);
-	fp->state = outer;
-	idx = (uint32_t)fp->content_count++;
-	fp->contents[idx] = h;
-	ptrmap_put(&fp->content, g, idx);
+	XXH128_hash_t h = hash_since(fp, mark);
+	ptrmap_put(&fp->content, g, add_content(fp, h));
 	put(fp, &h, sizeof h);
 }
 
@@ -434,7 +474,7 @@ static void put_value(struct hp_fingerprinter *fp, LLVMValueRef v)
 		break;
 	}
 	case LLVMMetadataAsValueValueKind:
-		put_metadata(fp, v, 0);
+		put_metadata(fp, v);
 		break;
 	case LLVMBasicBlockValueKind:
 	case LLVMArgumentValueKind:
@@ -507,7 +547,7 @@ static void put_instruction_metadata(struct hp_fingerprinter *fp, LLVMValueRef i
 				continue;
 			put_tag(fp, 'm');
 			put_cstr(fp, code_metadata[k]);
-			put_metadata(fp, LLVMMetadataAsValue(fp->ctx, LLVMValueMetadataEntriesGetMetadata(entries, (unsigned)i)), 0);
+			put_metadata(fp, LLVMMetadataAsValue(fp->ctx, LLVMValueMetadataEntriesGetMetadata(entries, (unsigned)i)));
 		}
 	}
 	if (entries)
@@ -633,17 +673,14 @@ static void put_instruction(struct hp_fingerprinter *fp, LLVMValueRef inst)
 struct hp_fingerprinter *hp_fingerprinter_new(LLVMModuleRef module)
 {
 	struct hp_fingerprinter *fp = calloc(1, sizeof *fp);
-	if (!fp || !(fp->state = XXH3_createState())) {
-		free(fp);
+	if (!fp)
 		return NULL;
-	}
 	fp->module = module;
 	fp->ctx = LLVMGetModuleContext(module);
 	for (size_t i = 0; i < sizeof code_metadata / sizeof *code_metadata; i++)
 		fp->md_kinds[fp->md_kind_count++] =
 		    LLVMGetMDKindIDInContext(fp->ctx, code_metadata[i], (unsigned)strlen(code_metadata[i]));
 
-	XXH3_128bits_reset(fp->state);
 	put_cstr(fp, LLVMGetTarget(module));
 	put_cstr(fp, LLVMGetDataLayoutStr(module));
 	size_t nflags = 0;
@@ -655,12 +692,12 @@ struct hp_fingerprinter *hp_fingerprinter_new(LLVMModuleRef module)
 			continue;
 		put_str(fp, key, klen);
 		put_u64(fp, LLVMModuleFlagEntriesGetFlagBehavior(flags, (unsigned)i));
-		put_metadata(fp, LLVMMetadataAsValue(fp->ctx, LLVMModuleFlagEntriesGetMetadata(flags, (unsigned)i)), 0);
+		put_metadata(fp, LLVMMetadataAsValue(fp->ctx, LLVMModuleFlagEntriesGetMetadata(flags, (unsigned)i)));
 	}
 	if (flags)
 		LLVMDisposeModuleFlagsMetadata(flags);
 	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(fp->state));
+	XXH128_canonicalFromHash(&c, hash_since(fp, 0));
 	memcpy(fp->module_hash, c.digest, 16);
 	return fp;
 }
@@ -669,7 +706,7 @@ void hp_fingerprinter_free(struct hp_fingerprinter *fp)
 {
 	if (!fp)
 		return;
-	XXH3_freeState(fp->state);
+	free(fp->buf);
 	free(fp->local.keys);
 	free(fp->local.values);
 	free(fp->content.keys);
@@ -681,7 +718,7 @@ void hp_fingerprinter_free(struct hp_fingerprinter *fp)
 static void digest(struct hp_fingerprinter *fp, uint8_t out[16])
 {
 	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(fp->state));
+	XXH128_canonicalFromHash(&c, hash_since(fp, 0));
 	memcpy(out, c.digest, 16);
 }
 
@@ -698,7 +735,7 @@ void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef fn, uint8
 			ptrmap_put(&fp->local, i, pos++);
 	}
 
-	XXH3_128bits_reset(fp->state);
+	fp->len = 0;
 	put(fp, fp->module_hash, 16);
 	put_tag(fp, 'F');
 	put_type(fp, LLVMGlobalGetValueType(fn));
@@ -728,7 +765,7 @@ void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef fn, uint8
 void hp_fingerprint_variable(struct hp_fingerprinter *fp, LLVMValueRef gv, uint8_t out[16])
 {
 	ptrmap_clear(&fp->local);
-	XXH3_128bits_reset(fp->state);
+	fp->len = 0;
 	put(fp, fp->module_hash, 16);
 	put_tag(fp, 'V');
 	put_type(fp, LLVMGlobalGetValueType(gv));

@@ -311,14 +311,11 @@ static uint8_t linkage_of(LLVMValueRef g)
 	}
 }
 
-/* Lists the types a symbol uses in the blob and returns the hash over their layouts. */
+/* Lists the types a symbol uses itself in the blob; its layout fingerprint also covers those
+ * of the same-file functions it may inline (the front end computed it). */
 static int add_type_uses(struct finish *f, const char *symbol, struct hp_meta_record *r)
 {
 	const struct hp_source_uses *u = find_uses(f->source, symbol);
-	XXH3_state_t *st = XXH3_createState();
-	if (!st)
-		return fail(f, "out of memory");
-	XXH3_128bits_reset(st);
 	r->types_first = (uint32_t)f->blob.index_count;
 	for (size_t i = 0; u && i < u->count; i++) {
 		const struct hp_source_type *t = &f->source->types[u->types[i]];
@@ -326,24 +323,16 @@ static int add_type_uses(struct finish *f, const char *symbol, struct hp_meta_re
 			struct hp_meta_type mt = { .size = t->size };
 			memcpy(mt.layout, t->layout, 16);
 			if (hp_blob_string(&f->blob, t->name, &mt.name) || hp_blob_type(&f->blob, &mt))
-				goto oom;
+				return fail(f, "out of memory");
 			f->type_map[u->types[i]] = (uint32_t)f->blob.type_count;
 		}
 		if (hp_blob_index(&f->blob, f->type_map[u->types[i]] - 1))
-			goto oom;
-		XXH3_128bits_update(st, t->name, strlen(t->name) + 1);
-		XXH3_128bits_update(st, t->layout, 16);
+			return fail(f, "out of memory");
 	}
 	r->types_count = (uint32_t)(f->blob.index_count - r->types_first);
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
-	if (r->types_count)
-		memcpy(r->layout_fingerprint, c.digest, 16);
-	XXH3_freeState(st);
+	if (u)
+		memcpy(r->layout_fingerprint, u->layout, 16);
 	return 0;
-oom:
-	XXH3_freeState(st);
-	return fail(f, "out of memory");
 }
 
 static int calls_itself(LLVMValueRef fn)

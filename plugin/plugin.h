@@ -25,11 +25,13 @@ struct hp_source_type {
 	uint8_t layout[16];
 };
 
-/* The source types a function or variable depends on (its own and its same-file callees'). */
+/* The source types a function or variable uses directly, and the hash over the layouts of all
+ * it depends on: its own types and those of every same-file function it may inline. */
 struct hp_source_uses {
 	const char *symbol;           /* IR name before the plugin renames file-local symbols */
-	const uint32_t *types;        /* indices into hp_source_info.types, ascending */
+	const uint32_t *types;        /* its own: indices into hp_source_info.types, ascending */
 	size_t count;
+	uint8_t layout[16];           /* XXH3-128 over name and layout of each type it depends on */
 };
 
 /* Facts only the front end has; main_file == NULL for IR inputs (-fpass-plugin). */

@@ -9,6 +9,7 @@
 #include "clang/Basic/Version.h"
 #include "clang/Frontend/CompilerInstance.h"
 #include "clang/Frontend/FrontendPluginRegistry.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/PassPlugin.h"
@@ -41,7 +42,11 @@ struct SourceFacts {
   std::vector<std::string> Exclude;
   std::vector<std::string> TypeNames;
   std::vector<hp_source_type> Types;
-  std::map<std::string, std::vector<uint32_t>> Uses;
+  struct Use {
+    std::vector<uint32_t> Direct;
+    uint8_t Layout[16];
+  };
+  std::map<std::string, Use> Uses;
 
   // C views of the above, rebuilt by view().
   std::vector<const char *> ExcludeC;
@@ -57,8 +62,11 @@ struct SourceFacts {
     for (size_t I = 0; I < Types.size(); ++I)
       Types[I].name = TypeNames[I].c_str();
     UsesC.clear();
-    for (auto &U : Uses)  // std::map iterates in name order, as hp_source_info requires
-      UsesC.push_back({U.first.c_str(), U.second.data(), U.second.size()});
+    for (auto &U : Uses) {  // std::map iterates in name order, as hp_source_info requires
+      hp_source_uses C{U.first.c_str(), U.second.Direct.data(), U.second.Direct.size(), {}};
+      memcpy(C.layout, U.second.Layout, 16);
+      UsesC.push_back(C);
+    }
     InfoC = {MainFile.empty() ? nullptr : MainFile.c_str(), Producer.c_str(), Options.c_str(),
              TUFlags, Types.data(), Types.size(), UsesC.data(), UsesC.size()};
   }
@@ -129,31 +137,69 @@ public:
   }
 
   void finish(SourceFacts &Out) {
-    closeOverCallees();
-    std::map<const RecordDecl *, uint32_t> Index;
     for (auto &[Symbol, D] : Decls) {
-      std::vector<uint32_t> Ids;
-      for (const RecordDecl *RD : D.Records) {
-        auto It = Index.find(RD);
-        if (It == Index.end()) {
-          It = Index.emplace(RD, Out.Types.size()).first;
-          hp_source_type T{};
-          std::string Name;
-          layoutOf(RD, Name, T);
-          Out.TypeNames.push_back(Name);
-          Out.Types.push_back(T);
-        }
-        Ids.push_back(It->second);
+      for (const Type *T : D.Seen)
+        addTypeTo(D, QualType(T, 0));
+      D.Direct = D.Records;
+    }
+    closeOverCallees();
+
+    // The type table is ordered by name and layout, never by pointer: output must not depend
+    // on where the allocator put things.
+    std::set<const RecordDecl *> Used;
+    for (auto &[Symbol, D] : Decls)
+      Used.insert(D.Records.begin(), D.Records.end());
+    struct Entry {
+      std::string Name;
+      hp_source_type T;
+      const RecordDecl *RD;
+    };
+    std::vector<Entry> Table;
+    for (const RecordDecl *RD : Used) {
+      Entry E{{}, {}, RD};
+      layoutOf(RD, E.Name, E.T);
+      Table.push_back(std::move(E));
+    }
+    std::sort(Table.begin(), Table.end(), [](const Entry &A, const Entry &B) {
+      return A.Name != B.Name ? A.Name < B.Name : memcmp(A.T.layout, B.T.layout, 16) < 0;
+    });
+    std::map<const RecordDecl *, uint32_t> Index;
+    for (const Entry &E : Table) {
+      Index[E.RD] = (uint32_t)Out.Types.size();
+      Out.TypeNames.push_back(E.Name);
+      Out.Types.push_back(E.T);
+    }
+    for (auto &[Symbol, D] : Decls) {
+      SourceFacts::Use &U = Out.Uses[Symbol];
+      for (const RecordDecl *RD : D.Direct)
+        U.Direct.push_back(Index[RD]);
+      std::sort(U.Direct.begin(), U.Direct.end());
+      // The layout fingerprint covers everything it depends on, in table order.
+      std::vector<uint32_t> All;
+      for (const RecordDecl *RD : D.Records)
+        All.push_back(Index[RD]);
+      std::sort(All.begin(), All.end());
+      std::string Text;
+      for (uint32_t I : All) {
+        Text += Table[I].Name;
+        Text.push_back('\0');
+        Text.append((const char *)Table[I].T.layout, 16);
       }
-      std::sort(Ids.begin(), Ids.end());
-      Out.Uses[Symbol] = std::move(Ids);
+      memset(U.Layout, 0, 16);
+      if (!All.empty()) {
+        XXH128_canonical_t C;
+        XXH128_canonicalFromHash(&C, XXH3_128bits(Text.data(), Text.size()));
+        memcpy(U.Layout, C.digest, 16);
+      }
     }
   }
 
 private:
   struct Decl {
     bool IsFunction = false;
-    std::set<const RecordDecl *> Records;
+    llvm::SmallPtrSet<const Type *, 16> Seen;  // canonical types met in the body
+    std::set<const RecordDecl *> Direct;       // records its own code uses
+    std::set<const RecordDecl *> Records;      // ... and those of same-file callees
     std::set<std::string> Callees;
   };
   ASTContext &Ctx;
@@ -166,7 +212,11 @@ private:
     return ND->getName().str();
   }
 
-  void addType(QualType T) { addTypeTo(*Current, T); }
+  // Called for every expression: only note the distinct types; finish() expands them.
+  void addType(QualType T) {
+    if (!T.isNull())
+      Current->Seen.insert(T.getCanonicalType().getTypePtr());
+  }
 
   // Records reachable from T by value or through pointers and arrays; a record's by-value
   // members count too, since their layout is part of it.
@@ -200,19 +250,31 @@ private:
     }
   }
 
+  // Propagates each function's records to its callers until nothing changes, revisiting only
+  // the callers of functions whose sets grew.
   void closeOverCallees() {
-    for (bool Changed = true; Changed;) {
-      Changed = false;
-      for (auto &[Symbol, D] : Decls) {
-        if (!D.IsFunction)
-          continue;
-        for (const std::string &C : D.Callees) {
-          auto It = Decls.find(C);
-          if (It == Decls.end() || &It->second == &D)
-            continue;
-          for (const RecordDecl *RD : It->second.Records)
-            Changed |= D.Records.insert(RD).second;
-        }
+    using Node = std::pair<const std::string *, Decl *>;
+    std::map<std::string, std::vector<Node>> Callers;
+    for (auto &[Symbol, D] : Decls)
+      if (D.IsFunction)
+        for (const std::string &C : D.Callees)
+          if (C != Symbol)
+            Callers[C].push_back({&Symbol, &D});
+    std::vector<Node> Work;
+    for (auto &[Symbol, D] : Decls)
+      if (D.IsFunction)
+        Work.push_back({&Symbol, &D});
+    while (!Work.empty()) {
+      auto [Symbol, D] = Work.back();
+      Work.pop_back();
+      auto It = Callers.find(*Symbol);
+      if (It == Callers.end() || D->Records.empty())
+        continue;
+      for (const Node &Caller : It->second) {
+        size_t Before = Caller.second->Records.size();
+        Caller.second->Records.insert(D->Records.begin(), D->Records.end());
+        if (Caller.second->Records.size() != Before)
+          Work.push_back(Caller);
       }
     }
   }

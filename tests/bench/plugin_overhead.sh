@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Benchmark: the cost of -fplugin=hotpatch on SQLite 3.47.0 in compile CPU time, .text size and run time.
+#
+# Usage: tests/bench/plugin_overhead.sh [BUILD_DIR]      (default: build/ in the repository)
+#        ROUNDS=N (default 3) sets how many interleaved plain/plugin compiles of sqlite3.c are timed.
+#
+# A benchmark, not a test: it reports numbers and never judges them.  It fails only when something
+# does not work (a download, a compile, the workload) and exits 1 after reporting if the three
+# workload builds disagree on their checksum.  The compiles run one at a time, on purpose.
+#
+#  - compile time: user+sys CPU seconds of `clang-19 -O2 -c sqlite3.c`, without and with the plugin,
+#    interleaved (A B A B ...) so that drift in machine load hits both alike; medians and their ratio.
+#  - size: the sum of the sections named .text* in both objects (the plugin puts each function in
+#    its own section, and the padding between those sections is only added by linking, so the
+#    linked workload's .text is reported as well).
+#  - run time: sqlite_workload (tests/bench/sqlite_workload.c) built at -O2 three ways, plain,
+#    -fpatchable-function-entry=10,8 (executed 2-byte NOP at every entry) and with the plugin (the
+#    first instruction is the patch site), run under callgrind, whose instruction counts (Ir) are
+#    deterministic.  The timed objects are reused for the plain and plugin workloads.
+#
+# The report goes to stdout and, as JSON, to BUILD_DIR/bench/plugin_overhead.json; progress, objects,
+# compiler logs and callgrind profiles stay in BUILD_DIR/bench/plugin_overhead/.
+set -euo pipefail
+export LC_ALL=C
+
+die() {
+	printf 'plugin_overhead.sh: %s\n' "$*" >&2
+	exit 1
+}
+note() { printf '[plugin_overhead] %s\n' "$*" >&2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+[[ $# -le 1 ]] || die "usage: plugin_overhead.sh [BUILD_DIR]"
+build=${1:-$root/build}
+[[ -d $build ]] || die "no build directory $build"
+build=$(cd "$build" && pwd)
+plugin=$build/lib/hotpatch.so
+hpdump=$build/bin/hpdump
+[[ -f $plugin ]] || die "no plugin at $plugin (run: ninja -C $build)"
+rounds=${ROUNDS:-3}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$rounds'"
+
+cc=clang-19
+sqlite_npm=11.5.0 # better-sqlite3 11.5.0 ships SQLite 3.47.0
+command -v "$cc" >/dev/null || die "$cc not found on PATH"
+command -v size >/dev/null || die "size (binutils) not found on PATH"
+if ! command -v valgrind >/dev/null; then
+	note "valgrind is missing; installing the Debian package"
+	[[ $(id -u) -eq 0 ]] || die "valgrind is missing and installing it needs root (apt-get install valgrind)"
+	{ apt-get install -y -qq valgrind >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq valgrind >/dev/null 2>&1; }; } ||
+		die "apt-get install valgrind failed"
+fi
+
+sqlite_dir=$("$root/tests/tools/fetch-sqlite.sh" "$sqlite_npm") || exit 1
+sqlite_c=$sqlite_dir/sqlite3.c
+sqlite_version=$(sed -nE 's/^#define SQLITE_VERSION +"([^"]+)".*/\1/p' "$sqlite_dir/sqlite3.h" | head -n1)
+out=$build/bench
+work=$out/plugin_overhead
+mkdir -p "$work"
+start=$SECONDS
+
+# ---- compile time ------------------------------------------------------------------------------
+
+# compile NAME FLAGS...: compiles sqlite3.c at -O2 into $work/sqlite3-NAME.o and prints the
+# user+sys CPU seconds it took; the compiler's messages go to $work/sqlite3-NAME.log.
+compile() {
+	local obj=$work/sqlite3-$1.o log=$work/sqlite3-$1.log
+	shift
+	local TIMEFORMAT='%3U %3S'
+	if ! { time "$cc" -O2 "$@" -c "$sqlite_c" -o "$obj" 2>"$log"; } 2>"$work/time.txt"; then
+		die "$cc -O2 $* -c sqlite3.c failed: $(grep -m1 -E 'error' "$log" || head -n1 "$log") (log: $log)"
+	fi
+	awk '{ printf "%.3f\n", $1 + $2 }' "$work/time.txt"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b / a - 1) * 100 }'; } # b vs a, in percent
+
+plain_times=()
+plugin_times=()
+for ((r = 1; r <= rounds; r++)); do
+	t=$(compile plain)
+	plain_times+=("$t")
+	note "round $r/$rounds: plain  ${t} s"
+	t=$(compile plugin "-fplugin=$plugin")
+	plugin_times+=("$t")
+	note "round $r/$rounds: plugin ${t} s"
+done
+plain_med=$(median "${plain_times[@]}")
+plugin_med=$(median "${plugin_times[@]}")
+ratio=$(awk -v a="$plain_med" -v b="$plugin_med" 'BEGIN { printf "%.1f\n", b / a * 100 }')
+compile_overhead=$(pct "$plain_med" "$plugin_med")
+
+warnings() { grep -c 'warning:' "$1" || true; }
+plain_warnings=$(warnings "$work/sqlite3-plain.log")
+plugin_warnings=$(warnings "$work/sqlite3-plugin.log")
+if [[ -s $work/sqlite3-plugin.log ]]; then
+	note "the plugin compile said (first lines of $work/sqlite3-plugin.log):"
+	head -n5 "$work/sqlite3-plugin.log" >&2
+fi
+
+# ---- .text size ------------------------------------------------------------------------------
+
+text_size() { size -A "$1" | awk '$1 ~ /^\.text/ { s += $2 } END { print s + 0 }'; }
+plain_text=$(text_size "$work/sqlite3-plain.o")
+plugin_text=$(text_size "$work/sqlite3-plugin.o")
+text_growth=$((plugin_text - plain_text))
+text_growth_pct=$(pct "$plain_text" "$plugin_text")
+
+# Every recorded function of the plugin object should have a good patch site.
+sites_ok=0 sites_bad=0 sites_nop=0 sites_note="hpdump not built"
+if [[ -x $hpdump ]]; then
+	rc=0
+	"$hpdump" --prologues "$work/sqlite3-plugin.o" >"$work/prologues.txt" 2>&1 || rc=$?
+	sites_ok=$(grep -cE '^  function .* \+[0-9]+:[0-9a-f]{4} ' "$work/prologues.txt" || true)
+	sites_bad=$(grep -cE '^  function .*(BAD:|no symbol)' "$work/prologues.txt" || true)
+	# Sites that are a 2-byte NOP (66 90) LLVM added because the first instruction was 1 byte long:
+	# the only instructions the plugin's design executes on top of plain code.
+	sites_nop=$(grep -cE '^  function .* \+[0-9]+:6690 ' "$work/prologues.txt" || true)
+	case $rc in
+	0) sites_note="ok" ;;
+	2) sites_note="BAD sites, see $work/prologues.txt" ;;
+	*) sites_note="hpdump failed (exit $rc): $(head -n1 "$work/prologues.txt")" ;;
+	esac
+fi
+
+# ---- run time under callgrind ----------------------------------------------------------------
+
+note "building sqlite_workload with -fpatchable-function-entry=10,8"
+t=$(compile nop -fpatchable-function-entry=10,8)
+note "  (${t} s)"
+
+variants=(plain nop plugin)
+declare -A vflags=([plain]="" [nop]="-fpatchable-function-entry=10,8" [plugin]="-fplugin=$plugin")
+declare -A ir line text
+for v in "${variants[@]}"; do
+	exe=$work/sqlite_workload-$v
+	# shellcheck disable=SC2086 # vflags holds zero or one flag without spaces
+	"$cc" -O2 ${vflags[$v]} -I "$sqlite_dir" -c "$here/sqlite_workload.c" -o "$exe.o" 2>"$exe.log" ||
+		die "compiling sqlite_workload.c ($v) failed: $(head -n1 "$exe.log")"
+	"$cc" -o "$exe" "$exe.o" "$work/sqlite3-$v.o" -lm -lpthread -ldl 2>>"$exe.log" ||
+		die "linking sqlite_workload ($v) failed: $(head -n1 "$exe.log")"
+	note "running sqlite_workload ($v) under callgrind"
+	valgrind --tool=callgrind --callgrind-out-file="$exe.callgrind" "$exe" >"$exe.out" 2>"$exe.valgrind" ||
+		die "sqlite_workload ($v) failed under valgrind: $(grep -v '^==' "$exe.valgrind" | head -n1) (log: $exe.valgrind)"
+	ir[$v]=$(awk '/^(summary|totals):/ { print $2; exit }' "$exe.callgrind")
+	[[ ${ir[$v]} =~ ^[0-9]+$ ]] || die "no instruction total in $exe.callgrind"
+	line[$v]=$(head -n1 "$exe.out")
+	text[$v]=$(text_size "$exe")
+done
+if [[ ${line[plain]} == "${line[nop]}" && ${line[plain]} == "${line[plugin]}" && ${line[plain]} == "sqlite-workload ok "* ]]; then
+	same=true
+	checksum_note="same in all three: ${line[plain]}"
+else
+	same=false
+	checksum_note="DIFFER: plain '${line[plain]}', nop '${line[nop]}', plugin '${line[plugin]}'"
+fi
+nop_overhead=$(pct "${ir[plain]}" "${ir[nop]}")
+plugin_overhead=$(pct "${ir[plain]}" "${ir[plugin]}")
+nop_text_pct=$(pct "${text[plain]}" "${text[nop]}")
+plugin_text_pct=$(pct "${text[plain]}" "${text[plugin]}")
+elapsed=$((SECONDS - start))
+
+# ---- report ------------------------------------------------------------------------------------
+
+signed() { [[ $1 == -* ]] && printf '%s' "$1" || printf '+%s' "$1"; }
+report() {
+	printf 'hotpatch plugin overhead: SQLite %s (better-sqlite3 %s), %s -O2, %d round(s)\n' \
+		"$sqlite_version" "$sqlite_npm" "$cc" "$rounds"
+	printf '\n%-28s %14s %14s   %s\n' "sqlite3.c" "plain" "plugin" "plugin vs plain"
+	printf '%-28s %12s s %12s s   %s %% (%s %%)\n' "compile CPU, median" "$plain_med" "$plugin_med" \
+		"$ratio" "$(signed "$compile_overhead")"
+	printf '%-28s %14s %14s   %s B (%s %%)\n' ".text bytes" "$plain_text" "$plugin_text" \
+		"$(signed "$text_growth")" "$(signed "$text_growth_pct")"
+	printf '%-28s %14s %14s\n' "compiler warnings" "$plain_warnings" "$plugin_warnings"
+	printf '\n%-34s %14s %9s %12s %9s\n' "sqlite_workload (linked)" "callgrind Ir" "vs plain" ".text bytes" "vs plain"
+	printf '%-34s %14s %9s %12s %9s\n' "plain" "${ir[plain]}" "-" "${text[plain]}" "-"
+	printf '%-34s %14s %7s %% %12s %7s %%\n' "-fpatchable-function-entry=10,8" "${ir[nop]}" \
+		"$(signed "$nop_overhead")" "${text[nop]}" "$(signed "$nop_text_pct")"
+	printf '%-34s %14s %7s %% %12s %7s %%\n' "plugin" "${ir[plugin]}" "$(signed "$plugin_overhead")" \
+		"${text[plugin]}" "$(signed "$plugin_text_pct")"
+	printf '\nchecksum: %s\n' "$checksum_note"
+	printf 'patch sites in sqlite3.o (hpdump --prologues): %s ok, %s bad (%s); %s of them an added 2-byte NOP\n' \
+		"$sites_ok" "$sites_bad" "$sites_note" "$sites_nop"
+	printf 'compile times (s): plain %s; plugin %s\n' "${plain_times[*]}" "${plugin_times[*]}"
+	printf 'took %d s; JSON in %s\n' "$elapsed" "$out/plugin_overhead.json"
+}
+
+json_str() {
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	printf '"%s"' "$s"
+}
+json_list() {
+	local IFS=,
+	printf '[%s]' "$*"
+}
+{
+	printf '{\n'
+	printf '  "sqlite_version": %s,\n  "better_sqlite3": %s,\n' "$(json_str "$sqlite_version")" "$(json_str "$sqlite_npm")"
+	printf '  "compiler": %s,\n  "optimization": "-O2",\n  "rounds": %d,\n' \
+		"$(json_str "$("$cc" --version | head -n1)")" "$rounds"
+	printf '  "compile_cpu_seconds": {"plain": %s, "plugin": %s, "plain_median": %s, "plugin_median": %s, "ratio_percent": %s, "overhead_percent": %s},\n' \
+		"$(json_list "${plain_times[@]}")" "$(json_list "${plugin_times[@]}")" "$plain_med" "$plugin_med" "$ratio" "$compile_overhead"
+	printf '  "compiler_warnings": {"plain": %d, "plugin": %d},\n' "$plain_warnings" "$plugin_warnings"
+	printf '  "text_bytes": {"plain": %d, "plugin": %d, "growth": %d, "growth_percent": %s},\n' \
+		"$plain_text" "$plugin_text" "$text_growth" "$text_growth_pct"
+	printf '  "patch_sites": {"ok": %d, "bad": %d, "added_2_byte_nop": %d, "status": %s},\n' \
+		"$sites_ok" "$sites_bad" "$sites_nop" "$(json_str "$sites_note")"
+	printf '  "callgrind_instructions": {"plain": %d, "patchable_function_entry_10_8": %d, "plugin": %d, ' \
+		"${ir[plain]}" "${ir[nop]}" "${ir[plugin]}"
+	printf '"patchable_function_entry_10_8_overhead_percent": %s, "plugin_overhead_percent": %s},\n' \
+		"$nop_overhead" "$plugin_overhead"
+	printf '  "workload_text_bytes": {"plain": %d, "patchable_function_entry_10_8": %d, "plugin": %d},\n' \
+		"${text[plain]}" "${text[nop]}" "${text[plugin]}"
+	printf '  "checksum": {"same": %s, "plain": %s, "patchable_function_entry_10_8": %s, "plugin": %s},\n' \
+		"$same" "$(json_str "${line[plain]}")" "$(json_str "${line[nop]}")" "$(json_str "${line[plugin]}")"
+	printf '  "elapsed_seconds": %d\n' "$elapsed"
+	printf '}\n'
+} >"$out/plugin_overhead.json.tmp"
+mv "$out/plugin_overhead.json.tmp" "$out/plugin_overhead.json"
+
+printf '\n'
+report
+[[ $same == true ]] || exit 1
