@@ -538,6 +538,8 @@ static void put_call_attributes(struct hp_fingerprinter *fp, LLVMValueRef call)
 
 static void put_instruction_metadata(struct hp_fingerprinter *fp, LLVMValueRef inst)
 {
+	if (!LLVMHasMetadata(inst))  /* cheap, and the query below allocates */
+		return;
 	size_t n = 0;
 	LLVMValueMetadataEntry *entries = LLVMInstructionGetAllMetadataOtherThanDebugLoc(inst, &n);
 	for (size_t i = 0; i < n; i++) {

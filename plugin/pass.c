@@ -1,6 +1,6 @@
-/* pass.c — the plugin's two IR passes: note each function's pre-optimization fingerprint, then,
- * on the final IR, make file-local names unique, add patchable prologues, fingerprint every
- * function and variable and write the ".hotpatch" section. */
+/* pass.c — the plugin's IR pass, on the final IR: make file-local names unique, add patchable
+ * prologues, fingerprint every function and variable and write the ".hotpatch" section,
+ * joining what the front end knew of each (types, callees, source fingerprint). */
 #include "plugin.h"
 
 #include <limits.h>
@@ -15,27 +15,7 @@
 #include "fingerprint.h"
 #include "hp_meta.h"
 
-#define MD_SOURCE "hotpatch.source"    /* per function: !{name, pre-opt fingerprint, callees...} */
 #define EXCLUDE_ANNOTATION "hotpatch_exclude"
-
-static void hex128(const uint8_t h[16], char out[33])
-{
-	for (int i = 0; i < 16; i++)
-		sprintf(out + 2 * i, "%02x", h[i]);
-}
-
-static int unhex128(const char *s, size_t len, uint8_t out[16])
-{
-	if (len != 32)
-		return -1;
-	for (int i = 0; i < 16; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
 
 /* A function whose code this translation unit emits (available_externally bodies are copies
  * for inlining only). */
@@ -56,82 +36,6 @@ static int already_finished(LLVMModuleRef module)
 	return 0;
 }
 
-static LLVMValueRef md_string(LLVMContextRef ctx, const char *s, size_t len)
-{
-	return LLVMMetadataAsValue(ctx, LLVMMDStringInContext2(ctx, s, len));
-}
-
-/* ---- PipelineStart ------------------------------------------------------------------------ */
-
-void hp_plugin_begin(LLVMModuleRef module)
-{
-	/* Registered both by -fplugin and -fpass-plugin, or input that already went through it. */
-	if (LLVMGetNamedMetadata(module, MD_SOURCE, strlen(MD_SOURCE)) || already_finished(module))
-		return;
-	LLVMContextRef ctx = LLVMGetModuleContext(module);
-
-	struct hp_fingerprinter *fp = hp_fingerprinter_new(module);
-	if (!fp)
-		return;  /* the final pass then records no source fingerprints */
-	for (LLVMValueRef fn = LLVMGetFirstFunction(module); fn; fn = LLVMGetNextFunction(fn)) {
-		if (!is_defined_function(fn))
-			continue;
-		uint8_t h[16];
-		char hex[33];
-		hp_fingerprint_function(fp, fn, h);
-		hex128(h, hex);
-
-		/* Operands: name, fingerprint, "internal"/"", then each distinct same-module callee. */
-		size_t n = 3, cap = 16;
-		LLVMValueRef *ops = malloc(cap * sizeof *ops);
-		if (!ops)
-			break;
-		size_t len = 0;
-		const char *name = LLVMGetValueName2(fn, &len);
-		ops[0] = md_string(ctx, name, len);
-		ops[1] = md_string(ctx, hex, 32);
-		ops[2] = LLVMGetLinkage(fn) == LLVMInternalLinkage ? md_string(ctx, "internal", 8) : md_string(ctx, "", 0);
-		for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
-			for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) {
-				LLVMOpcode op = LLVMGetInstructionOpcode(i);
-				if (op != LLVMCall && op != LLVMInvoke)
-					continue;
-				LLVMValueRef callee = LLVMGetCalledValue(i);
-				if (!callee || !LLVMIsAFunction(callee) || !is_defined_function(callee))
-					continue;
-				const char *cn = LLVMGetValueName2(callee, &len);
-				LLVMValueRef s = md_string(ctx, cn, len);
-				int seen = 0;
-				for (size_t k = 3; k < n && !seen; k++)
-					seen = ops[k] == s;  /* metadata strings are uniqued */
-				if (seen)
-					continue;
-				if (n == cap) {
-					LLVMValueRef *grown = realloc(ops, (cap *= 2) * sizeof *ops);
-					if (!grown)
-						break;
-					ops = grown;
-				}
-				ops[n++] = s;
-			}
-		LLVMAddNamedMetadataOperand(module, MD_SOURCE, LLVMMDNodeInContext(ctx, ops, (unsigned)n));
-		free(ops);
-	}
-	hp_fingerprinter_free(fp);
-}
-
-/* ---- OptimizerLast ------------------------------------------------------------------------ */
-
-/* What the first pass noted about one function. */
-struct source_note {
-	char *name;
-	uint8_t fingerprint[16];
-	char **callees;
-	size_t callee_count;
-	int internal;             /* file-local: its record name takes the unit's suffix */
-	int seen;                 /* still has a definition at the end */
-};
-
 struct finish {
 	LLVMModuleRef module;
 	LLVMContextRef ctx;
@@ -139,18 +43,12 @@ struct finish {
 	const struct hp_source_info *source;
 	struct hp_fingerprinter *fp;
 	struct hp_blob blob;
-	struct source_note *notes;
-	size_t note_count;
+	char *decl_used;          /* per source decl: it has a record */
 	uint32_t *type_map;       /* source type index -> blob type index + 1 (0: not yet added) */
 	char suffix[32];          /* appended to file-local names: ".__uniq.<hash of the unit>" */
 	char *err;
 	size_t err_size;
 };
-
-static int note_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct source_note *)a)->name, ((const struct source_note *)b)->name);
-}
 
 static int fail(struct finish *f, const char *what)
 {
@@ -158,73 +56,14 @@ static int fail(struct finish *f, const char *what)
 	return -1;
 }
 
-static char *dup_md_string(LLVMValueRef v)
+static const struct hp_source_decl *find_decl(const struct hp_source_info *src, const char *name)
 {
-	unsigned len = 0;
-	const char *s = LLVMGetMDString(v, &len);
-	char *out = malloc(len + 1);
-	if (out) {
-		memcpy(out, s ? s : "", len);
-		out[len] = 0;
-	}
-	return out;
-}
-
-static int read_source_notes(struct finish *f)
-{
-	unsigned n = LLVMGetNamedMetadataNumOperands(f->module, MD_SOURCE);
-	if (!n)
-		return 0;
-	LLVMValueRef *nodes = calloc(n, sizeof *nodes);
-	f->notes = calloc(n, sizeof *f->notes);
-	if (!nodes || !f->notes) {
-		free(nodes);
-		return fail(f, "out of memory");
-	}
-	LLVMGetNamedMetadataOperands(f->module, MD_SOURCE, nodes);
-	for (unsigned i = 0; i < n; i++) {
-		unsigned ops_n = LLVMGetMDNodeNumOperands(nodes[i]);
-		if (ops_n < 3)
-			continue;
-		LLVMValueRef ops[ops_n];
-		LLVMGetMDNodeOperands(nodes[i], ops);
-		struct source_note *note = &f->notes[f->note_count++];
-		unsigned len = 0;
-		const char *hex = LLVMGetMDString(ops[1], &len);
-		note->name = dup_md_string(ops[0]);
-		note->callees = calloc(ops_n, sizeof *note->callees);
-		if (!note->name || !note->callees || unhex128(hex, len, note->fingerprint)) {
-			free(nodes);
-			return fail(f, "out of memory");
-		}
-		note->internal = LLVMGetMDString(ops[2], &len) && len > 0;
-		for (unsigned k = 3; k < ops_n; k++)
-			if (!(note->callees[note->callee_count++] = dup_md_string(ops[k]))) {
-				free(nodes);
-				return fail(f, "out of memory");
-			}
-	}
-	free(nodes);
-	qsort(f->notes, f->note_count, sizeof *f->notes, note_cmp);
-	hp_erase_named_metadata(f->module, MD_SOURCE);
-	return 0;
-}
-
-/* Notes are sorted by name once read (a unit may hold thousands of functions). */
-static struct source_note *find_note(struct finish *f, const char *name)
-{
-	struct source_note key = { .name = (char *)name };
-	return f->note_count ? bsearch(&key, f->notes, f->note_count, sizeof key, note_cmp) : NULL;
-}
-
-static const struct hp_source_uses *find_uses(const struct hp_source_info *src, const char *name)
-{
-	size_t lo = 0, hi = src ? src->use_count : 0;
+	size_t lo = 0, hi = src ? src->decl_count : 0;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(src->uses[mid].symbol, name);
+		int c = strcmp(src->decls[mid].symbol, name);
 		if (!c)
-			return &src->uses[mid];
+			return &src->decls[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -313,11 +152,10 @@ static uint8_t linkage_of(LLVMValueRef g)
 
 /* Lists the types a symbol uses itself in the blob; its layout fingerprint also covers those
  * of the same-file functions it may inline (the front end computed it). */
-static int add_type_uses(struct finish *f, const char *symbol, struct hp_meta_record *r)
+static int add_type_uses(struct finish *f, const struct hp_source_decl *u, struct hp_meta_record *r)
 {
-	const struct hp_source_uses *u = find_uses(f->source, symbol);
 	r->types_first = (uint32_t)f->blob.index_count;
-	for (size_t i = 0; u && i < u->count; i++) {
+	for (size_t i = 0; u && i < u->type_count; i++) {
 		const struct hp_source_type *t = &f->source->types[u->types[i]];
 		if (!f->type_map[u->types[i]]) {
 			struct hp_meta_type mt = { .size = t->size };
@@ -330,8 +168,11 @@ static int add_type_uses(struct finish *f, const char *symbol, struct hp_meta_re
 			return fail(f, "out of memory");
 	}
 	r->types_count = (uint32_t)(f->blob.index_count - r->types_first);
-	if (u)
+	if (u) {
 		memcpy(r->layout_fingerprint, u->layout, 16);
+		memcpy(r->source_fingerprint, u->source_fingerprint, 16);
+		f->decl_used[u - f->source->decls] = 1;
+	}
 	return 0;
 }
 
@@ -365,12 +206,7 @@ static int add_function(struct finish *f, LLVMValueRef fn, const char *source_na
 	if (calls_itself(fn))
 		r.flags |= HP_META_RECURSIVE;
 	hp_fingerprint_function(f->fp, fn, r.fingerprint);
-	struct source_note *note = find_note(f, source_name);
-	if (note) {
-		memcpy(r.source_fingerprint, note->fingerprint, 16);
-		note->seen = 1;
-	}
-	if (add_type_uses(f, source_name, &r))
+	if (add_type_uses(f, find_decl(f->source, source_name), &r))
 		return -1;
 	return hp_blob_record(&f->blob, &r) ? fail(f, "out of memory") : 0;
 }
@@ -401,7 +237,7 @@ static int add_variable(struct finish *f, LLVMValueRef gv, const char *source_na
 	if (LLVMGetInitializer(gv) && is_zero_initializer(LLVMGetInitializer(gv)))
 		r.flags |= HP_META_ZERO_INIT;
 	hp_fingerprint_variable(f->fp, gv, r.fingerprint);
-	if (add_type_uses(f, source_name, &r))
+	if (add_type_uses(f, find_decl(f->source, source_name), &r))
 		return -1;
 	return hp_blob_record(&f->blob, &r) ? fail(f, "out of memory") : 0;
 }
@@ -538,7 +374,7 @@ static int named_record_cmp(const void *a, const void *b)
 	return strcmp(((const struct named_record *)a)->name, ((const struct named_record *)b)->name);
 }
 
-/* The records' call lists: same-module callees noted before optimization, by record index. */
+/* The records' call lists: the same-file functions each refers to in source, by record index. */
 static int add_calls(struct finish *f, char **source_names)
 {
 	size_t n = 0;
@@ -551,10 +387,11 @@ static int add_calls(struct finish *f, char **source_names)
 	qsort(by_name, n, sizeof *by_name, named_record_cmp);
 	for (size_t r = 0; r < f->blob.record_count; r++) {
 		struct hp_meta_record *rec = &f->blob.records[r];
-		struct source_note *note = rec->kind == HP_META_FUNCTION ? find_note(f, source_names[r]) : NULL;
+		const struct hp_source_decl *d =
+		    rec->kind == HP_META_FUNCTION ? find_decl(f->source, source_names[r]) : NULL;
 		rec->calls_first = (uint32_t)f->blob.index_count;
-		for (size_t c = 0; note && c < note->callee_count; c++) {
-			struct named_record key = { note->callees[c], 0 };
+		for (size_t c = 0; d && c < d->callee_count; c++) {
+			struct named_record key = { d->callees[c], 0 };
 			struct named_record *hit = bsearch(&key, by_name, n, sizeof key, named_record_cmp);
 			if (hit && hit->index != r && hp_blob_index(&f->blob, hit->index)) {
 				free(by_name);
@@ -591,7 +428,7 @@ static int finish_module(struct finish *f)
 	LLVMGetVersion(&major, &minor, &patch);
 	snprintf(producer, sizeof producer, "LLVM %u.%u.%u (IR input)", major, minor, patch);
 	const char *options = src ? src->options : "ir-input";
-	if (!tu || read_source_notes(f))
+	if (!tu)
 		goto oom;
 
 	struct hp_meta_header *h = &f->blob.header;
@@ -661,26 +498,25 @@ static int finish_module(struct finish *f)
 		}
 
 	/* Functions that optimization folded away entirely, so callers can still be explained. */
-	for (size_t i = 0; i < f->note_count; i++) {
-		struct source_note *note = &f->notes[i];
-		if (note->seen)
+	for (size_t i = 0; src && i < src->decl_count; i++) {
+		const struct hp_source_decl *d = &src->decls[i];
+		if (!d->is_function || !d->is_referenced || f->decl_used[i])
 			continue;
-		struct hp_meta_record r = { .kind = HP_META_FUNCTION, .linkage = HP_META_INTERNAL,
-			                    .flags = HP_META_INLINED_AWAY };
-		memcpy(r.source_fingerprint, note->fingerprint, 16);
-		r.linkage = note->internal ? HP_META_INTERNAL : HP_META_EXTERNAL;
-		char *source_name = strdup(note->name);
-		char *record_name = malloc(strlen(note->name) + sizeof f->suffix);
+		struct hp_meta_record r = { .kind = HP_META_FUNCTION, .flags = HP_META_INLINED_AWAY };
+		int local = d->is_local;  /* its record name takes the unit's suffix, as if it had code */
+		r.linkage = local ? HP_META_INTERNAL : HP_META_EXTERNAL;
+		char *source_name = strdup(d->symbol);
+		char *record_name = malloc(strlen(d->symbol) + sizeof f->suffix);
 		if (!source_name || !record_name || grow_names(&names, count, &cap)) {
 			free(source_name);
 			free(record_name);
 			goto oom_flags;
 		}
-		sprintf(record_name, "%s%s", note->name, note->internal ? f->suffix : "");
+		sprintf(record_name, "%s%s", d->symbol, local ? f->suffix : "");
 		names[count++] = source_name;
 		int rc = hp_blob_string(&f->blob, record_name, &r.name);
 		free(record_name);
-		if (rc || add_type_uses(f, note->name, &r) || hp_blob_record(&f->blob, &r))
+		if (rc || add_type_uses(f, d, &r) || hp_blob_record(&f->blob, &r))
 			goto oom_flags;
 	}
 	if (add_calls(f, names) || hp_blob_emit(&f->blob, f->module))
@@ -722,16 +558,11 @@ int hp_plugin_finish(LLVMModuleRef module, const struct hp_plugin_options *optio
 		            .source = source, .err = err, .err_size = err_size };
 	err[0] = 0;
 	f.type_map = calloc(source && source->type_count ? source->type_count : 1, sizeof *f.type_map);
-	int rc = f.type_map ? finish_module(&f) : fail(&f, "out of memory");
+	f.decl_used = calloc(source && source->decl_count ? source->decl_count : 1, 1);
+	int rc = f.type_map && f.decl_used ? finish_module(&f) : fail(&f, "out of memory");
 	hp_fingerprinter_free(f.fp);
 	hp_blob_free(&f.blob);
-	for (size_t i = 0; i < f.note_count; i++) {
-		for (size_t c = 0; c < f.notes[i].callee_count; c++)
-			free(f.notes[i].callees[c]);
-		free(f.notes[i].callees);
-		free(f.notes[i].name);
-	}
-	free(f.notes);
+	free(f.decl_used);
 	free(f.type_map);
 	return rc;
 }

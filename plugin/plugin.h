@@ -25,16 +25,21 @@ struct hp_source_type {
 	uint8_t layout[16];
 };
 
-/* The source types a function or variable uses directly, and the hash over the layouts of all
- * it depends on: its own types and those of every same-file function it may inline. */
-struct hp_source_uses {
+/* What the front end knows of one function (with a body) or variable of the unit. */
+struct hp_source_decl {
 	const char *symbol;           /* IR name before the plugin renames file-local symbols */
-	const uint32_t *types;        /* its own: indices into hp_source_info.types, ascending */
-	size_t count;
-	uint8_t layout[16];           /* XXH3-128 over name and layout of each type it depends on */
+	int is_function;
+	int is_local;                 /* static: file-local linkage */
+	int is_referenced;            /* a function of this unit refers to it */
+	const uint32_t *types;        /* types its own code uses: indices into .types, ascending */
+	size_t type_count;
+	uint8_t layout[16];           /* XXH3-128 over each type it depends on, callees' included */
+	uint8_t source_fingerprint[16];  /* functions: from Clang's ODR hash of the body */
+	const char *const *callees;   /* same-file functions it refers to, by symbol */
+	size_t callee_count;
 };
 
-/* Facts only the front end has; main_file == NULL for IR inputs (-fpass-plugin). */
+/* Facts only the front end has; NULL for IR inputs (-fpass-plugin). */
 struct hp_source_info {
 	const char *main_file;        /* as given on the command line */
 	const char *producer;         /* compiler version */
@@ -42,21 +47,14 @@ struct hp_source_info {
 	uint32_t tu_flags;            /* HP_META_TU_* */
 	const struct hp_source_type *types;
 	size_t type_count;
-	const struct hp_source_uses *uses;   /* sorted by symbol */
-	size_t use_count;
+	const struct hp_source_decl *decls;  /* sorted by symbol */
+	size_t decl_count;
 };
-
-/* PipelineStart: fingerprint each function before optimization and note its same-file callees,
- * so that the final records can tell a function's own change from an inlined callee's. */
-void hp_plugin_begin(LLVMModuleRef module);
 
 /* OptimizerLast: give file-local symbols unique names, add patchable prologues, fingerprint the
  * final IR and emit the ".hotpatch" section.  Returns 0, or -1 with a message in err. */
 int hp_plugin_finish(LLVMModuleRef module, const struct hp_plugin_options *options,
                      const struct hp_source_info *source, char *err, size_t err_size);
-
-/* C++ helpers for what LLVM-C cannot do (register.cpp). */
-void hp_erase_named_metadata(LLVMModuleRef module, const char *name);
 
 #ifdef __cplusplus
 }

@@ -42,15 +42,18 @@ struct SourceFacts {
   std::vector<std::string> Exclude;
   std::vector<std::string> TypeNames;
   std::vector<hp_source_type> Types;
-  struct Use {
-    std::vector<uint32_t> Direct;
-    uint8_t Layout[16];
+  struct Decl {
+    bool IsFunction = false, IsLocal = false, IsReferenced = false;
+    std::vector<uint32_t> Types;
+    uint8_t Layout[16] = {}, Source[16] = {};
+    std::vector<std::string> Callees;
+    std::vector<const char *> CalleesC;
   };
-  std::map<std::string, Use> Uses;
+  std::map<std::string, Decl> Decls;
 
   // C views of the above, rebuilt by view().
   std::vector<const char *> ExcludeC;
-  std::vector<hp_source_uses> UsesC;
+  std::vector<hp_source_decl> DeclsC;
   hp_plugin_options OptionsC{};
   hp_source_info InfoC{};
 
@@ -61,21 +64,29 @@ struct SourceFacts {
     OptionsC = {Root.empty() ? nullptr : Root.c_str(), ExcludeC.data(), ExcludeC.size()};
     for (size_t I = 0; I < Types.size(); ++I)
       Types[I].name = TypeNames[I].c_str();
-    UsesC.clear();
-    for (auto &U : Uses) {  // std::map iterates in name order, as hp_source_info requires
-      hp_source_uses C{U.first.c_str(), U.second.Direct.data(), U.second.Direct.size(), {}};
-      memcpy(C.layout, U.second.Layout, 16);
-      UsesC.push_back(C);
+    DeclsC.clear();
+    for (auto &[Symbol, D] : Decls) {  // std::map iterates in name order, as required
+      D.CalleesC.clear();
+      for (const std::string &C : D.Callees)
+        D.CalleesC.push_back(C.c_str());
+      hp_source_decl C{Symbol.c_str(), D.IsFunction, D.IsLocal,         D.IsReferenced,
+                       D.Types.data(),  D.Types.size(), {},              {},
+                       D.CalleesC.data(), D.CalleesC.size()};
+      memcpy(C.layout, D.Layout, 16);
+      memcpy(C.source_fingerprint, D.Source, 16);
+      DeclsC.push_back(C);
     }
     InfoC = {MainFile.empty() ? nullptr : MainFile.c_str(), Producer.c_str(), Options.c_str(),
-             TUFlags, Types.data(), Types.size(), UsesC.data(), UsesC.size()};
+             TUFlags, Types.data(), Types.size(), DeclsC.data(), DeclsC.size()};
   }
 };
 
-// ---- Struct layouts: which records each function and variable depends on ------------------
+// ---- Source facts: layouts, callees and source fingerprints --------------------------------
 
-// Collects, per function and per variable, the records its source touches; then closes each
-// function's set over its same-file callees, since any of them may be inlined into it.
+// Collects, per function and per variable, the records its source touches and the same-file
+// functions it refers to; closes each function's records over those callees, since any of them
+// may be inlined into it.  A function's source fingerprint is Clang's ODR hash of its body:
+// independent of source locations, so it changes only when the function's own code does.
 class LayoutCollector : public RecursiveASTVisitor<LayoutCollector> {
 public:
   explicit LayoutCollector(ASTContext &Ctx) : Ctx(Ctx) {}
@@ -85,6 +96,8 @@ public:
       return true;
     Current = &Decls[symbolOf(FD)];
     Current->IsFunction = true;
+    Current->IsLocal = !FD->isExternallyVisible();
+    Current->ODRHash = FD->getODRHash();
     addType(FD->getReturnType());
     for (ParmVarDecl *P : FD->parameters())
       addType(P->getType());
@@ -170,10 +183,24 @@ public:
       Out.Types.push_back(E.T);
     }
     for (auto &[Symbol, D] : Decls) {
-      SourceFacts::Use &U = Out.Uses[Symbol];
+      SourceFacts::Decl &U = Out.Decls[Symbol];
+      U.IsFunction = D.IsFunction;
+      U.IsLocal = D.IsLocal;
+      for (const std::string &C : D.Callees) {
+        auto It = Decls.find(C);
+        if (It == Decls.end() || !It->second.IsFunction || C == Symbol)
+          continue;  // declared only, or itself: not a same-file callee
+        U.Callees.push_back(C);
+        Out.Decls[C].IsReferenced = true;
+      }
+      if (D.IsFunction) {
+        XXH128_canonical_t C;
+        XXH128_canonicalFromHash(&C, XXH3_128bits(&D.ODRHash, sizeof D.ODRHash));
+        memcpy(U.Source, C.digest, 16);
+      }
       for (const RecordDecl *RD : D.Direct)
-        U.Direct.push_back(Index[RD]);
-      std::sort(U.Direct.begin(), U.Direct.end());
+        U.Types.push_back(Index[RD]);
+      std::sort(U.Types.begin(), U.Types.end());
       // The layout fingerprint covers everything it depends on, in table order.
       std::vector<uint32_t> All;
       for (const RecordDecl *RD : D.Records)
@@ -185,7 +212,6 @@ public:
         Text.push_back('\0');
         Text.append((const char *)Table[I].T.layout, 16);
       }
-      memset(U.Layout, 0, 16);
       if (!All.empty()) {
         XXH128_canonical_t C;
         XXH128_canonicalFromHash(&C, XXH3_128bits(Text.data(), Text.size()));
@@ -196,7 +222,8 @@ public:
 
 private:
   struct Decl {
-    bool IsFunction = false;
+    bool IsFunction = false, IsLocal = false;
+    unsigned ODRHash = 0;
     llvm::SmallPtrSet<const Type *, 16> Seen;  // canonical types met in the body
     std::set<const RecordDecl *> Direct;       // records its own code uses
     std::set<const RecordDecl *> Records;      // ... and those of same-file callees
@@ -328,14 +355,6 @@ private:
 
 // ---- The passes ----------------------------------------------------------------------------
 
-struct BeginPass : llvm::PassInfoMixin<BeginPass> {
-  llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
-    hp_plugin_begin(llvm::wrap(&M));
-    return llvm::PreservedAnalyses::none();
-  }
-  static bool isRequired() { return true; }
-};
-
 struct FinishPass : llvm::PassInfoMixin<FinishPass> {
   std::shared_ptr<SourceFacts> Facts;  // null for IR inputs
   llvm::PreservedAnalyses run(llvm::Module &M, llvm::ModuleAnalysisManager &) {
@@ -350,8 +369,6 @@ struct FinishPass : llvm::PassInfoMixin<FinishPass> {
 };
 
 void registerPasses(llvm::PassBuilder &PB, std::shared_ptr<SourceFacts> Facts) {
-  PB.registerPipelineStartEPCallback(
-      [](llvm::ModulePassManager &MPM, llvm::OptimizationLevel) { MPM.addPass(BeginPass()); });
   PB.registerOptimizerLastEPCallback(
       [Facts](llvm::ModulePassManager &MPM, llvm::OptimizationLevel) {
         MPM.addPass(FinishPass{{}, Facts});
@@ -446,9 +463,4 @@ extern "C" LLVM_ATTRIBUTE_WEAK ::llvm::PassPluginLibraryInfo llvmGetPassPluginIn
             if (!FrontEndActive)
               registerPasses(PB, nullptr);
           }};
-}
-
-extern "C" void hp_erase_named_metadata(LLVMModuleRef M, const char *Name) {
-  if (llvm::NamedMDNode *N = llvm::unwrap(M)->getNamedMetadata(Name))
-    N->eraseFromParent();
 }
