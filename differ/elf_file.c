@@ -37,6 +37,9 @@ static int read_symbols(struct hp_elf *e)
 	if (!gelf_getshdr(scn, &shdr) || !data || !shdr.sh_entsize)
 		return -1;
 	size_t n = shdr.sh_size / shdr.sh_entsize;
+	e->symtab = data;
+	e->symtab_strings = shdr.sh_link;
+	e->symtab_count = n;
 	e->symbols = calloc(n ? n : 1, sizeof *e->symbols);
 	if (!e->symbols)
 		return -1;
@@ -80,9 +83,27 @@ static void read_build_id(struct hp_elf *e)
 	}
 }
 
+static void read_segments(struct hp_elf *e)
+{
+	size_t n = 0;
+	e->is_program = e->ehdr.e_type == ET_EXEC;
+	if (elf_getphdrnum(e->elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e->elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_TLS)
+			e->tls = ph;
+		else if (ph.p_type == PT_INTERP)
+			e->is_program = 1;
+	}
+}
+
 static int open_one(Elf *elf, const char *path, struct hp_elf *e, char *err, size_t err_size)
 {
 	memset(e, 0, sizeof *e);
+	e->fd = -1;
 	e->elf = elf;
 	e->path = strdup(path);
 	if (!e->path || !gelf_getehdr(elf, &e->ehdr) || read_symbols(e)) {
@@ -90,6 +111,7 @@ static int open_one(Elf *elf, const char *path, struct hp_elf *e, char *err, siz
 		return -1;
 	}
 	read_build_id(e);
+	read_segments(e);
 	return 0;
 }
 
@@ -97,6 +119,48 @@ static void close_one(struct hp_elf *e)
 {
 	free(e->symbols);
 	free(e->path);
+	e->symbols = NULL;
+	e->path = NULL;
+}
+
+int hp_elf_open(const char *path, struct hp_elf *e, char *err, size_t err_size)
+{
+	elf_version(EV_CURRENT);
+	memset(e, 0, sizeof *e);
+	e->fd = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		snprintf(err, err_size, "%s: not an ELF file", path);
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return -1;
+	}
+	if (open_one(elf, path, e, err, err_size)) {
+		close_one(e);
+		elf_end(elf);
+		close(fd);
+		e->elf = NULL;
+		return -1;
+	}
+	e->fd = fd;
+	return 0;
+}
+
+void hp_elf_close(struct hp_elf *e)
+{
+	if (e->elf && e->fd >= 0)
+		elf_end(e->elf);
+	if (e->fd >= 0)
+		close(e->fd);
+	close_one(e);
+	e->elf = NULL;
+	e->fd = -1;
 }
 
 int hp_elf_each(const char *path, int (*fn)(struct hp_elf *, void *), void *arg, char *err,
@@ -199,4 +263,78 @@ const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *n
 int hp_elf_is_linked(const struct hp_elf *e)
 {
 	return e->ehdr.e_type == ET_EXEC || e->ehdr.e_type == ET_DYN;
+}
+
+int hp_elf_section_at(struct hp_elf *e, size_t index, struct hp_section *out)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = elf_getscn(e->elf, index);
+	memset(out, 0, sizeof *out);
+	if (!scn || !gelf_getshdr(scn, &out->shdr) || elf_getshdrstrndx(e->elf, &shstrndx))
+		return -1;
+	out->index = index;
+	out->name = elf_strptr(e->elf, shstrndx, out->shdr.sh_name);
+	if (!out->name)
+		out->name = "";
+	if (out->shdr.sh_type != SHT_NOBITS) {
+		Elf_Data *data = elf_rawdata(scn, NULL);
+		if (!data || data->d_size != out->shdr.sh_size)
+			return out->shdr.sh_size ? -1 : 0;
+		out->data = data->d_buf;
+	}
+	return 0;
+}
+
+int hp_elf_section_named(struct hp_elf *e, const char *name, struct hp_section *out)
+{
+	size_t n = 0;
+	if (elf_getshdrnum(e->elf, &n))
+		return -1;
+	for (size_t i = 1; i < n; i++)
+		if (hp_elf_section_at(e, i, out) == 0 && !strcmp(out->name, name))
+			return 0;
+	return -1;
+}
+
+int hp_elf_symbol_at(struct hp_elf *e, size_t index, GElf_Sym *sym, const char **name)
+{
+	if (!e->symtab || index >= e->symtab_count || !gelf_getsym(e->symtab, (int)index, sym))
+		return -1;
+	*name = elf_strptr(e->elf, e->symtab_strings, sym->st_name);
+	if (!*name)
+		*name = "";
+	return 0;
+}
+
+long hp_elf_relocations(struct hp_elf *e, size_t target, struct hp_reloc **out)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	*out = NULL;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA || shdr.sh_info != target)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data || !shdr.sh_entsize)
+			return -1;
+		size_t n = shdr.sh_size / shdr.sh_entsize;
+		struct hp_reloc *r = calloc(n ? n : 1, sizeof *r);
+		if (!r)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela rela;
+			if (!gelf_getrela(data, (int)i, &rela) ||
+			    hp_elf_symbol_at(e, GELF_R_SYM(rela.r_info), &r[i].sym, &r[i].sym_name)) {
+				free(r);
+				return -1;
+			}
+			r[i].offset = rela.r_offset;
+			r[i].type = (uint32_t)GELF_R_TYPE(rela.r_info);
+			r[i].addend = rela.r_addend;
+			r[i].symbol = GELF_R_SYM(rela.r_info);
+		}
+		*out = r;
+		return (long)n;
+	}
+	return 0;
 }

@@ -18,6 +18,7 @@ struct hp_symbol {
 
 struct hp_elf {
 	char *path;                   /* "lib.a(member.o)" for archive members */
+	int fd;                       /* open file when opened by hp_elf_open; -1 otherwise */
 	Elf *elf;
 	GElf_Ehdr ehdr;
 	struct hp_symbol *symbols;    /* .symtab, or .dynsym when stripped */
@@ -25,7 +26,34 @@ struct hp_elf {
 	int has_symtab;               /* 0: stripped, only exported symbols are known */
 	uint8_t build_id[64];
 	size_t build_id_size;         /* 0: none */
+	Elf_Data *symtab;             /* the raw symbol table, for relocations (NULL: none) */
+	size_t symtab_strings;        /* its string section */
+	size_t symtab_count;
+	GElf_Phdr tls;                /* PT_TLS, p_type == PT_NULL when absent */
+	int is_program;               /* a main program (ET_EXEC, or PIE with an interpreter) */
 };
+
+/* One section of the file, as relocation processing needs it. */
+struct hp_section {
+	size_t index;
+	const char *name;
+	GElf_Shdr shdr;
+	const uint8_t *data;          /* NULL for SHT_NOBITS */
+};
+
+/* One relocation with its symbol resolved. */
+struct hp_reloc {
+	uint64_t offset;              /* in the section it applies to */
+	uint32_t type;                /* R_X86_64_* */
+	int64_t addend;
+	size_t symbol;                /* index in the symbol table */
+	GElf_Sym sym;
+	const char *sym_name;         /* "" for section symbols */
+};
+
+/* Opens one ELF file (not an archive) for as long as the caller needs it. */
+int hp_elf_open(const char *path, struct hp_elf *elf, char *err, size_t err_size);
+void hp_elf_close(struct hp_elf *elf);
 
 /* Calls fn for the file, or for each member of an archive; stops at the first nonzero return
  * and returns it.  Returns -1 with err set when the file cannot be read or is not ELF. */
@@ -42,6 +70,17 @@ const uint8_t *hp_elf_symbol_bytes(struct hp_elf *elf, const struct hp_symbol *s
 
 /* The first defined symbol of that name, or NULL. */
 const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *elf, const char *name);
+
+/* Section by index or by name; returns 0, or -1 when there is no such section. */
+int hp_elf_section_at(struct hp_elf *elf, size_t index, struct hp_section *out);
+int hp_elf_section_named(struct hp_elf *elf, const char *name, struct hp_section *out);
+
+/* The symbol at an index of the raw symbol table; returns 0 or -1. */
+int hp_elf_symbol_at(struct hp_elf *elf, size_t index, GElf_Sym *sym, const char **name);
+
+/* The relocations that apply to section `target` (from its SHT_RELA section), in file order.
+ * Returns the count and sets *out (free it), or -1 on a malformed table. */
+long hp_elf_relocations(struct hp_elf *elf, size_t target, struct hp_reloc **out);
 
 /* True for executables and shared libraries; false for relocatable objects. */
 int hp_elf_is_linked(const struct hp_elf *elf);

@@ -1,0 +1,217 @@
+/* build.c — finding modules and objects in a build tree. */
+#define _GNU_SOURCE
+#include "build.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct {
+	struct hp_build *b;
+	const char *root;
+	int want_objects;
+	char *err;
+	size_t err_size;
+	int failed;
+} walk;
+
+static int is_elf_file(const char *path)
+{
+	unsigned char magic[4];
+	FILE *f = fopen(path, "rb");
+	int yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\177ELF", 4);
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+/* Reads the file's metadata; returns 1 if it has some, 0 if not, -1 if it is corrupt. */
+static int read_meta(struct hp_elf *e, struct hp_meta *m, char *err, size_t err_size)
+{
+	size_t size = 0;
+	const uint8_t *data = hp_elf_section(e, HP_META_SECTION, &size);
+	if (!data)
+		return 0;
+	char why[300];
+	if (hp_meta_parse(data, size, m, why, sizeof why)) {
+		snprintf(err, err_size, "%s: %s", e->path, why);
+		return -1;
+	}
+	return 1;
+}
+
+static int add_file(const char *path, const char *rel)
+{
+	struct hp_elf e;
+	struct hp_meta m;
+	char err[512];
+	if (!is_elf_file(path) || hp_elf_open(path, &e, err, sizeof err))
+		return 0;  /* not ELF, or unreadable: not part of what we compare */
+	int linked = hp_elf_is_linked(&e);
+	if (!linked && !walk.want_objects) {
+		hp_elf_close(&e);
+		return 0;
+	}
+	int rc = read_meta(&e, &m, walk.err, walk.err_size);
+	if (rc <= 0) {
+		hp_elf_close(&e);
+		if (rc < 0)
+			walk.failed = 1;
+		return rc < 0 ? -1 : 0;
+	}
+	struct hp_build *b = walk.b;
+	if (linked) {
+		struct hp_module *n = realloc(b->modules, (b->module_count + 1) * sizeof *n);
+		if (!n || !(rel = strdup(rel)))
+			goto oom;
+		b->modules = n;
+		b->modules[b->module_count++] = (struct hp_module){ (char *)rel, e, m };
+	} else {
+		struct hp_object *n = realloc(b->objects, (b->object_count + 1) * sizeof *n);
+		if (!n)
+			goto oom;
+		b->objects = n;
+		b->objects[b->object_count++] = (struct hp_object){ e, m };
+	}
+	return 0;
+oom:
+	hp_meta_free(&m);
+	hp_elf_close(&e);
+	snprintf(walk.err, walk.err_size, "out of memory");
+	walk.failed = 1;
+	return -1;
+}
+
+static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	const char *rel = path + strlen(walk.root);
+	while (*rel == '/')
+		rel++;
+	return add_file(path, rel);
+}
+
+static int module_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hp_module *)a)->name, ((const struct hp_module *)b)->name);
+}
+
+static int object_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hp_object *)a)->elf.path, ((const struct hp_object *)b)->elf.path);
+}
+
+int hp_build_load(const char *path, const char *objects_dir, int want_objects, struct hp_build *b,
+                  char *err, size_t err_size)
+{
+	struct stat st;
+	memset(b, 0, sizeof *b);
+	if (stat(path, &st)) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	walk.b = b;
+	walk.err = err;
+	walk.err_size = err_size;
+	walk.failed = 0;
+	err[0] = 0;
+	if (S_ISDIR(st.st_mode)) {
+		b->root = strdup(path);
+		walk.root = path;
+		walk.want_objects = want_objects;
+		/* Physical walk: symlinked library names would list one module twice. */
+		if (nftw(path, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
+			snprintf(err, err_size, "%s: cannot read the build tree: %s", path, strerror(errno));
+			walk.failed = 1;
+		}
+	} else {
+		char *copy = strdup(path);
+		char *slash = copy ? strrchr(copy, '/') : NULL;
+		b->root = strdup(slash ? (*slash = 0, copy[0] ? copy : "/") : ".");
+		free(copy);
+		struct hp_elf e;
+		if (hp_elf_open(path, &e, err, err_size))
+			walk.failed = 1;
+		else if (!hp_elf_is_linked(&e)) {
+			snprintf(err, err_size, "%s: not an executable or shared library", path);
+			hp_elf_close(&e);
+			walk.failed = 1;
+		} else {
+			hp_elf_close(&e);
+			const char *base = strrchr(path, '/');
+			walk.want_objects = 0;
+			if (add_file(path, base ? base + 1 : path) == 0 && !walk.failed && b->module_count == 0) {
+				snprintf(err, err_size, "%s: no %s metadata (not built with -fplugin=hotpatch)",
+				         path, HP_META_SECTION);
+				walk.failed = 1;
+			}
+			if (!walk.failed && want_objects) {
+				const char *dir = objects_dir ? objects_dir : b->root;
+				walk.root = dir;
+				walk.want_objects = 1;
+				size_t modules = b->module_count;
+				if (nftw(dir, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
+					snprintf(err, err_size, "%s: cannot read: %s", dir, strerror(errno));
+					walk.failed = 1;
+				}
+				/* Only the named file is compared, not other programs beside it. */
+				for (size_t i = modules; i < b->module_count; i++) {
+					hp_meta_free(&b->modules[i].meta);
+					hp_elf_close(&b->modules[i].elf);
+					free(b->modules[i].name);
+				}
+				b->module_count = modules;
+			}
+		}
+	}
+	if (!walk.failed && b->module_count == 0) {
+		snprintf(err, err_size, "%s: no executable or shared library built with -fplugin=hotpatch", path);
+		walk.failed = 1;
+	}
+	if (walk.failed) {
+		hp_build_free(b);
+		return -1;
+	}
+	qsort(b->modules, b->module_count, sizeof *b->modules, module_cmp);
+	qsort(b->objects, b->object_count, sizeof *b->objects, object_cmp);
+	return 0;
+}
+
+void hp_build_free(struct hp_build *b)
+{
+	for (size_t i = 0; i < b->module_count; i++) {
+		hp_meta_free(&b->modules[i].meta);
+		hp_elf_close(&b->modules[i].elf);
+		free(b->modules[i].name);
+	}
+	for (size_t i = 0; i < b->object_count; i++) {
+		hp_meta_free(&b->objects[i].meta);
+		hp_elf_close(&b->objects[i].elf);
+	}
+	free(b->modules);
+	free(b->objects);
+	free(b->root);
+	memset(b, 0, sizeof *b);
+}
+
+struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const char *symbol)
+{
+	for (size_t i = 0; i < b->object_count; i++) {
+		struct hp_object *o = &b->objects[i];
+		int unit = 0;
+		for (size_t t = 0; t < o->meta.tu_count && !unit; t++)
+			unit = !strcmp(o->meta.tus[t].name, tu);
+		if (!unit)
+			continue;
+		const struct hp_symbol *s = hp_elf_find_symbol(&o->elf, symbol);
+		if (s && s->section != SHN_UNDEF)
+			return o;
+	}
+	return NULL;
+}

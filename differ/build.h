@@ -1,0 +1,39 @@
+/* build.h — one build as hpdiff sees it: the linked modules (executables and shared libraries
+ * that carry hotpatch metadata) and the relocatable objects new code is taken from. */
+#ifndef HP_BUILD_H
+#define HP_BUILD_H
+
+#include <stddef.h>
+#include "elf_file.h"
+#include "meta_read.h"
+
+struct hp_module {
+	char *name;                   /* path relative to the build root: what pairs modules */
+	struct hp_elf elf;
+	struct hp_meta meta;
+};
+
+struct hp_object {
+	struct hp_elf elf;
+	struct hp_meta meta;          /* normally one unit */
+};
+
+struct hp_build {
+	char *root;
+	struct hp_module *modules;
+	size_t module_count;
+	struct hp_object *objects;
+	size_t object_count;
+};
+
+/* Loads a build tree (a directory), or one linked file whose objects are searched for below
+ * objects_dir (NULL: the file's directory).  Objects are read only when want_objects is set.
+ * Returns 0, or -1 with a one-line message in err. */
+int hp_build_load(const char *path, const char *objects_dir, int want_objects, struct hp_build *b,
+                  char *err, size_t err_size);
+void hp_build_free(struct hp_build *b);
+
+/* The object whose unit has that source identity and which defines symbol; NULL if none. */
+struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const char *symbol);
+
+#endif

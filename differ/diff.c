@@ -1,0 +1,837 @@
+/* diff.c — one module, two builds: what changed, what is refused, and the patch content.
+ * The phases are listed in diff.h; each is a function below, called in order by
+ * hp_diff_module at the end of this file. */
+#include "diff.h"
+
+#include <elf.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prologue.h"
+
+/* ---- Memory: hpdiff is a command; running out of memory ends it with a message ------------ */
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q) {
+		fprintf(stderr, "hpdiff: out of memory\n");
+		exit(1);
+	}
+	return q;
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(xrealloc(NULL, n), s, n);
+}
+
+#define PUSH(array, count, value)                                                                  \
+	do {                                                                                       \
+		(array) = xrealloc((array), ((count) + 1) * sizeof *(array));                       \
+		(array)[(count)++] = (value);                                                      \
+	} while (0)
+
+/* ---- The model ---------------------------------------------------------------------------- */
+
+/* A function or variable, paired across the two builds by its symbol name (file-local names
+ * carry their unit's suffix, so the name is the identity). */
+struct entity {
+	const char *name;
+	const struct hp_rec *old, *new;
+	const struct hp_symbol *old_sym;  /* its code or data in the running module */
+	int old_ambiguous, new_ambiguous; /* defined twice with different fingerprints */
+	enum hp_status status;
+	char why[200];
+	struct copy *copy;                /* its new code or data in the package */
+};
+
+/* A piece of a new object's section placed in one of the package's segments. */
+struct copy {
+	struct hp_object *obj;
+	size_t section;
+	uint64_t start, size;             /* the piece: the whole section or one merged constant */
+	int segment;
+	uint32_t offset;                  /* where the piece starts in its segment */
+	int resolved;                     /* its relocations have been processed */
+};
+
+/* An 8-byte slot the runtime fills with an address (a private GOT entry), or an import stub. */
+struct slot {
+	uint8_t kind, segment;
+	uint64_t value;
+	uint32_t offset;                  /* of the slot in rodata */
+	uint32_t stub;                    /* of its jump stub in text, or UINT32_MAX */
+};
+
+struct target {
+	uint8_t kind;                     /* HP_TARGET_* */
+	uint8_t segment;
+	uint64_t value;
+};
+
+struct ctx {
+	struct hp_module *old, *new;
+	struct hp_build *new_build;
+	const struct hp_diff_options *opt;
+	struct hp_module_diff *d;
+	struct entity *ents;
+	size_t ent_count;
+	struct copy **copies;
+	size_t copy_count;
+	struct slot *slots;
+	size_t slot_count;
+	char *err;
+	size_t err_size;
+};
+
+static void note(struct ctx *c, const char *kind, const char *symbol, const char *unit,
+                 const char *verdict, uint64_t size, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	struct hp_note n = { xstrdup(symbol), xstrdup(unit ? unit : "-"), kind, verdict, xstrdup(why), size };
+	PUSH(c->d->notes, c->d->note_count, n);
+	if (!strcmp(verdict, "refused"))
+		c->d->refusals++;
+}
+
+static const char *unit_of(const struct entity *e)
+{
+	const struct hp_rec *r = e->new ? e->new : e->old;
+	return r ? r->tu->name : NULL;
+}
+
+static int has_code(const struct hp_rec *r)
+{
+	return r && !(r->flags & HP_META_INLINED_AWAY);
+}
+
+static int entity_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entity *)a)->name, ((const struct entity *)b)->name);
+}
+
+static struct entity *find_entity(struct ctx *c, const char *name)
+{
+	struct entity key = { .name = name };
+	return bsearch(&key, c->ents, c->ent_count, sizeof key, entity_cmp);
+}
+
+/* ---- correlate ---------------------------------------------------------------------------- */
+
+/* Prefers the definition that won the link: a strong one over weak ones (hazard 11). */
+static void take_record(struct entity *e, const struct hp_rec *r, int is_new)
+{
+	const struct hp_rec **slot = is_new ? &e->new : &e->old;
+	int *ambiguous = is_new ? &e->new_ambiguous : &e->old_ambiguous;
+	const struct hp_rec *had = *slot;
+	if (!had || (had->flags & HP_META_INLINED_AWAY && !(r->flags & HP_META_INLINED_AWAY))) {
+		*slot = r;
+		return;
+	}
+	if (r->flags & HP_META_INLINED_AWAY || !memcmp(had->fingerprint, r->fingerprint, 16))
+		return;
+	int had_weak = had->linkage == HP_META_WEAK || had->linkage == HP_META_LINKONCE;
+	int r_weak = r->linkage == HP_META_WEAK || r->linkage == HP_META_LINKONCE;
+	if (had_weak && !r_weak)
+		*slot = r;
+	else if (had_weak == r_weak)
+		*ambiguous = 1;
+}
+
+static void correlate(struct ctx *c)
+{
+	for (int side = 0; side < 2; side++) {
+		struct hp_meta *m = side ? &c->new->meta : &c->old->meta;
+		for (size_t t = 0; t < m->tu_count; t++)
+			for (size_t i = 0; i < m->tus[t].record_count; i++) {
+				const struct hp_rec *r = &m->tus[t].records[i];
+				struct entity e = { .name = r->name };
+				PUSH(c->ents, c->ent_count, e);
+			}
+	}
+	qsort(c->ents, c->ent_count, sizeof *c->ents, entity_cmp);
+	size_t n = 0;  /* unique names */
+	for (size_t i = 0; i < c->ent_count; i++)
+		if (!n || strcmp(c->ents[n - 1].name, c->ents[i].name))
+			c->ents[n++] = c->ents[i];
+	c->ent_count = n;
+	for (int side = 0; side < 2; side++) {
+		struct hp_meta *m = side ? &c->new->meta : &c->old->meta;
+		for (size_t t = 0; t < m->tu_count; t++)
+			for (size_t i = 0; i < m->tus[t].record_count; i++) {
+				const struct hp_rec *r = &m->tus[t].records[i];
+				take_record(find_entity(c, r->name), r, side);
+			}
+	}
+	for (size_t i = 0; i < c->ent_count; i++) {
+		struct entity *e = &c->ents[i];
+		const struct hp_symbol *s = hp_elf_find_symbol(&c->old->elf, e->name);
+		e->old_sym = has_code(e->old) && s && s->section != SHN_UNDEF ? s : NULL;
+	}
+}
+
+/* ---- compare ------------------------------------------------------------------------------ */
+
+static int same16(const uint8_t *a, const uint8_t *b)
+{
+	return !memcmp(a, b, 16);
+}
+
+static int is_zero16(const uint8_t *a)
+{
+	static const uint8_t zero[16];
+	return same16(a, zero);
+}
+
+/* Why a function's code changed, from its source fingerprint and its callees'. */
+static void explain_function(struct ctx *c, struct entity *e)
+{
+	const struct hp_rec *o = e->old, *n = e->new;
+	if (!is_zero16(o->source_fingerprint) && !same16(o->source_fingerprint, n->source_fingerprint)) {
+		snprintf(e->why, sizeof e->why, "code changed");
+		return;
+	}
+	for (uint32_t k = 0; k < n->call_count; k++) {
+		const struct hp_rec *callee = &n->tu->records[n->calls[k]];
+		struct entity *ce = find_entity(c, callee->name);
+		if (ce && ce->old && ce->new && !same16(ce->old->source_fingerprint, ce->new->source_fingerprint)) {
+			snprintf(e->why, sizeof e->why, "inlined callee %s changed", callee->name);
+			return;
+		}
+	}
+	if (!same16(o->layout_fingerprint, n->layout_fingerprint))
+		snprintf(e->why, sizeof e->why, "a type it uses changed layout");
+	else if (is_zero16(o->source_fingerprint))
+		snprintf(e->why, sizeof e->why, "code changed");
+	else
+		snprintf(e->why, sizeof e->why, "compiled code changed (constant data or a callee it inlines)");
+}
+
+static void compare(struct ctx *c)
+{
+	for (size_t i = 0; i < c->ent_count; i++) {
+		struct entity *e = &c->ents[i];
+		int o = e->old && (e->old->kind == HP_META_VARIABLE || has_code(e->old));
+		int n = e->new && (e->new->kind == HP_META_VARIABLE || has_code(e->new));
+		if (o && n) {
+			int same = same16(e->old->fingerprint, e->new->fingerprint) && e->old->size == e->new->size;
+			e->status = same ? HP_SAME : HP_CHANGED;
+			if (!same && e->new->kind == HP_META_FUNCTION)
+				explain_function(c, e);
+		} else {
+			e->status = n ? HP_NEW : o ? HP_REMOVED : HP_SAME;
+		}
+	}
+}
+
+/* ---- verify ------------------------------------------------------------------------------- */
+
+static void verify_units(struct ctx *c)
+{
+	for (size_t t = 0; t < c->new->meta.tu_count; t++) {
+		const struct hp_tu *n = &c->new->meta.tus[t];
+		if (n->flags & HP_META_TU_LTO)
+			note(c, "unit", n->name, n->name, "refused", 0,
+			     "built with LTO: its fingerprints predate link-time optimization");
+		for (size_t u = 0; u < c->old->meta.tu_count; u++) {
+			const struct hp_tu *o = &c->old->meta.tus[u];
+			if (strcmp(o->name, n->name))
+				continue;
+			if (strcmp(o->producer, n->producer))
+				note(c, "unit", n->name, n->name, "refused", 0,
+				     "compiler differs: old '%s', new '%s'", o->producer, n->producer);
+			else if (strcmp(o->triple, n->triple))
+				note(c, "unit", n->name, n->name, "refused", 0,
+				     "target differs: old %s, new %s", o->triple, n->triple);
+			else if (!same16(o->options_hash, n->options_hash))
+				note(c, "unit", n->name, n->name, "refused", 0,
+				     "code generation options differ: old '%s', new '%s'", o->options, n->options);
+			/* Layouts: a struct that live code uses must keep its layout (hazard 20). */
+			for (size_t a = 0; a < o->type_count; a++)
+				for (size_t b = 0; b < n->type_count; b++) {
+					if (strcmp(o->types[a].name, n->types[b].name) ||
+					    same16(o->types[a].layout, n->types[b].layout))
+						continue;
+					const char *user = NULL;
+					for (size_t r = 0; r < o->record_count && !user; r++)
+						for (uint32_t k = 0; k < o->records[r].type_count && !user; k++)
+							if (o->records[r].types[k] == a)
+								user = o->records[r].name;
+					if (user)
+						note(c, "type", o->types[a].name, n->name, "refused", 0,
+						     "layout changed (size %u -> %u) while live code uses it (%s)",
+						     o->types[a].size, n->types[b].size, user);
+				}
+			break;
+		}
+	}
+}
+
+/* Toolchain code linked into every program, built without the plugin on purpose. */
+static int is_toolchain_function(const char *name)
+{
+	static const char *const names[] = {
+		"_start", "_init", "_fini", "_dl_relocate_static_pie", "deregister_tm_clones",
+		"register_tm_clones", "__do_global_dtors_aux", "frame_dummy", "__libc_csu_init",
+		"__libc_csu_fini", "__stack_chk_fail_local", "atexit", "_dl_start", "__x86.get_pc_thunk.bx",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (!strcmp(names[i], name))
+			return 1;
+	return !strncmp(name, "__x86.get_pc_thunk.", 19);
+}
+
+static void verify_entities(struct ctx *c)
+{
+	for (size_t i = 0; i < c->ent_count; i++) {
+		struct entity *e = &c->ents[i];
+		const struct hp_rec *o = e->old, *n = e->new;
+		const char *unit = unit_of(e);
+		if (e->old_ambiguous || e->new_ambiguous) {
+			note(c, "symbol", e->name, unit, "refused", 0,
+			     "defined more than once with different code in the %s build: which copy runs cannot be told",
+			     e->old_ambiguous ? "old" : "new");
+			continue;
+		}
+		if (e->status == HP_REMOVED && o->kind == HP_META_VARIABLE && (o->flags & HP_META_STATIC_LOCAL)) {
+			if (!c->opt->allow_lost_state)
+				note(c, "variable", e->name, unit, "refused", 0,
+				     "static local removed: the state it holds would be lost (--allow-lost-state to accept)");
+			continue;
+		}
+		if (e->status == HP_NEW && n->kind == HP_META_VARIABLE && (n->flags & HP_META_THREAD_LOCAL))
+			continue;  /* refused only if new code uses it (resolve) */
+		if (e->status != HP_CHANGED)
+			continue;
+		if (n->kind == HP_META_VARIABLE) {
+			if (n->flags & HP_META_CONSTANT && o->flags & HP_META_CONSTANT)
+				continue;  /* read-only: the new contents travel with the code that reads them */
+			note(c, "variable", e->name, unit, "refused", 0, "%s of %s changed: live state cannot be re-initialized by a patch",
+			     o->size != n->size ? "size" : "initializer",
+			     n->flags & HP_META_STATIC_LOCAL ? "a static local" : "writable data");
+			continue;
+		}
+		if (n->flags & (HP_META_CONSTRUCTOR | HP_META_DESTRUCTOR))
+			note(c, "function", e->name, unit, "refused", 0, "%s changed: it already ran",
+			     n->flags & HP_META_CONSTRUCTOR ? "constructor" : "destructor");
+		else if ((o->flags | n->flags) & HP_META_NO_PATCH)
+			note(c, "function", e->name, unit, "refused", 0, "changed, but marked not patchable (hotpatch_exclude)");
+	}
+	if (c->opt->allow_unfingerprinted)
+		return;
+	size_t missing = 0;
+	const char *example = NULL;
+	for (size_t i = 0; i < c->new->elf.symbol_count; i++) {
+		const struct hp_symbol *s = &c->new->elf.symbols[i];
+		if (s->type != STT_FUNC || s->section == SHN_UNDEF || is_toolchain_function(s->name) ||
+		    find_entity(c, s->name))
+			continue;
+		missing++;
+		example = example ? example : s->name;
+	}
+	if (missing)
+		note(c, "module", c->new->name, NULL, "refused", 0,
+		     "%zu function(s) without fingerprints, e.g. %s: objects built without -fplugin=hotpatch "
+		     "(--allow-unfingerprinted to ignore them)", missing, example);
+}
+
+/* ---- include and resolve ------------------------------------------------------------------ */
+
+static int segment_of(const GElf_Shdr *sh)
+{
+	if (sh->sh_flags & SHF_EXECINSTR)
+		return HP_SEG_TEXT;
+	if (sh->sh_type == SHT_NOBITS)
+		return HP_SEG_BSS;
+	return sh->sh_flags & SHF_WRITE ? HP_SEG_DATA : HP_SEG_RODATA;
+}
+
+static uint32_t place(struct ctx *c, int seg, const uint8_t *bytes, uint64_t size, uint64_t align)
+{
+	struct hp_out_module *m = &c->d->out;
+	if (align < 1)
+		align = 1;
+	if (align > m->segment_align[seg])
+		m->segment_align[seg] = (uint32_t)align;
+	size_t at = (m->segment_size[seg] + align - 1) & ~(size_t)(align - 1);
+	if (seg != HP_SEG_BSS) {
+		/* Text is padded with int3, everything else with zeros. */
+		m->segment[seg] = xrealloc(m->segment[seg], at + size);
+		memset(m->segment[seg] + m->segment_size[seg], seg == HP_SEG_TEXT ? 0xcc : 0, at - m->segment_size[seg]);
+		if (bytes)
+			memcpy(m->segment[seg] + at, bytes, size);
+		else
+			memset(m->segment[seg] + at, 0, size);
+	}
+	m->segment_size[seg] = at + size;
+	return (uint32_t)at;
+}
+
+/* Copies a piece of a section into the package (once) and returns it. */
+static struct copy *copy_piece(struct ctx *c, struct hp_object *o, size_t section, uint64_t start,
+                               uint64_t size)
+{
+	for (size_t i = 0; i < c->copy_count; i++) {
+		struct copy *k = c->copies[i];
+		if (k->obj == o && k->section == section && k->start == start)
+			return k;
+	}
+	struct hp_section sec;
+	if (hp_elf_section_at(&o->elf, section, &sec))
+		return NULL;
+	struct copy *k = xrealloc(NULL, sizeof *k);
+	*k = (struct copy){ o, section, start, size, segment_of(&sec.shdr), 0, 0 };
+	uint64_t align = start ? 1 : sec.shdr.sh_addralign;
+	if (sec.shdr.sh_flags & SHF_MERGE && !(sec.shdr.sh_flags & SHF_STRINGS) && sec.shdr.sh_entsize)
+		align = sec.shdr.sh_entsize <= 64 ? sec.shdr.sh_entsize : 16;
+	k->offset = place(c, k->segment, sec.data ? sec.data + start : NULL, size, align);
+	PUSH(c->copies, c->copy_count, k);
+	return k;
+}
+
+static struct copy *copy_section(struct ctx *c, struct hp_object *o, size_t section)
+{
+	struct hp_section sec;
+	if (hp_elf_section_at(&o->elf, section, &sec))
+		return NULL;
+	return copy_piece(c, o, section, 0, sec.shdr.sh_size);
+}
+
+/* Includes an entity's new code or data: its section from the object that defines it. */
+static struct copy *include(struct ctx *c, struct entity *e)
+{
+	if (e->copy)
+		return e->copy;
+	struct hp_object *o = hp_build_object_for(c->new_build, e->new->tu->name, e->name);
+	const struct hp_symbol *s = o ? hp_elf_find_symbol(&o->elf, e->name) : NULL;
+	if (!s) {
+		snprintf(c->err, c->err_size, "%s: no object in the new build defines %s (unit %s)",
+		         c->new_build->root, e->name, e->new->tu->name);
+		return NULL;
+	}
+	e->copy = copy_section(c, o, s->section);
+	if (e->copy && e->status == HP_NEW)
+		note(c, e->new->kind == HP_META_FUNCTION ? "function" : "variable", e->name, unit_of(e),
+		     "added", e->copy->size, "new in this build, needed by the patched code");
+	else if (e->copy && e->new->kind == HP_META_VARIABLE)
+		note(c, "variable", e->name, unit_of(e), "copied", e->copy->size,
+		     "read-only contents changed: the new copy travels with its readers");
+	return e->copy;
+}
+
+static void add_reloc(struct ctx *c, int seg, uint32_t offset, int type, struct target t, int64_t addend)
+{
+	struct hp_pkg_reloc r = { (uint8_t)seg, (uint8_t)type, t.kind, t.segment, offset, t.value, addend };
+	PUSH(c->d->out.relocs, c->d->out.reloc_count, r);
+}
+
+static uint32_t import_index(struct ctx *c, const char *name)
+{
+	struct hp_out_module *m = &c->d->out;
+	for (size_t i = 0; i < m->import_count; i++)
+		if (!strcmp(m->imports[i], name))
+			return (uint32_t)i;
+	PUSH(m->imports, m->import_count, xstrdup(name));
+	return (uint32_t)(m->import_count - 1);
+}
+
+/* An 8-byte read-only slot holding a target's address; with stub, also a `jmp *slot(%rip)` in
+ * text, for calls to code too far away for a rel32 (imports from other libraries). */
+static struct slot *slot_for(struct ctx *c, struct target t, int stub)
+{
+	struct slot *s = NULL;
+	for (size_t i = 0; i < c->slot_count && !s; i++)
+		if (c->slots[i].kind == t.kind && c->slots[i].segment == t.segment && c->slots[i].value == t.value)
+			s = &c->slots[i];
+	if (!s) {
+		static const uint8_t zero[8];
+		struct slot n = { t.kind, t.segment, t.value, place(c, HP_SEG_RODATA, zero, 8, 8), UINT32_MAX };
+		PUSH(c->slots, c->slot_count, n);
+		s = &c->slots[c->slot_count - 1];
+		add_reloc(c, HP_SEG_RODATA, s->offset, HP_RELOC_ABS64, t, 0);
+	}
+	if (stub && s->stub == UINT32_MAX) {
+		static const uint8_t jmp[8] = { 0xff, 0x25, 0, 0, 0, 0, 0xcc, 0xcc };
+		s->stub = place(c, HP_SEG_TEXT, jmp, sizeof jmp, 8);
+		struct target slot = { HP_TARGET_SEGMENT, HP_SEG_RODATA, s->offset };
+		add_reloc(c, HP_SEG_TEXT, s->stub + 2, HP_RELOC_PC32, slot, -4);
+	}
+	return s;
+}
+
+/* The single named function or variable defined in a section, if any: with function and data
+ * sections, a section symbol almost always stands for it. */
+static int bundled_symbol(struct hp_object *o, size_t section, GElf_Sym *out, const char **name)
+{
+	int found = 0;
+	for (size_t i = 1; i < o->elf.symtab_count; i++) {
+		GElf_Sym s;
+		const char *n;
+		if (hp_elf_symbol_at(&o->elf, i, &s, &n) || s.st_shndx != section || !*n || n[0] == '.')
+			continue;
+		int t = GELF_ST_TYPE(s.st_info);
+		if (t != STT_FUNC && t != STT_OBJECT && t != STT_TLS)
+			continue;
+		if (found++)
+			return 0;
+		*out = s;
+		*name = n;
+	}
+	return found == 1;
+}
+
+static int is_direct_branch(const uint8_t *code, uint64_t offset)
+{
+	return (offset >= 1 && (code[offset - 1] == 0xe8 || code[offset - 1] == 0xe9)) ||
+	       (offset >= 2 && code[offset - 2] == 0x0f && (code[offset - 1] & 0xf0) == 0x80);
+}
+
+static struct copy *copy_pointed(struct ctx *c, struct hp_object *o, const GElf_Sym *s)
+{
+	struct hp_section sec;
+	if (hp_elf_section_at(&o->elf, s->st_shndx, &sec))
+		return NULL;
+	if (sec.shdr.sh_flags & SHF_MERGE && sec.data && s->st_value < sec.shdr.sh_size) {
+		uint64_t size = sec.shdr.sh_entsize;
+		if (sec.shdr.sh_flags & SHF_STRINGS) {
+			const uint8_t *end = memchr(sec.data + s->st_value, 0, sec.shdr.sh_size - s->st_value);
+			size = end ? (uint64_t)(end - sec.data) - s->st_value + 1 : sec.shdr.sh_size - s->st_value;
+		}
+		if (size && s->st_value + size <= sec.shdr.sh_size)
+			return copy_piece(c, o, s->st_shndx, s->st_value, size);
+	}
+	return copy_section(c, o, s->st_shndx);
+}
+
+/* Binds a named function or variable.  direct: the reference is a call or jump (it may go to
+ * the new copy); otherwise the address is taken and stays the original's (hazard 13).
+ * Returns 0 (t set), 1 when refused (noted), -1 on error (c->err set). */
+static int resolve_named(struct ctx *c, struct hp_object *o, const GElf_Sym *sym, const char *name,
+                         int direct, struct target *t)
+{
+	struct entity *e = find_entity(c, name);
+	if (e && e->new && e->new->kind == HP_META_VARIABLE && e->new->flags & HP_META_THREAD_LOCAL &&
+	    !e->old_sym && !hp_elf_find_symbol(&c->old->elf, name)) {
+		note(c, "variable", name, unit_of(e), "refused", 0, "new thread-local variable: a patch cannot add TLS");
+		return 1;
+	}
+	if (e && e->old_sym) {
+		int changed_code = e->status == HP_CHANGED && e->new->kind == HP_META_FUNCTION;
+		int changed_const = e->status == HP_CHANGED && e->new->kind == HP_META_VARIABLE &&
+		                    (e->new->flags & HP_META_CONSTANT);
+		if ((changed_code && direct) || changed_const) {
+			struct copy *k = include(c, e);
+			if (!k)
+				return -1;
+			const struct hp_symbol *s = hp_elf_find_symbol(&k->obj->elf, name);
+			*t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)k->segment, k->offset + s->value - k->start };
+			return 0;
+		}
+		*t = (struct target){ HP_TARGET_MODULE, 0, e->old_sym->value };
+		return 0;
+	}
+	if (e && e->new && (e->new->kind == HP_META_VARIABLE || has_code(e->new))) {
+		struct copy *k = include(c, e);
+		if (!k)
+			return -1;
+		const struct hp_symbol *s = hp_elf_find_symbol(&k->obj->elf, name);
+		*t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)k->segment, k->offset + s->value - k->start };
+		return 0;
+	}
+	/* No record: toolchain or library code the old module has, or this object's private part
+	 * (a split-off cold block, a compiler-made constant), or something from another module. */
+	const struct hp_symbol *old = hp_elf_find_symbol(&c->old->elf, name);
+	if (sym->st_shndx != SHN_UNDEF) {
+		struct copy *k = copy_pointed(c, o, sym);
+		if (!k)
+			return -1;
+		*t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)k->segment, k->offset + sym->st_value - k->start };
+		return 0;
+	}
+	if (old && old->section != SHN_UNDEF) {
+		*t = (struct target){ HP_TARGET_MODULE, 0, old->value };
+		return 0;
+	}
+	*t = (struct target){ HP_TARGET_IMPORT, 0, import_index(c, name) };
+	return 0;
+}
+
+/* The address a thread-local variable of the running executable has from the thread pointer
+ * (x86-64 variant II: the static TLS block ends at %fs:0). */
+static int tls_offset(struct ctx *c, const char *name, int64_t *out)
+{
+	const struct hp_symbol *s = hp_elf_find_symbol(&c->old->elf, name);
+	const GElf_Phdr *tls = &c->old->elf.tls;
+	if (!s || s->type != STT_TLS || tls->p_type != PT_TLS)
+		return -1;
+	uint64_t align = tls->p_align ? tls->p_align : 1;
+	uint64_t block = (tls->p_memsz + align - 1) & ~(align - 1);
+	*out = (int64_t)s->value - (int64_t)block;
+	return 0;
+}
+
+static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section *sec, const struct hp_reloc *r)
+{
+	uint32_t where = k->offset + (uint32_t)(r->offset - k->start);
+	int seg = k->segment;
+	const char *name = r->sym_name;
+	int type = GELF_ST_TYPE(r->sym.st_info);
+	int direct = seg == HP_SEG_TEXT && sec->data && (r->type == R_X86_64_PLT32 || r->type == R_X86_64_PC32) &&
+	             is_direct_branch(sec->data, r->offset);
+	struct target t;
+	int64_t addend = r->addend;
+
+	switch (r->type) {
+	case R_X86_64_NONE:
+		return 0;
+	case R_X86_64_TPOFF32:
+	case R_X86_64_GOTTPOFF: {
+		int64_t off;
+		if (!c->old->elf.is_program) {
+			note(c, "variable", name, NULL, "refused", 0, "thread-local access from a shared library is not supported yet");
+			return 1;
+		}
+		if (tls_offset(c, name, &off)) {
+			note(c, "variable", name, NULL, "refused", 0, "thread-local variable not found in the running module");
+			return 1;
+		}
+		t = (struct target){ HP_TARGET_ABSOLUTE, 0, (uint64_t)off };
+		if (r->type == R_X86_64_TPOFF32) {
+			add_reloc(c, seg, where, HP_RELOC_ABS32S, t, addend);
+		} else {
+			struct slot *s = slot_for(c, t, 0);
+			add_reloc(c, seg, where, HP_RELOC_PC32, (struct target){ HP_TARGET_SEGMENT, HP_SEG_RODATA, s->offset }, addend);
+		}
+		return 0;
+	}
+	case R_X86_64_TLSGD:
+	case R_X86_64_TLSLD:
+	case R_X86_64_DTPOFF32:
+	case R_X86_64_DTPOFF64:
+		note(c, "variable", name, NULL, "refused", 0, "general-dynamic thread-local access is not supported yet");
+		return 1;
+	case R_X86_64_PC32:
+	case R_X86_64_PLT32:
+	case R_X86_64_64:
+	case R_X86_64_32:
+	case R_X86_64_32S:
+	case R_X86_64_GOTPCREL:
+	case R_X86_64_GOTPCRELX:
+	case R_X86_64_REX_GOTPCRELX:
+		break;
+	default:
+		snprintf(c->err, c->err_size, "%s: relocation type %u in %s is not supported", k->obj->elf.path,
+		         r->type, sec->name);
+		return -1;
+	}
+
+	if (type == STT_SECTION) {
+		GElf_Sym b;
+		const char *bname;
+		struct hp_section target_sec;
+		if (hp_elf_section_at(&k->obj->elf, r->sym.st_shndx, &target_sec))
+			return -1;
+		int text = (target_sec.shdr.sh_flags & SHF_EXECINSTR) != 0;
+		int pcrel = r->type != R_X86_64_64 && r->type != R_X86_64_32 && r->type != R_X86_64_32S;
+		int at_entry = 0;
+		int bundled = bundled_symbol(k->obj, r->sym.st_shndx, &b, &bname);
+		if (bundled && text)
+			at_entry = (int64_t)b.st_value == addend + (pcrel ? 4 : 0);
+		if (bundled && (!text || at_entry || direct)) {
+			/* The section stands for its one symbol: bind that, keep the offset. */
+			int rc = resolve_named(c, k->obj, &b, bname, direct, &t);
+			if (rc)
+				return rc < 0 ? -1 : 0;
+			t.value -= b.st_value;
+		} else {
+			/* Somewhere inside a function (jump tables, block addresses) or an unnamed
+			 * constant: the section travels with the code. */
+			struct copy *p = copy_section(c, k->obj, r->sym.st_shndx);
+			if (!p)
+				return -1;
+			t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)p->segment, p->offset };
+		}
+	} else if (name[0] == '.' && name[1] == 'L' && r->sym.st_shndx != SHN_UNDEF) {
+		struct copy *p = copy_pointed(c, k->obj, &r->sym);
+		if (!p)
+			return -1;
+		t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)p->segment, p->offset + r->sym.st_value - p->start };
+	} else {
+		int rc = resolve_named(c, k->obj, &r->sym, name, direct, &t);
+		if (rc)
+			return rc < 0 ? -1 : 0;
+	}
+
+	switch (r->type) {
+	case R_X86_64_PC32:
+	case R_X86_64_PLT32:
+		if (t.kind == HP_TARGET_IMPORT) {
+			if (!direct) {
+				note(c, "symbol", name, NULL, "refused", 0,
+				     "new code addresses %s directly, but it lives in another module (build with -fPIC)", name);
+				return 0;
+			}
+			struct slot *s = slot_for(c, t, 1);
+			t = (struct target){ HP_TARGET_SEGMENT, HP_SEG_TEXT, s->stub };
+		}
+		add_reloc(c, seg, where, HP_RELOC_PC32, t, addend);
+		break;
+	case R_X86_64_GOTPCREL:
+	case R_X86_64_GOTPCRELX:
+	case R_X86_64_REX_GOTPCRELX: {
+		struct slot *s = slot_for(c, t, 0);
+		add_reloc(c, seg, where, HP_RELOC_PC32, (struct target){ HP_TARGET_SEGMENT, HP_SEG_RODATA, s->offset }, addend);
+		break;
+	}
+	case R_X86_64_64:
+		add_reloc(c, seg, where, HP_RELOC_ABS64, t, addend);
+		break;
+	case R_X86_64_32:
+		add_reloc(c, seg, where, HP_RELOC_ABS32, t, addend);
+		break;
+	case R_X86_64_32S:
+		add_reloc(c, seg, where, HP_RELOC_ABS32S, t, addend);
+		break;
+	}
+	return 0;
+}
+
+/* Processes the relocations of every copy, including copies that processing adds. */
+static int resolve_all(struct ctx *c)
+{
+	for (size_t i = 0; i < c->copy_count; i++) {
+		struct copy *k = c->copies[i];
+		if (k->resolved)
+			continue;
+		k->resolved = 1;
+		struct hp_section sec;
+		struct hp_reloc *rel = NULL;
+		long n = hp_elf_section_at(&k->obj->elf, k->section, &sec) ? -1 :
+		         hp_elf_relocations(&k->obj->elf, k->section, &rel);
+		if (n < 0) {
+			snprintf(c->err, c->err_size, "%s: cannot read relocations of section %zu", k->obj->elf.path, k->section);
+			return -1;
+		}
+		for (long j = 0; j < n; j++) {
+			if (rel[j].offset < k->start || rel[j].offset >= k->start + k->size)
+				continue;
+			if (resolve_reloc(c, k, &sec, &rel[j]) < 0) {
+				free(rel);
+				return -1;
+			}
+		}
+		free(rel);
+	}
+	return 0;
+}
+
+/* Every changed function that the running module has: its new code, and a redirect from the
+ * old entry, with the exact bytes the runtime must find there first. */
+static int include_changed(struct ctx *c)
+{
+	for (size_t i = 0; i < c->ent_count; i++) {
+		struct entity *e = &c->ents[i];
+		if (e->status != HP_CHANGED || e->new->kind != HP_META_FUNCTION || !has_code(e->new))
+			continue;
+		if (!e->old_sym) {
+			note(c, "function", e->name, unit_of(e), "skipped", 0, "%s; not linked into the running module", e->why);
+			continue;
+		}
+		size_t len = 0;
+		const uint8_t *bytes = hp_elf_symbol_bytes(&c->old->elf, e->old_sym, -HP_PROLOGUE_PADDING,
+		                                           HP_PROLOGUE_SPAN, &len);
+		struct hp_prologue p;
+		if (bytes)
+			hp_prologue_inspect(bytes, len, e->old_sym->value, &p);
+		if (!bytes || p.problem) {
+			note(c, "function", e->name, unit_of(e), "refused", 0, "%s, but its running copy cannot be redirected: %s",
+			     e->why, bytes ? p.problem : "no patchable padding before the entry");
+			continue;
+		}
+		struct copy *k = include(c, e);
+		if (!k)
+			return -1;
+		const struct hp_symbol *s = hp_elf_find_symbol(&k->obj->elf, e->name);
+		struct hp_pkg_redirect rd = { .old_offset = e->old_sym->value,
+			                      .new_offset = k->offset + (uint32_t)(s->value - k->start),
+			                      .site_offset = (uint8_t)p.site_offset,
+			                      .expected_size = (uint8_t)(HP_PROLOGUE_PADDING + p.site_offset + 2) };
+		memcpy(rd.expected, bytes, rd.expected_size);
+		if (e->new->flags & HP_META_RECURSIVE)
+			rd.flags |= HP_REDIRECT_RECURSIVE;
+		if (e->new->flags & HP_META_VARIADIC)
+			rd.flags |= HP_REDIRECT_VARIADIC;
+		PUSH(c->d->out.redirects, c->d->out.redirect_count, rd);
+		c->d->out.redirect_names = xrealloc(c->d->out.redirect_names, c->d->out.redirect_count * sizeof(char *));
+		c->d->out.redirect_names[c->d->out.redirect_count - 1] = xstrdup(e->name);
+		c->d->changed++;
+		note(c, "function", e->name, unit_of(e), "patched", k->size, "%s", e->why);
+	}
+	return 0;
+}
+
+int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct hp_build *new_build,
+                   const struct hp_diff_options *opt, struct hp_module_diff *d, char *err, size_t err_size)
+{
+	memset(d, 0, sizeof *d);
+	struct ctx c = { old_mod, new_mod, new_build, opt, d, NULL, 0, NULL, 0, NULL, 0, err, err_size };
+	d->out.name = xstrdup(new_mod->name);
+	d->out.build_id_size = old_mod->elf.build_id_size < 32 ? old_mod->elf.build_id_size : 32;
+	memcpy(d->out.build_id, old_mod->elf.build_id, d->out.build_id_size);
+	for (int s = 0; s < HP_SEG_COUNT; s++)
+		d->out.segment_align[s] = 1;
+	int rc = -1;
+	if (!old_mod->elf.build_id_size) {
+		snprintf(err, err_size, "%s: no GNU build-id: link with -Wl,--build-id", old_mod->elf.path);
+		goto out;
+	}
+	if (!old_mod->elf.has_symtab) {
+		snprintf(err, err_size, "%s: no symbol table: hpdiff needs the unstripped build", old_mod->elf.path);
+		goto out;
+	}
+	correlate(&c);
+	compare(&c);
+	verify_units(&c);
+	verify_entities(&c);
+	if (d->refusals == 0 && include_changed(&c) == 0 && resolve_all(&c) == 0)
+		rc = 0;
+	else if (d->refusals && !err[0])
+		rc = 0;
+out:
+	for (size_t i = 0; i < c.copy_count; i++)
+		free(c.copies[i]);
+	free(c.copies);
+	free(c.slots);
+	free(c.ents);
+	return rc;
+}
+
+void hp_module_diff_free(struct hp_module_diff *d)
+{
+	struct hp_out_module *m = &d->out;
+	for (size_t i = 0; i < m->redirect_count; i++)
+		free(m->redirect_names[i]);
+	for (size_t i = 0; i < m->import_count; i++)
+		free(m->imports[i]);
+	for (int s = 0; s < HP_SEG_COUNT; s++)
+		free(m->segment[s]);
+	free(m->redirect_names);
+	free(m->redirects);
+	free(m->imports);
+	free(m->relocs);
+	free(m->name);
+	for (size_t i = 0; i < d->note_count; i++) {
+		free(d->notes[i].symbol);
+		free(d->notes[i].unit);
+		free(d->notes[i].why);
+	}
+	free(d->notes);
+	memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,68 @@
+/* diff.h — comparing one module between two builds and deciding what its patch holds.
+ *
+ * The phases, in order (diff.c):
+ *   correlate   pair functions and variables by identity (unit-unique symbol name)
+ *   compare     SAME / CHANGED / NEW / REMOVED by fingerprint, with the reason
+ *   verify      refuse what cannot be applied to a live process (hazards.md)
+ *   include     changed functions, and what their new code needs that the old module lacks
+ *   resolve     bind every relocation of the new code: old module, package, or import
+ * The result is one module of a package (hp_package.h), kept in memory until written. */
+#ifndef HP_DIFF_H
+#define HP_DIFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "build.h"
+#include "hp_package.h"
+
+struct hp_diff_options {
+	int allow_unfingerprinted;    /* accept functions without metadata (objects without plugin) */
+	int allow_lost_state;         /* accept a removed static local */
+};
+
+enum hp_status { HP_SAME, HP_CHANGED, HP_NEW, HP_REMOVED };
+
+/* One line of --explain: what happened to a symbol and why. */
+struct hp_note {
+	char *symbol, *unit;
+	const char *kind;             /* "function", "variable", "data" */
+	const char *verdict;          /* "patched", "added", "copied", "refused", ... */
+	char *why;
+	uint64_t size;
+};
+
+/* The package content for one module. */
+struct hp_out_module {
+	char *name;
+	uint8_t build_id[32];
+	size_t build_id_size;
+	struct hp_pkg_redirect *redirects;
+	char **redirect_names;
+	size_t redirect_count;
+	char **imports;
+	size_t import_count;
+	struct hp_pkg_reloc *relocs;
+	size_t reloc_count;
+	uint8_t *segment[HP_SEG_COUNT];
+	size_t segment_size[HP_SEG_COUNT];
+	uint32_t segment_align[HP_SEG_COUNT];
+};
+
+struct hp_module_diff {
+	struct hp_out_module out;
+	struct hp_note *notes;        /* in the order decided */
+	size_t note_count;
+	size_t refusals;              /* notes with verdict "refused" */
+	size_t changed;               /* functions redirected or data changed */
+};
+
+/* Compares old and new (the same module in two builds); objects of the new build supply code.
+ * Returns 0 (see d->refusals and d->changed), or -1 with err set for errors of input. */
+int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct hp_build *new_build,
+                   const struct hp_diff_options *opt, struct hp_module_diff *d, char *err,
+                   size_t err_size);
+void hp_module_diff_free(struct hp_module_diff *d);
+
+#endif

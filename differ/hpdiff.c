@@ -1,0 +1,248 @@
+/* hpdiff — compares two builds (trees or linked files) made with -fplugin=hotpatch and writes
+ * a package that patches a process running the old build into the new one's code.
+ *
+ * Exit status: 0 package written, 1 error, 2 refused (unsafe to patch), 3 no code change. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build.h"
+#include "diff.h"
+#include "package_write.h"
+
+enum { EXIT_WRITTEN = 0, EXIT_ERROR = 1, EXIT_REFUSED = 2, EXIT_UNCHANGED = 3 };
+
+struct options {
+	const char *old_path, *new_path, *output, *objects;
+	int explain, json;
+	struct hp_diff_options diff;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: hpdiff [options] OLD NEW -o PACKAGE\n"
+	        "Compares two builds made with -fplugin=hotpatch (build trees, or two linked files)\n"
+	        "and writes a package that patches processes running OLD.\n"
+	        "  -o, --output FILE         the package to write\n"
+	        "      --explain             say, per module, what changed and why\n"
+	        "      --json                the same for machines, on stdout\n"
+	        "      --objects DIR         where NEW's object files are (for linked-file inputs;\n"
+	        "                            default: the directory of NEW)\n"
+	        "      --allow-unfingerprinted  ignore functions built without the plugin\n"
+	        "      --allow-lost-state    accept removed static locals (their state is dropped)\n"
+	        "Exit status: 0 written, 1 error, 2 refused, 3 no code change.\n");
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * n] = 0;
+}
+
+static void print_explain(const struct hp_module_diff *d)
+{
+	char id[65];
+	hex(d->out.build_id, d->out.build_id_size, id);
+	printf("module %s (build-id %s)\n", d->out.name, id);
+	if (!d->note_count)
+		printf("  no code change\n");
+	for (size_t i = 0; i < d->note_count; i++) {
+		const struct hp_note *n = &d->notes[i];
+		printf("  %-8s  %-8s  %s  [%s]: %s\n", n->verdict, n->kind, n->symbol, n->unit, n->why);
+	}
+}
+
+static void print_json(struct hp_module_diff *const *diffs, size_t count, const char *result,
+                       const char *package, long size)
+{
+	char id[65];
+	printf("{\"result\":\"%s\",\"package\":", result);
+	if (package)
+		json_str(package);
+	else
+		printf("null");
+	printf(",\"size\":%ld,\"modules\":[", size);
+	for (size_t m = 0; m < count; m++) {
+		const struct hp_module_diff *d = diffs[m];
+		hex(d->out.build_id, d->out.build_id_size, id);
+		printf("%s{\"name\":", m ? "," : "");
+		json_str(d->out.name);
+		printf(",\"build_id\":\"%s\",\"redirects\":%zu,\"notes\":[", id, d->out.redirect_count);
+		for (size_t i = 0; i < d->note_count; i++) {
+			const struct hp_note *n = &d->notes[i];
+			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"symbol\":", i ? "," : "", n->verdict, n->kind);
+			json_str(n->symbol);
+			printf(",\"unit\":");
+			json_str(n->unit);
+			printf(",\"why\":");
+			json_str(n->why);
+			printf(",\"size\":%llu}", (unsigned long long)n->size);
+		}
+		printf("]}");
+	}
+	printf("]}\n");
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST };
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "objects", required_argument, NULL, OPT_OBJECTS },
+		{ "allow-unfingerprinted", no_argument, NULL, OPT_UNFP },
+		{ "allow-lost-state", no_argument, NULL, OPT_LOST },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': o->output = optarg; break;
+		case OPT_EXPLAIN: o->explain = 1; break;
+		case OPT_JSON: o->json = 1; break;
+		case OPT_OBJECTS: o->objects = optarg; break;
+		case OPT_UNFP: o->diff.allow_unfingerprinted = 1; break;
+		case OPT_LOST: o->diff.allow_lost_state = 1; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (argc - optind != 2 || !o->output) {
+		usage(stderr);
+		return -1;
+	}
+	o->old_path = argv[optind];
+	o->new_path = argv[optind + 1];
+	return 0;
+}
+
+static int same_file(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+	return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	char err[1024] = "";
+	if (parse_args(argc, argv, &o))
+		return EXIT_ERROR;
+	if (same_file(o.old_path, o.new_path)) {
+		fprintf(stderr, "hpdiff: %s: OLD and NEW are the same build\n", o.new_path);
+		return EXIT_ERROR;
+	}
+
+	/* load */
+	struct hp_build old_build, new_build;
+	if (hp_build_load(o.old_path, NULL, 0, &old_build, err, sizeof err)) {
+		fprintf(stderr, "hpdiff: %s\n", err);
+		return EXIT_ERROR;
+	}
+	if (hp_build_load(o.new_path, o.objects, 1, &new_build, err, sizeof err)) {
+		fprintf(stderr, "hpdiff: %s\n", err);
+		hp_build_free(&old_build);
+		return EXIT_ERROR;
+	}
+
+	/* pair modules and diff each */
+	int status = EXIT_ERROR;
+	struct hp_module_diff **diffs = calloc(old_build.module_count + 1, sizeof *diffs);
+	size_t count = 0, refusals = 0, changed = 0, identical = 0;
+	for (size_t i = 0; diffs && i < old_build.module_count; i++) {
+		struct hp_module *om = &old_build.modules[i], *nm = NULL;
+		for (size_t k = 0; k < new_build.module_count && !nm; k++)
+			if (!strcmp(new_build.modules[k].name, om->name) ||
+			    (old_build.module_count == 1 && new_build.module_count == 1))
+				nm = &new_build.modules[k];
+		if (!nm)
+			continue;  /* the module is gone in the new build: nothing to patch */
+		if (om->elf.build_id_size && om->elf.build_id_size == nm->elf.build_id_size &&
+		    !memcmp(om->elf.build_id, nm->elf.build_id, om->elf.build_id_size)) {
+			identical++;
+			continue;
+		}
+		struct hp_module_diff *d = calloc(1, sizeof *d);
+		if (!d || hp_diff_module(om, nm, &new_build, &o.diff, d, err, sizeof err)) {
+			fprintf(stderr, "hpdiff: %s\n", d ? err : "out of memory");
+			if (d)
+				hp_module_diff_free(d);
+			free(d);
+			goto out;
+		}
+		diffs[count++] = d;
+		refusals += d->refusals;
+		changed += d->changed;
+	}
+	if (count == 0 && identical) {
+		fprintf(stderr, "hpdiff: %s and %s are the same build (identical build-ids)\n", o.old_path, o.new_path);
+		goto out;
+	}
+
+	/* report, then write */
+	long size = 0;
+	const char *result = refusals ? "refused" : changed ? "written" : "unchanged";
+	if (!refusals && changed) {
+		struct hp_out_module **mods = calloc(count, sizeof *mods);
+		size_t n = 0;
+		for (size_t i = 0; mods && i < count; i++)
+			if (diffs[i]->out.redirect_count)
+				mods[n++] = &diffs[i]->out;
+		size = mods ? hp_package_write(o.output, mods, n, err, sizeof err) : -1;
+		free(mods);
+		if (size < 0) {
+			fprintf(stderr, "hpdiff: %s\n", mods ? err : "out of memory");
+			goto out;
+		}
+	}
+	if (o.json) {
+		print_json(diffs, count, result, size > 0 ? o.output : NULL, size);
+	} else {
+		for (size_t i = 0; o.explain && i < count; i++)
+			print_explain(diffs[i]);
+		for (size_t i = 0; i < count; i++)
+			for (size_t k = 0; k < diffs[i]->note_count; k++) {
+				const struct hp_note *nt = &diffs[i]->notes[k];
+				if (!strcmp(nt->verdict, "refused"))
+					fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", diffs[i]->out.name, nt->symbol,
+					        nt->unit, nt->why);
+			}
+		if (refusals)
+			fprintf(stderr, "hpdiff: %zu reason(s) to refuse; no package written\n", refusals);
+		else if (!changed)
+			printf("hpdiff: no code change between %s and %s\n", o.old_path, o.new_path);
+		else
+			printf("hpdiff: wrote %s (%ld bytes): %zu function(s) redirected\n", o.output, size, changed);
+	}
+	status = refusals ? EXIT_REFUSED : changed ? EXIT_WRITTEN : EXIT_UNCHANGED;
+out:
+	for (size_t i = 0; i < count; i++) {
+		hp_module_diff_free(diffs[i]);
+		free(diffs[i]);
+	}
+	free(diffs);
+	hp_build_free(&old_build);
+	hp_build_free(&new_build);
+	return status;
+}

@@ -1,0 +1,122 @@
+/* hp_package.h — the hotpatch package format: written by hpdiff, read by libhotpatch and
+ * hpdump.  This header is the single definition; docs/format.md explains it.
+ *
+ * A package is one file, little-endian, with every part at an offset from its start:
+ *
+ *   header, modules[module_count], then per module its redirects, imports, relocations and
+ *   segment bytes, and one string area.  A checksum covers the whole file.
+ *
+ * Each module entry binds to exactly one build of one ELF module (GNU build-id) and says: which
+ * functions to redirect (with the bytes the runtime must find at each entry before touching it),
+ * the new code and data to map within ±2 GiB of the module, and the relocations that bind that
+ * code to the running module, to the package itself, or to symbols resolved by name. */
+#ifndef HP_PACKAGE_H
+#define HP_PACKAGE_H
+
+#include <stdint.h>
+
+#define HP_PACKAGE_MAGIC "HPPACKGE"     /* 8 bytes, no terminator */
+#define HP_PACKAGE_VERSION 1
+#define HP_PACKAGE_MAX_EXPECTED 16      /* bytes checked before a redirect */
+
+struct hp_pkg_header {
+	char magic[8];
+	uint16_t version;
+	uint16_t header_size;               /* sizeof(struct hp_pkg_header) of the writer */
+	uint32_t flags;                     /* none defined yet: readers refuse unknown bits */
+	uint64_t total_size;                /* the whole file */
+	uint8_t checksum[16];               /* XXH3-128 of the file with this field zeroed */
+	uint32_t module_count;
+	uint16_t module_size;               /* sizeof(struct hp_pkg_module) */
+	uint16_t redirect_size;
+	uint16_t import_size;
+	uint16_t reloc_size;
+	uint32_t modules_offset;
+	uint32_t strings_offset;
+	uint32_t strings_size;              /* the last byte is NUL */
+};
+
+/* The new content of a module's patch is laid out in four segments, mapped in this order with
+ * page granularity: text r-x, rodata r--, data rw-, bss rw- (zero-filled). */
+enum hp_pkg_segment {
+	HP_SEG_TEXT = 0,
+	HP_SEG_RODATA = 1,
+	HP_SEG_DATA = 2,
+	HP_SEG_BSS = 3,
+	HP_SEG_COUNT
+};
+
+struct hp_pkg_module {
+	uint32_t name;                      /* string: path in the build tree, e.g. "bin/server" */
+	uint8_t build_id_size;
+	uint8_t reserved[3];
+	uint8_t build_id[32];               /* GNU build-id of the exact build this patch is for */
+	uint32_t redirect_count, redirects_offset;
+	uint32_t import_count, imports_offset;
+	uint32_t reloc_count, relocs_offset;
+	uint32_t segment_offset[HP_SEG_COUNT];  /* file offset of each segment's bytes (bss: 0) */
+	uint32_t segment_size[HP_SEG_COUNT];
+	uint32_t segment_align[HP_SEG_COUNT];   /* power of two, at most the page size */
+};
+
+/* One old function to send to its new code. */
+struct hp_pkg_redirect {
+	uint64_t old_offset;                /* the function's symbol, from the module's load base */
+	uint32_t new_offset;                /* entry of the new code, in the text segment */
+	uint32_t name;                      /* string, for status and errors */
+	uint8_t site_offset;                /* the 2-byte site: 0, or 4 after endbr64 */
+	uint8_t expected_size;              /* bytes in expected[] */
+	uint16_t flags;                     /* HP_REDIRECT_* */
+	uint8_t expected[HP_PACKAGE_MAX_EXPECTED];  /* bytes at old_offset - 8 .. site + 2 */
+	uint32_t reserved;                  /* zero */
+};
+
+enum {
+	HP_REDIRECT_RECURSIVE = 1u << 0,    /* calls itself: old frames may stay live longer */
+	HP_REDIRECT_VARIADIC = 1u << 1,
+};
+
+/* A symbol the package needs from the process, resolved by name at apply time the way the
+ * dynamic linker would (libc functions the old build never called, copy-relocated data). */
+struct hp_pkg_import {
+	uint32_t name;                      /* string */
+	uint32_t flags;                     /* HP_IMPORT_* */
+};
+
+enum {
+	HP_IMPORT_WEAK = 1u << 0,           /* may be absent: resolves to 0 */
+};
+
+/* How a relocation's value is computed: S = the target's address, A = addend, P = the address
+ * being written. */
+enum hp_pkg_reloc_type {
+	HP_RELOC_PC32 = 1,                  /* int32: S + A - P, must fit */
+	HP_RELOC_ABS64 = 2,                 /* uint64: S + A */
+	HP_RELOC_ABS32S = 3,                /* int32: S + A, must fit (non-PIE code) */
+	HP_RELOC_ABS32 = 4,                 /* uint32: S + A, must fit */
+};
+
+enum hp_pkg_target_kind {
+	HP_TARGET_MODULE = 1,               /* target = offset from the module's load base */
+	HP_TARGET_SEGMENT = 2,              /* target = offset in segment target_segment */
+	HP_TARGET_IMPORT = 3,               /* target = index into the module's imports */
+	HP_TARGET_ABSOLUTE = 4,             /* target = the value itself (e.g. a TLS offset) */
+};
+
+struct hp_pkg_reloc {
+	uint8_t segment;                    /* where the field is: enum hp_pkg_segment */
+	uint8_t type;                       /* enum hp_pkg_reloc_type */
+	uint8_t target_kind;                /* enum hp_pkg_target_kind */
+	uint8_t target_segment;             /* for HP_TARGET_SEGMENT */
+	uint32_t offset;                    /* of the field within its segment */
+	uint64_t target;
+	int64_t addend;
+};
+
+_Static_assert(sizeof(struct hp_pkg_header) == 64, "hp_pkg_header layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_module) == 112, "hp_pkg_module layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_redirect) == 40, "hp_pkg_redirect layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_import) == 8, "hp_pkg_import layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_reloc) == 24, "hp_pkg_reloc layout is part of the format");
+
+#endif
