@@ -1,6 +1,7 @@
-/* hpdump — prints the hotpatch metadata of objects, executables, shared libraries and archives:
- * one line per function and variable with its fingerprint; --json for machines; --prologues to
- * check every function's patch site in the file itself. */
+/* hpdump — prints the hotpatch metadata of objects, executables, shared libraries and archives
+ * (one line per function and variable with its fingerprint; --prologues checks every patch site
+ * in the file itself), and the contents of hotpatch packages.  --json for machines. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "elf_file.h"
 #include "meta_read.h"
+#include "package.h"
 #include "prologue.h"
 
 struct dump {
@@ -229,6 +231,136 @@ static int dump_elf(struct hp_elf *e, void *arg)
 	return 0;
 }
 
+static const char *const segment_names[HP_SEG_COUNT] = { "text", "rodata", "data", "bss" };
+static const char *const target_names[] = { "?", "module", "package", "import", "value" };
+static const char *const reloc_names[] = { "?", "pc32", "abs64", "abs32s", "abs32" };
+
+/* A package: what it patches, where, and what it needs.  Returns 0, or -1 with err set. */
+static int dump_package(struct dump *d, const char *path, const uint8_t *p, size_t size, char *err,
+                        size_t err_size)
+{
+	char why[300], h[65];
+	if (hp_package_check(p, size, why, sizeof why)) {
+		snprintf(err, err_size, "%s: %s", path, why);
+		return -1;
+	}
+	struct hp_pkg_header hd;
+	hp_package_header(p, &hd);
+	hex(hd.checksum, 16, h);
+	if (d->json) {
+		printf("%s{\"file\":", d->files_done++ ? ",\n" : "");
+		json_str(path);
+		printf(",\"package\":{\"version\":%u,\"size\":%zu,\"checksum\":\"%s\",\"modules\":[", hd.version, size, h);
+	} else {
+		printf("%s: hotpatch package v%u, %zu bytes, checksum %s\n", path, hd.version, size, h);
+	}
+	for (uint32_t i = 0; i < hd.module_count; i++) {
+		struct hp_pkg_module m;
+		hp_package_module(p, i, &m);
+		hex(m.build_id, m.build_id_size, h);
+		if (d->json) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(hp_package_string(p, m.name));
+			printf(",\"build_id\":\"%s\",\"segments\":{", h);
+			for (int s = 0; s < HP_SEG_COUNT; s++)
+				printf("%s\"%s\":%u", s ? "," : "", segment_names[s], m.segment_size[s]);
+			printf("},\"relocations\":%u,\"redirects\":[", m.reloc_count);
+		} else {
+			printf("module %s  build-id %s\n  segments:", hp_package_string(p, m.name), h);
+			for (int s = 0; s < HP_SEG_COUNT; s++)
+				printf(" %s %u", segment_names[s], m.segment_size[s]);
+			printf("\n");
+		}
+		for (uint32_t r = 0; r < m.redirect_count; r++) {
+			struct hp_pkg_redirect rd;
+			hp_package_redirect(p, &m, r, &rd);
+			hex(rd.expected, rd.expected_size, h);
+			if (d->json) {
+				printf("%s{\"function\":", r ? "," : "");
+				json_str(hp_package_string(p, rd.name));
+				printf(",\"old_offset\":%llu,\"new_offset\":%u,\"site\":%u,\"expected\":\"%s\"}",
+				       (unsigned long long)rd.old_offset, rd.new_offset, rd.site_offset, h);
+			} else {
+				printf("  redirect  %-28s old +0x%llx -> text +0x%x  (site +%u, expects %s)\n",
+				       hp_package_string(p, rd.name), (unsigned long long)rd.old_offset, rd.new_offset,
+				       rd.site_offset, h);
+			}
+		}
+		if (d->json) {
+			printf("],\"imports\":[");
+			for (uint32_t k = 0; k < m.import_count; k++) {
+				struct hp_pkg_import im;
+				hp_package_import(p, &m, k, &im);
+				printf(k ? "," : "");
+				json_str(hp_package_string(p, im.name));
+			}
+			printf("]}");
+			continue;
+		}
+		for (uint32_t k = 0; k < m.import_count; k++) {
+			struct hp_pkg_import im;
+			hp_package_import(p, &m, k, &im);
+			printf("  import    %s\n", hp_package_string(p, im.name));
+		}
+		unsigned by_kind[5] = { 0 };
+		for (uint32_t k = 0; k < m.reloc_count; k++) {
+			struct hp_pkg_reloc rl;
+			hp_package_reloc(p, &m, k, &rl);
+			by_kind[rl.target_kind < 5 ? rl.target_kind : 0]++;
+			if (d->verbose)
+				printf("  reloc     %-6s %s+0x%x -> %s %s0x%llx %+lld\n", reloc_names[rl.type < 5 ? rl.type : 0],
+				       segment_names[rl.segment], rl.offset, target_names[rl.target_kind < 5 ? rl.target_kind : 0],
+				       rl.target_kind == HP_TARGET_SEGMENT ? segment_names[rl.target_segment] : "",
+				       (unsigned long long)rl.target, (long long)rl.addend);
+		}
+		printf("  relocations: %u (%u to the running module, %u within the package, %u imports, %u values)\n",
+		       m.reloc_count, by_kind[HP_TARGET_MODULE], by_kind[HP_TARGET_SEGMENT], by_kind[HP_TARGET_IMPORT],
+		       by_kind[HP_TARGET_ABSOLUTE]);
+	}
+	if (d->json)
+		printf("]}}");
+	return 0;
+}
+
+/* Reads a whole file; returns NULL with err set on failure. */
+static uint8_t *read_file(const char *path, size_t *size, char *err, size_t err_size)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	if (!f) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (len == cap) {
+			uint8_t *b = realloc(buf, cap = cap ? cap * 2 : 65536);
+			if (!b) {
+				free(buf);
+				fclose(f);
+				snprintf(err, err_size, "%s: out of memory", path);
+				return NULL;
+			}
+			buf = b;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	*size = len;
+	return buf;
+}
+
+static int is_package(const char *path)
+{
+	char magic[8];
+	FILE *f = fopen(path, "rb");
+	int yes = f && fread(magic, 1, 8, f) == 8 && !memcmp(magic, HP_PACKAGE_MAGIC, 8);
+	if (f)
+		fclose(f);
+	return yes;
+}
+
 static int is_archive(const char *path)
 {
 	char magic[8];
@@ -243,9 +375,10 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: hpdump [--json] [--verbose] [--prologues] FILE...\n"
 	             "Prints the hotpatch fingerprints recorded in objects, executables, shared\n"
-	             "libraries and archives built with -fplugin=hotpatch.\n"
+	             "libraries and archives built with -fplugin=hotpatch, and hotpatch packages.\n"
 	             "  --json       one JSON array for machines\n"
-	             "  --verbose    also source and layout fingerprints, types used and calls\n"
+	             "  --verbose    also source and layout fingerprints, types used and calls;\n"
+	             "               for packages, every relocation\n"
 	             "  --prologues  check each function's patch site in the file (exit 2 if any is bad)\n");
 }
 
@@ -280,7 +413,15 @@ int main(int argc, char **argv)
 		d.member_found = 0;
 		if (!d.json && i > optind)
 			printf("\n");
-		int rc = hp_elf_each(argv[i], dump_elf, &c, c.err, sizeof c.err);
+		int rc;
+		if (is_package(argv[i])) {
+			size_t size = 0;
+			uint8_t *p = read_file(argv[i], &size, c.err, sizeof c.err);
+			rc = p ? dump_package(&d, argv[i], p, size, c.err, sizeof c.err) : -1;
+			free(p);
+		} else {
+			rc = hp_elf_each(argv[i], dump_elf, &c, c.err, sizeof c.err);
+		}
 		if (rc == 0 && d.archive && !d.member_found) {
 			snprintf(c.err, sizeof c.err, "%s: no member has %s metadata", argv[i], HP_META_SECTION);
 			rc = -1;

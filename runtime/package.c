@@ -1,0 +1,178 @@
+/* package.c — the package reader: nothing in a package is trusted before it is checked. */
+#include "package.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL  /* header-only: the runtime links nothing but libc */
+#include <xxhash.h>
+
+static int bad(char *err, size_t err_size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, err_size, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int within(uint64_t offset, uint64_t size, uint64_t limit)
+{
+	return offset <= limit && size <= limit - offset;
+}
+
+static const char *const segment_names[HP_SEG_COUNT] = { "text", "rodata", "data", "bss" };
+
+static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_t index,
+                        char *err, size_t err_size)
+{
+	struct hp_pkg_module m;
+	hp_package_module(p, index, &m);
+	uint64_t size = h->total_size;
+	if (m.name >= h->strings_size)
+		return bad(err, err_size, "module %u: name outside the string area", index);
+	if (m.build_id_size == 0 || m.build_id_size > sizeof m.build_id)
+		return bad(err, err_size, "module %u: bad build-id size %u", index, m.build_id_size);
+	if (!within(m.redirects_offset, (uint64_t)m.redirect_count * h->redirect_size, size) ||
+	    !within(m.imports_offset, (uint64_t)m.import_count * h->import_size, size) ||
+	    !within(m.relocs_offset, (uint64_t)m.reloc_count * h->reloc_size, size))
+		return bad(err, err_size, "module %u: a table lies outside the package", index);
+	for (int s = 0; s < HP_SEG_COUNT; s++) {
+		uint32_t align = m.segment_align[s];
+		if (align == 0 || (align & (align - 1)) || align > 4096)
+			return bad(err, err_size, "module %u: segment %s: bad alignment %u", index, segment_names[s], align);
+		if (s != HP_SEG_BSS && !within(m.segment_offset[s], m.segment_size[s], size))
+			return bad(err, err_size, "module %u: segment %s lies outside the package", index, segment_names[s]);
+		if (m.segment_size[s] > (1u << 30))
+			return bad(err, err_size, "module %u: segment %s too large", index, segment_names[s]);
+	}
+	if (m.redirect_count == 0)
+		return bad(err, err_size, "module %u: no function to redirect", index);
+	for (uint32_t i = 0; i < m.redirect_count; i++) {
+		struct hp_pkg_redirect r;
+		hp_package_redirect(p, &m, i, &r);
+		if (r.name >= h->strings_size)
+			return bad(err, err_size, "module %u: redirect %u: name outside the string area", index, i);
+		if ((r.site_offset != 0 && r.site_offset != 4) || r.expected_size != 8u + r.site_offset + 2)
+			return bad(err, err_size, "module %u: redirect %u: bad patch site", index, i);
+		if (r.new_offset >= m.segment_size[HP_SEG_TEXT])
+			return bad(err, err_size, "module %u: redirect %u: new code outside segment text", index, i);
+		if (r.old_offset < 8)
+			return bad(err, err_size, "module %u: redirect %u: bad function offset", index, i);
+	}
+	for (uint32_t i = 0; i < m.import_count; i++) {
+		struct hp_pkg_import im;
+		hp_package_import(p, &m, i, &im);
+		if (im.name >= h->strings_size || !hp_package_string(p, im.name)[0])
+			return bad(err, err_size, "module %u: import %u: bad name", index, i);
+	}
+	for (uint32_t i = 0; i < m.reloc_count; i++) {
+		struct hp_pkg_reloc r;
+		hp_package_reloc(p, &m, i, &r);
+		unsigned width = r.type == HP_RELOC_ABS64 ? 8 : 4;
+		if (r.type < HP_RELOC_PC32 || r.type > HP_RELOC_ABS32)
+			return bad(err, err_size, "module %u: relocation %u: unknown type %u", index, i, r.type);
+		if (r.segment >= HP_SEG_BSS || !within(r.offset, width, m.segment_size[r.segment]))
+			return bad(err, err_size, "module %u: relocation %u outside its segment", index, i);
+		switch (r.target_kind) {
+		case HP_TARGET_MODULE:
+		case HP_TARGET_ABSOLUTE:
+			break;
+		case HP_TARGET_SEGMENT:
+			if (r.target_segment >= HP_SEG_COUNT || r.target > m.segment_size[r.target_segment])
+				return bad(err, err_size, "module %u: relocation %u targets outside the package", index, i);
+			break;
+		case HP_TARGET_IMPORT:
+			if (r.target >= m.import_count)
+				return bad(err, err_size, "module %u: relocation %u: import %llu does not exist", index, i,
+				           (unsigned long long)r.target);
+			break;
+		default:
+			return bad(err, err_size, "module %u: relocation %u: unknown target kind %u", index, i, r.target_kind);
+		}
+	}
+	return 0;
+}
+
+int hp_package_check(const void *data, size_t size, char *err, size_t err_size)
+{
+	const uint8_t *p = data;
+	struct hp_pkg_header h;
+	if (size < 12 || memcmp(p, HP_PACKAGE_MAGIC, 8))
+		return bad(err, err_size, "not a hotpatch package");
+	memset(&h, 0, sizeof h);
+	memcpy(&h, p, size < sizeof h ? size : sizeof h);
+	if (h.version != HP_PACKAGE_VERSION)
+		return bad(err, err_size, "unsupported package version %u (this reader knows %u)", h.version,
+		           HP_PACKAGE_VERSION);
+	if (size < sizeof h || h.header_size != sizeof h)
+		return bad(err, err_size, "truncated or malformed header");
+	if (h.total_size != size)
+		return bad(err, err_size, "size is %zu bytes, header says %llu (truncated or padded)", size,
+		           (unsigned long long)h.total_size);
+	/* The checksum is computed with its own field zeroed. */
+	XXH3_state_t st;
+	static const uint8_t zero[16];
+	size_t at = offsetof(struct hp_pkg_header, checksum);
+	XXH3_128bits_reset(&st);
+	XXH3_128bits_update(&st, p, at);
+	XXH3_128bits_update(&st, zero, 16);
+	XXH3_128bits_update(&st, p + at + 16, size - at - 16);
+	XXH128_canonical_t sum;
+	XXH128_canonicalFromHash(&sum, XXH3_128bits_digest(&st));
+	if (memcmp(sum.digest, h.checksum, 16))
+		return bad(err, err_size, "checksum mismatch: the package is corrupt");
+	if (h.flags)
+		return bad(err, err_size, "unknown flags 0x%x", h.flags);
+	if (h.module_size != sizeof(struct hp_pkg_module) || h.redirect_size != sizeof(struct hp_pkg_redirect) ||
+	    h.import_size != sizeof(struct hp_pkg_import) || h.reloc_size != sizeof(struct hp_pkg_reloc))
+		return bad(err, err_size, "unexpected record sizes");
+	if (h.module_count == 0 || h.module_count > 4096 ||
+	    !within(h.modules_offset, (uint64_t)h.module_count * h.module_size, size))
+		return bad(err, err_size, "module table outside the package");
+	if (h.strings_size == 0 || !within(h.strings_offset, h.strings_size, size) ||
+	    p[h.strings_offset + h.strings_size - 1] != 0)
+		return bad(err, err_size, "string area malformed");
+	for (uint32_t i = 0; i < h.module_count; i++)
+		if (check_module(p, &h, i, err, err_size))
+			return -1;
+	return 0;
+}
+
+void hp_package_header(const void *data, struct hp_pkg_header *out)
+{
+	memcpy(out, data, sizeof *out);
+}
+
+void hp_package_module(const void *data, uint32_t index, struct hp_pkg_module *out)
+{
+	struct hp_pkg_header h;
+	hp_package_header(data, &h);
+	memcpy(out, (const uint8_t *)data + h.modules_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+void hp_package_redirect(const void *data, const struct hp_pkg_module *m, uint32_t index,
+                         struct hp_pkg_redirect *out)
+{
+	memcpy(out, (const uint8_t *)data + m->redirects_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+void hp_package_import(const void *data, const struct hp_pkg_module *m, uint32_t index,
+                       struct hp_pkg_import *out)
+{
+	memcpy(out, (const uint8_t *)data + m->imports_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+void hp_package_reloc(const void *data, const struct hp_pkg_module *m, uint32_t index,
+                      struct hp_pkg_reloc *out)
+{
+	memcpy(out, (const uint8_t *)data + m->relocs_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+const char *hp_package_string(const void *data, uint32_t offset)
+{
+	struct hp_pkg_header h;
+	hp_package_header(data, &h);
+	return (const char *)data + h.strings_offset + offset;
+}
