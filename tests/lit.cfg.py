@@ -18,6 +18,7 @@ config.test_exec_root = os.path.join(build, 'tests', 'out')
 llvm_bin = '/usr/lib/llvm-19/bin'
 config.environment['PATH'] = os.pathsep.join([llvm_bin, os.path.join(build, 'bin'),
                                               config.environment.get('PATH', os.environ['PATH'])])
+config.environment['HOTPATCH_PLUGIN'] = os.path.join(build, 'lib', 'hotpatch.so')
 for var in ('HOME', 'TMPDIR', 'HOTPATCH_CACHE', 'XDG_CACHE_HOME'):
     if var in os.environ:
         config.environment[var] = os.environ[var]
@@ -27,6 +28,8 @@ config.substitutions += [
     ('%clang', os.path.join(llvm_bin, 'clang')),
     ('%plugin', plugin),
     ('%hpdump', os.path.join(build, 'bin', 'hpdump')),
+    ('%hpdiff', os.path.join(build, 'bin', 'hpdiff')),
+    ('%build-pair', 'bash ' + os.path.join(source, 'tests', 'hpdiff', 'Inputs', 'build-pair.sh')),
     ('%fpcmp', 'python3 ' + os.path.join(source, 'tests', 'tools', 'fpcmp.py')),
     ('%srcroot', source),
 ]
