@@ -75,7 +75,7 @@ static int add_file(const char *path, const char *rel)
 		if (!n)
 			goto oom;
 		b->objects = n;
-		b->objects[b->object_count++] = (struct hp_object){ e, m };
+		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0 };
 	}
 	return 0;
 oom:
@@ -193,6 +193,7 @@ void hp_build_free(struct hp_build *b)
 	for (size_t i = 0; i < b->object_count; i++) {
 		hp_meta_free(&b->objects[i].meta);
 		hp_elf_close(&b->objects[i].elf);
+		free(b->objects[i].section_symbol);
 	}
 	free(b->modules);
 	free(b->objects);

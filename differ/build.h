@@ -16,6 +16,9 @@ struct hp_module {
 struct hp_object {
 	struct hp_elf elf;
 	struct hp_meta meta;          /* normally one unit */
+	long *section_symbol;         /* per section: its one named symbol, -1 none, -2 several;
+	                                 built on first use by hpdiff */
+	size_t section_count;
 };
 
 struct hp_build {

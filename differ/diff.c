@@ -4,6 +4,7 @@
 #include "diff.h"
 
 #include <elf.h>
+#include <libelf.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,28 +191,39 @@ static int is_zero16(const uint8_t *a)
 	return same16(a, zero);
 }
 
-/* Why a function's code changed, from its source fingerprint and its callees'. */
+/* Why a function's code changed, from what the plugin recorded: its shape (code without
+ * integer constants), its source (Clang's ODR hash of the body, which includes literal values
+ * such as a __LINE__), and its same-file callees, any of which may have been inlined. */
 static void explain_function(struct ctx *c, struct entity *e)
 {
 	const struct hp_rec *o = e->old, *n = e->new;
-	if (!is_zero16(o->source_fingerprint) && !same16(o->source_fingerprint, n->source_fingerprint)) {
-		snprintf(e->why, sizeof e->why, "code changed");
+	if (!is_zero16(o->shape_fingerprint) && same16(o->shape_fingerprint, n->shape_fingerprint)) {
+		snprintf(e->why, sizeof e->why, "only integer constants changed (such as a __LINE__)");
 		return;
 	}
+	const char *callee = NULL;
+	size_t callees = 0;
 	for (uint32_t k = 0; k < n->call_count; k++) {
-		const struct hp_rec *callee = &n->tu->records[n->calls[k]];
-		struct entity *ce = find_entity(c, callee->name);
-		if (ce && ce->old && ce->new && !same16(ce->old->source_fingerprint, ce->new->source_fingerprint)) {
-			snprintf(e->why, sizeof e->why, "inlined callee %s changed", callee->name);
-			return;
+		const struct hp_rec *r = &n->tu->records[n->calls[k]];
+		struct entity *ce = find_entity(c, r->name);
+		if (ce && ce->old && ce->new && !same16(ce->old->source_fingerprint, ce->new->source_fingerprint) &&
+		    !(has_code(ce->new) && ce->new->kind == HP_META_FUNCTION && same16(ce->old->shape_fingerprint, ce->new->shape_fingerprint) && !is_zero16(ce->new->shape_fingerprint))) {
+			callee = callee ? callee : r->name;
+			callees++;
 		}
 	}
-	if (!same16(o->layout_fingerprint, n->layout_fingerprint))
-		snprintf(e->why, sizeof e->why, "a type it uses changed layout");
-	else if (is_zero16(o->source_fingerprint))
+	int own = !is_zero16(o->source_fingerprint) && !same16(o->source_fingerprint, n->source_fingerprint);
+	if (callee && own)
+		snprintf(e->why, sizeof e->why, "code changed; inlined callee %s changed too%s", callee,
+		         callees > 1 ? " (and others)" : "");
+	else if (callee)
+		snprintf(e->why, sizeof e->why, "inlined callee %s changed%s", callee, callees > 1 ? " (and others)" : "");
+	else if (own || is_zero16(o->source_fingerprint))
 		snprintf(e->why, sizeof e->why, "code changed");
+	else if (!same16(o->layout_fingerprint, n->layout_fingerprint))
+		snprintf(e->why, sizeof e->why, "a type it uses changed layout");
 	else
-		snprintf(e->why, sizeof e->why, "compiled code changed (constant data or a callee it inlines)");
+		snprintf(e->why, sizeof e->why, "compiled code changed (constant data it reads, or a compiler decision)");
 }
 
 static void compare(struct ctx *c)
@@ -467,24 +479,31 @@ static struct slot *slot_for(struct ctx *c, struct target t, int stub)
 }
 
 /* The single named function or variable defined in a section, if any: with function and data
- * sections, a section symbol almost always stands for it. */
+ * sections, a section symbol almost always stands for it.  Indexed once per object. */
 static int bundled_symbol(struct hp_object *o, size_t section, GElf_Sym *out, const char **name)
 {
-	int found = 0;
-	for (size_t i = 1; i < o->elf.symtab_count; i++) {
-		GElf_Sym s;
-		const char *n;
-		if (hp_elf_symbol_at(&o->elf, i, &s, &n) || s.st_shndx != section || !*n || n[0] == '.')
-			continue;
-		int t = GELF_ST_TYPE(s.st_info);
-		if (t != STT_FUNC && t != STT_OBJECT && t != STT_TLS)
-			continue;
-		if (found++)
-			return 0;
-		*out = s;
-		*name = n;
+	if (!o->section_symbol) {
+		size_t n = 0;
+		elf_getshdrnum(o->elf.elf, &n);
+		o->section_symbol = xrealloc(NULL, (n + 1) * sizeof *o->section_symbol);
+		o->section_count = n;
+		for (size_t i = 0; i <= n; i++)
+			o->section_symbol[i] = -1;
+		for (size_t i = 1; i < o->elf.symtab_count; i++) {
+			GElf_Sym s;
+			const char *nm;
+			if (hp_elf_symbol_at(&o->elf, i, &s, &nm) || !*nm || nm[0] == '.' || s.st_shndx >= n)
+				continue;
+			int t = GELF_ST_TYPE(s.st_info);
+			if (t != STT_FUNC && t != STT_OBJECT && t != STT_TLS)
+				continue;
+			long *slot = &o->section_symbol[s.st_shndx];
+			*slot = *slot == -1 ? (long)i : -2;
+		}
 	}
-	return found == 1;
+	if (section >= o->section_count || o->section_symbol[section] < 0)
+		return 0;
+	return hp_elf_symbol_at(&o->elf, (size_t)o->section_symbol[section], out, name) == 0;
 }
 
 static int is_direct_branch(const uint8_t *code, uint64_t offset)

@@ -167,6 +167,8 @@ static void print_json(struct dump *d, struct hp_elf *e, const struct hp_meta *m
 			printf(",\"source_fingerprint\":\"%s\"", h);
 			hex(r->layout_fingerprint, 16, h);
 			printf(",\"layout_fingerprint\":\"%s\"", h);
+			hex(r->shape_fingerprint, 16, h);
+			printf(",\"shape_fingerprint\":\"%s\"", h);
 			if (hp_elf_is_linked(e) && e->has_symtab)
 				printf(",\"linked\":%s", record_symbol(e, r) ? "true" : "false");
 			if (d->prologues) {

@@ -180,9 +180,11 @@ int hp_meta_parse(const uint8_t *data, size_t size, struct hp_meta *out, char *e
 		for (uint32_t i = 0; i < h->record_count; i++, rec++) {
 			struct hp_meta_record r;
 			memcpy(&r, p + l.records + (size_t)i * h->record_size, sizeof r);
-			*rec = (struct hp_rec){ str + r.name, r.kind, r.linkage, r.flags, r.size, {0}, {0}, {0},
-				                idx + r.types_first, r.types_count, idx + r.calls_first,
-				                r.calls_count, tu };
+			*rec = (struct hp_rec){ .name = str + r.name, .kind = r.kind, .linkage = r.linkage,
+				                .flags = r.flags, .size = r.size, .types = idx + r.types_first,
+				                .type_count = r.types_count, .calls = idx + r.calls_first,
+				                .call_count = r.calls_count, .tu = tu };
+			memcpy(rec->shape_fingerprint, r.shape_fingerprint, 16);
 			memcpy(rec->fingerprint, r.fingerprint, 16);
 			memcpy(rec->source_fingerprint, r.source_fingerprint, 16);
 			memcpy(rec->layout_fingerprint, r.layout_fingerprint, 16);

@@ -89,6 +89,9 @@ struct hp_fingerprinter {
 	 * more per call than the few bytes each fact adds. */
 	uint8_t *buf;
 	size_t len, cap;
+	/* Where integer constant values sit in buf: the shape fingerprint skips these bytes. */
+	struct span { size_t at, len; } *consts;
+	size_t const_count, const_cap;
 	uint8_t module_hash[16];      /* triple, data layout, code-shaping module flags */
 	struct ptrmap local;          /* instruction/argument/block -> position in the function */
 	struct ptrmap content;        /* private constant or metadata node -> index into contents[] */
@@ -140,7 +143,24 @@ static XXH128_hash_t hash_since(struct hp_fingerprinter *fp, size_t mark)
 {
 	XXH128_hash_t h = XXH3_128bits(fp->buf + mark, fp->len - mark);
 	fp->len = mark;
+	while (fp->const_count && fp->consts[fp->const_count - 1].at >= mark)
+		fp->const_count--;  /* collapsed into the content hash */
 	return h;
+}
+
+/* An integer constant's value: part of the fingerprint, not of the shape. */
+static void put_constant_value(struct hp_fingerprinter *fp, uint64_t v)
+{
+	if (fp->const_count == fp->const_cap) {
+		size_t cap = fp->const_cap ? fp->const_cap * 2 : 256;
+		struct span *c = realloc(fp->consts, cap * sizeof *c);
+		if (!c)
+			abort();
+		fp->consts = c;
+		fp->const_cap = cap;
+	}
+	fp->consts[fp->const_count++] = (struct span){ fp->len, sizeof v };
+	put(fp, &v, sizeof v);
 }
 
 static void put_tag(struct hp_fingerprinter *fp, char tag)
@@ -389,7 +409,7 @@ static void put_constant_body(struct hp_fingerprinter *fp, LLVMValueRef c)
 		break;
 	case LLVMConstantIntValueKind:
 		if (LLVMGetIntTypeWidth(LLVMTypeOf(c)) <= 64)
-			put_u64(fp, LLVMConstIntGetZExtValue(c));
+			put_constant_value(fp, LLVMConstIntGetZExtValue(c));
 		else
 			put_printed(fp, c);
 		break;
@@ -709,6 +729,7 @@ void hp_fingerprinter_free(struct hp_fingerprinter *fp)
 	if (!fp)
 		return;
 	free(fp->buf);
+	free(fp->consts);
 	free(fp->local.keys);
 	free(fp->local.values);
 	free(fp->content.keys);
@@ -724,7 +745,27 @@ static void digest(struct hp_fingerprinter *fp, uint8_t out[16])
 	memcpy(out, c.digest, 16);
 }
 
-void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef fn, uint8_t out[16])
+/* The shape: the buffer without the spans of integer constant values. */
+static void shape_digest(struct hp_fingerprinter *fp, uint8_t out[16])
+{
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		abort();
+	XXH3_128bits_reset(st);
+	size_t at = 0;
+	for (size_t i = 0; i < fp->const_count; i++) {
+		XXH3_128bits_update(st, fp->buf + at, fp->consts[i].at - at);
+		at = fp->consts[i].at + fp->consts[i].len;
+	}
+	XXH3_128bits_update(st, fp->buf + at, fp->len - at);
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+	memcpy(out, c.digest, 16);
+	XXH3_freeState(st);
+}
+
+void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef fn, uint8_t out[16],
+                             uint8_t shape[16])
 {
 	/* Number arguments, blocks and instructions first: phis refer forward. */
 	ptrmap_clear(&fp->local);
@@ -738,6 +779,7 @@ void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef fn, uint8
 	}
 
 	fp->len = 0;
+	fp->const_count = 0;
 	put(fp, fp->module_hash, 16);
 	put_tag(fp, 'F');
 	put_type(fp, LLVMGlobalGetValueType(fn));
@@ -761,6 +803,8 @@ void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef fn, uint8
 			if (!is_debug_intrinsic(i))
 				put_instruction(fp, i);
 	}
+	if (shape)
+		shape_digest(fp, shape);
 	digest(fp, out);
 }
 
@@ -768,6 +812,7 @@ void hp_fingerprint_variable(struct hp_fingerprinter *fp, LLVMValueRef gv, uint8
 {
 	ptrmap_clear(&fp->local);
 	fp->len = 0;
+	fp->const_count = 0;
 	put(fp, fp->module_hash, 16);
 	put_tag(fp, 'V');
 	put_type(fp, LLVMGlobalGetValueType(gv));

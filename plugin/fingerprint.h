@@ -18,7 +18,10 @@ struct hp_fingerprinter;
 struct hp_fingerprinter *hp_fingerprinter_new(LLVMModuleRef module);
 void hp_fingerprinter_free(struct hp_fingerprinter *fp);
 
-void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef function, uint8_t out[16]);
+/* shape (may be NULL): the same fingerprint with the values of integer constant operands left
+ * out, so that "only constants changed" (a __LINE__, a tunable) can be told apart. */
+void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef function, uint8_t out[16],
+                             uint8_t shape[16]);
 void hp_fingerprint_variable(struct hp_fingerprinter *fp, LLVMValueRef variable, uint8_t out[16]);
 
 #endif

@@ -308,24 +308,41 @@ private:
 
   // A record's identity is its tag and name; its layout is every field's name, type, offset
   // and bit width, plus size and alignment.  An anonymous record is known by its layout.
-  void layoutOf(const RecordDecl *RD, std::string &Name, hp_source_type &T) {
+  // Nothing may depend on source locations: Clang prints an anonymous type as "(unnamed
+  // struct at file:line)", so types are printed without locations, and an anonymous record
+  // nested by value contributes its own layout instead of its name.
+  std::string layoutText(const RecordDecl *RD, int Depth = 0) {
     const ASTRecordLayout &L = Ctx.getASTRecordLayout(RD);
+    PrintingPolicy Policy(Ctx.getLangOpts());
+    Policy.AnonymousTagLocations = false;
     std::string Text = RD->isUnion() ? "union" : "struct";
     Text += " size=" + std::to_string(L.getSize().getQuantity()) +
             " align=" + std::to_string(L.getAlignment().getQuantity());
     unsigned I = 0;
     for (const FieldDecl *F : RD->fields()) {
-      Text += "\n" + F->getName().str() + ":" +
-              F->getType().getCanonicalType().getAsString() + "@" +
+      QualType FT = F->getType().getCanonicalType();
+      Text += "\n" + F->getName().str() + ":" + FT.getAsString(Policy) + "@" +
               std::to_string(L.getFieldOffset(I++));
       if (F->isBitField())
         Text += ":" + std::to_string(F->getBitWidthValue(Ctx));
+      while (auto *AT = dyn_cast<ArrayType>(FT.getTypePtr()))
+        FT = AT->getElementType().getCanonicalType();
+      if (const RecordType *RT = FT->getAs<RecordType>()) {
+        const RecordDecl *Inner = RT->getDecl()->getDefinition();
+        if (Inner && Inner->getName().empty() && !Inner->getTypedefNameForAnonDecl() && Depth < 16)
+          Text += "{" + layoutText(Inner, Depth + 1) + "}";
+      }
     }
+    return Text;
+  }
+
+  void layoutOf(const RecordDecl *RD, std::string &Name, hp_source_type &T) {
+    std::string Text = layoutText(RD);
     XXH128_hash_t H = XXH3_128bits(Text.data(), Text.size());
     XXH128_canonical_t C;
     XXH128_canonicalFromHash(&C, H);
     memcpy(T.layout, C.digest, 16);
-    T.size = (uint32_t)L.getSize().getQuantity();
+    T.size = (uint32_t)Ctx.getASTRecordLayout(RD).getSize().getQuantity();
     std::string Tag = RD->isUnion() ? "union " : "struct ";
     if (!RD->getName().empty())
       Name = Tag + RD->getName().str();
