@@ -44,6 +44,7 @@ struct entity {
 	const struct hp_rec *old, *new;
 	const struct hp_symbol *old_sym;  /* its code or data in the running module */
 	int old_ambiguous, new_ambiguous; /* defined twice with different fingerprints */
+	const struct hp_rec *new_lost;    /* a weak new definition that lost the link */
 	enum hp_status status;
 	char why[200];
 	struct copy *copy;                /* its new code or data in the package */
@@ -71,7 +72,28 @@ struct target {
 	uint8_t kind;                     /* HP_TARGET_* */
 	uint8_t segment;
 	uint64_t value;
+	int via_got;                      /* value is the old module's GOT slot holding the address */
 };
+
+static struct target in_module(uint64_t offset)
+{
+	return (struct target){ .kind = HP_TARGET_MODULE, .value = offset };
+}
+
+static struct target in_segment(int segment, uint64_t offset)
+{
+	return (struct target){ .kind = HP_TARGET_SEGMENT, .segment = (uint8_t)segment, .value = offset };
+}
+
+static struct target of_import(uint32_t index)
+{
+	return (struct target){ .kind = HP_TARGET_IMPORT, .value = index };
+}
+
+static struct target absolute(int64_t value)
+{
+	return (struct target){ .kind = HP_TARGET_ABSOLUTE, .value = (uint64_t)value };
+}
 
 struct ctx {
 	struct hp_module *old, *new;
@@ -84,6 +106,8 @@ struct ctx {
 	size_t copy_count;
 	struct slot *slots;
 	size_t slot_count;
+	struct hp_dynreloc *dyn;          /* the old module's GOT slots and TLS entries */
+	size_t dyn_count;
 	char *err;
 	size_t err_size;
 };
@@ -96,6 +120,10 @@ static void note(struct ctx *c, const char *kind, const char *symbol, const char
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
+	for (size_t i = 0; i < c->d->note_count; i++)  /* one line per reason, however often met */
+		if (!strcmp(c->d->notes[i].symbol, symbol) && !strcmp(c->d->notes[i].why, why) &&
+		    !strcmp(c->d->notes[i].verdict, verdict))
+			return;
 	struct hp_note n = { xstrdup(symbol), xstrdup(unit ? unit : "-"), kind, verdict, xstrdup(why), size };
 	PUSH(c->d->notes, c->d->note_count, n);
 	if (!strcmp(verdict, "refused"))
@@ -126,7 +154,13 @@ static struct entity *find_entity(struct ctx *c, const char *name)
 
 /* ---- correlate ---------------------------------------------------------------------------- */
 
-/* Prefers the definition that won the link: a strong one over weak ones (hazard 11). */
+static int is_weak(const struct hp_rec *r)
+{
+	return r->linkage == HP_META_WEAK || r->linkage == HP_META_LINKONCE;
+}
+
+/* Keeps the definition that won the link (hazard 11): a strong one over weak ones, and among
+ * weak ones the first in link order, which is the order of the metadata. */
 static void take_record(struct entity *e, const struct hp_rec *r, int is_new)
 {
 	const struct hp_rec **slot = is_new ? &e->new : &e->old;
@@ -138,12 +172,16 @@ static void take_record(struct entity *e, const struct hp_rec *r, int is_new)
 	}
 	if (r->flags & HP_META_INLINED_AWAY || !memcmp(had->fingerprint, r->fingerprint, 16))
 		return;
-	int had_weak = had->linkage == HP_META_WEAK || had->linkage == HP_META_LINKONCE;
-	int r_weak = r->linkage == HP_META_WEAK || r->linkage == HP_META_LINKONCE;
-	if (had_weak && !r_weak)
+	const struct hp_rec *lost = r;
+	if (is_weak(had) && !is_weak(r)) {
 		*slot = r;
-	else if (had_weak == r_weak)
-		*ambiguous = 1;
+		lost = had;
+	} else if (!is_weak(had) && !is_weak(r)) {
+		*ambiguous = 1;  /* two strong (file-local) copies of one name: one unit linked twice */
+		return;
+	}
+	if (is_new)
+		e->new_lost = lost;
 }
 
 static void correlate(struct ctx *c)
@@ -191,39 +229,70 @@ static int is_zero16(const uint8_t *a)
 	return same16(a, zero);
 }
 
-/* Why a function's code changed, from what the plugin recorded: its shape (code without
- * integer constants), its source (Clang's ODR hash of the body, which includes literal values
- * such as a __LINE__), and its same-file callees, any of which may have been inlined. */
+/* Why a function's code changed, from what the plugin recorded: its same-file callees (any
+ * may have been inlined), its source (Clang's ODR hash of the body, which includes literal
+ * values such as a __LINE__), and its shape (code without integer constants). */
 static void explain_function(struct ctx *c, struct entity *e)
 {
 	const struct hp_rec *o = e->old, *n = e->new;
-	if (!is_zero16(o->shape_fingerprint) && same16(o->shape_fingerprint, n->shape_fingerprint)) {
-		snprintf(e->why, sizeof e->why, "only integer constants changed (such as a __LINE__)");
-		return;
-	}
 	const char *callee = NULL;
 	size_t callees = 0;
 	for (uint32_t k = 0; k < n->call_count; k++) {
 		const struct hp_rec *r = &n->tu->records[n->calls[k]];
 		struct entity *ce = find_entity(c, r->name);
-		if (ce && ce->old && ce->new && !same16(ce->old->source_fingerprint, ce->new->source_fingerprint) &&
-		    !(has_code(ce->new) && ce->new->kind == HP_META_FUNCTION && same16(ce->old->shape_fingerprint, ce->new->shape_fingerprint) && !is_zero16(ce->new->shape_fingerprint))) {
+		if (ce && ce->old && ce->new && !same16(ce->old->source_fingerprint, ce->new->source_fingerprint)) {
 			callee = callee ? callee : r->name;
 			callees++;
 		}
 	}
 	int own = !is_zero16(o->source_fingerprint) && !same16(o->source_fingerprint, n->source_fingerprint);
+	int constants_only = !is_zero16(o->shape_fingerprint) && same16(o->shape_fingerprint, n->shape_fingerprint);
+	const char *more = callees > 1 ? " (and others)" : "";
 	if (callee && own)
-		snprintf(e->why, sizeof e->why, "code changed; inlined callee %s changed too%s", callee,
-		         callees > 1 ? " (and others)" : "");
+		snprintf(e->why, sizeof e->why, "code changed; inlined callee %s changed too%s", callee, more);
 	else if (callee)
-		snprintf(e->why, sizeof e->why, "inlined callee %s changed%s", callee, callees > 1 ? " (and others)" : "");
+		snprintf(e->why, sizeof e->why, "inlined callee %s changed%s", callee, more);
+	else if (constants_only)
+		snprintf(e->why, sizeof e->why, "only integer constants changed (such as a __LINE__)");
 	else if (own || is_zero16(o->source_fingerprint))
 		snprintf(e->why, sizeof e->why, "code changed");
 	else if (!same16(o->layout_fingerprint, n->layout_fingerprint))
 		snprintf(e->why, sizeof e->why, "a type it uses changed layout");
 	else
 		snprintf(e->why, sizeof e->why, "compiled code changed (constant data it reads, or a compiler decision)");
+}
+
+/* Compiler-made copies of a function (hazard 7): their numbering is not an identity. */
+static size_t variant_base(const char *name)
+{
+	static const char *const marks[] = { ".specialized.", ".cold", ".part.", ".constprop.",
+		                             ".isra.", ".llvm.", ".outlined" };
+	size_t base = 0;
+	for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+		const char *m = strstr(name, marks[i]);
+		if (m && (!base || (size_t)(m - name) < base))
+			base = (size_t)(m - name);
+	}
+	return base;
+}
+
+/* A variant pairs with an old variant of the same parent that has the same code, whatever its
+ * number; a variant with new code is a new function, and the old one is never redirected to
+ * it (it may be a different specialization that happens to carry the same number). */
+static void pair_variant(struct ctx *c, struct entity *e)
+{
+	size_t base = variant_base(e->name);
+	e->old_sym = NULL;
+	e->status = HP_NEW;
+	for (size_t i = 0; i < c->ent_count; i++) {
+		struct entity *x = &c->ents[i];
+		if (x->old && has_code(x->old) && x->old_sym && variant_base(x->name) == base &&
+		    !strncmp(x->name, e->name, base) && same16(x->old->fingerprint, e->new->fingerprint)) {
+			e->old_sym = x->old_sym;
+			e->status = HP_SAME;
+			return;
+		}
+	}
 }
 
 static void compare(struct ctx *c)
@@ -235,55 +304,120 @@ static void compare(struct ctx *c)
 		if (o && n) {
 			int same = same16(e->old->fingerprint, e->new->fingerprint) && e->old->size == e->new->size;
 			e->status = same ? HP_SAME : HP_CHANGED;
-			if (!same && e->new->kind == HP_META_FUNCTION)
-				explain_function(c, e);
 		} else {
 			e->status = n ? HP_NEW : o ? HP_REMOVED : HP_SAME;
+		}
+		if (n && e->new->kind == HP_META_FUNCTION && variant_base(e->name) && e->status != HP_SAME)
+			pair_variant(c, e);
+		else if (e->status == HP_CHANGED && e->new->kind == HP_META_FUNCTION)
+			explain_function(c, e);
+	}
+}
+
+static int bundled_symbol(struct hp_object *o, size_t section, GElf_Sym *out, const char **name);
+
+/* Functions that call a compiler-made variant whose code is new must be patched too, since the
+ * old variant is never redirected (pair_variant).  The plugin's call lists come from the source,
+ * which knows no variants, so callers are found in the new objects' relocations; repeated until
+ * no caller is added (a caller may be a variant itself). */
+static void propagate_variants(struct ctx *c)
+{
+	for (int again = 1; again;) {
+		again = 0;
+		for (size_t oi = 0; oi < c->new_build->object_count; oi++) {
+			struct hp_object *o = &c->new_build->objects[oi];
+			size_t sections = 0;
+			elf_getshdrnum(o->elf.elf, &sections);
+			for (size_t sec = 1; sec < sections; sec++) {
+				GElf_Sym fs, ts;
+				const char *fname, *tname;
+				struct hp_section info;
+				if (hp_elf_section_at(&o->elf, sec, &info) || !(info.shdr.sh_flags & SHF_EXECINSTR) ||
+				    !bundled_symbol(o, sec, &fs, &fname))
+					continue;
+				struct entity *caller = find_entity(c, fname);
+				if (!caller || caller->status != HP_SAME || !caller->old_sym || !caller->new ||
+				    caller->new->kind != HP_META_FUNCTION)
+					continue;
+				struct hp_reloc *rel = NULL;
+				long n = hp_elf_relocations(&o->elf, sec, &rel);
+				for (long j = 0; j < n; j++) {
+					tname = rel[j].sym_name;
+					if (GELF_ST_TYPE(rel[j].sym.st_info) == STT_SECTION &&
+					    !bundled_symbol(o, rel[j].sym.st_shndx, &ts, &tname))
+						continue;
+					struct entity *v = find_entity(c, tname);
+					if (!v || !variant_base(v->name) || v->status != HP_NEW || v == caller)
+						continue;
+					caller->status = HP_CHANGED;
+					snprintf(caller->why, sizeof caller->why,
+					         "calls %s, a compiler-made copy whose code changed", v->name);
+					again = 1;
+					break;
+				}
+				free(rel);
+			}
 		}
 	}
 }
 
 /* ---- verify ------------------------------------------------------------------------------- */
 
+/* Two units that hold the same functions must have been compiled alike (hazard 24), whatever
+ * their names; units of the same name must keep the layout of every type live code uses. */
+static void verify_unit_pair(struct ctx *c, const struct hp_tu *o, const struct hp_tu *n)
+{
+	if (n->flags & HP_META_TU_LTO)
+		note(c, "unit", n->name, n->name, "refused", 0,
+		     "built with LTO: its fingerprints predate link-time optimization");
+	if (strcmp(o->producer, n->producer))
+		note(c, "unit", n->name, n->name, "refused", 0, "compiler differs: old '%s', new '%s'", o->producer,
+		     n->producer);
+	else if (strcmp(o->triple, n->triple))
+		note(c, "unit", n->name, n->name, "refused", 0, "target differs: old %s, new %s", o->triple, n->triple);
+	else if (!same16(o->options_hash, n->options_hash))
+		note(c, "unit", n->name, n->name, "refused", 0, "code generation options differ: old '%s', new '%s'",
+		     o->options, n->options);
+	if (strcmp(o->name, n->name))
+		return;
+	for (size_t a = 0; a < o->type_count; a++)
+		for (size_t b = 0; b < n->type_count; b++) {
+			if (strcmp(o->types[a].name, n->types[b].name) || same16(o->types[a].layout, n->types[b].layout))
+				continue;
+			const char *user = NULL;
+			for (size_t r = 0; r < o->record_count && !user; r++)
+				for (uint32_t k = 0; k < o->records[r].type_count && !user; k++)
+					if (o->records[r].types[k] == a)
+						user = o->records[r].name;
+			if (user)
+				note(c, "type", o->types[a].name, n->name, "refused", 0,
+				     "layout changed (size %u -> %u) while live code uses it (%s)", o->types[a].size,
+				     n->types[b].size, user);
+		}
+}
+
 static void verify_units(struct ctx *c)
 {
-	for (size_t t = 0; t < c->new->meta.tu_count; t++) {
-		const struct hp_tu *n = &c->new->meta.tus[t];
-		if (n->flags & HP_META_TU_LTO)
-			note(c, "unit", n->name, n->name, "refused", 0,
-			     "built with LTO: its fingerprints predate link-time optimization");
-		for (size_t u = 0; u < c->old->meta.tu_count; u++) {
-			const struct hp_tu *o = &c->old->meta.tus[u];
-			if (strcmp(o->name, n->name))
-				continue;
-			if (strcmp(o->producer, n->producer))
-				note(c, "unit", n->name, n->name, "refused", 0,
-				     "compiler differs: old '%s', new '%s'", o->producer, n->producer);
-			else if (strcmp(o->triple, n->triple))
-				note(c, "unit", n->name, n->name, "refused", 0,
-				     "target differs: old %s, new %s", o->triple, n->triple);
-			else if (!same16(o->options_hash, n->options_hash))
-				note(c, "unit", n->name, n->name, "refused", 0,
-				     "code generation options differ: old '%s', new '%s'", o->options, n->options);
-			/* Layouts: a struct that live code uses must keep its layout (hazard 20). */
-			for (size_t a = 0; a < o->type_count; a++)
-				for (size_t b = 0; b < n->type_count; b++) {
-					if (strcmp(o->types[a].name, n->types[b].name) ||
-					    same16(o->types[a].layout, n->types[b].layout))
-						continue;
-					const char *user = NULL;
-					for (size_t r = 0; r < o->record_count && !user; r++)
-						for (uint32_t k = 0; k < o->records[r].type_count && !user; k++)
-							if (o->records[r].types[k] == a)
-								user = o->records[r].name;
-					if (user)
-						note(c, "type", o->types[a].name, n->name, "refused", 0,
-						     "layout changed (size %u -> %u) while live code uses it (%s)",
-						     o->types[a].size, n->types[b].size, user);
-				}
-			break;
-		}
+	const struct hp_tu **seen = NULL;
+	size_t seen_count = 0;
+	for (size_t i = 0; i < c->ent_count; i++) {
+		const struct entity *e = &c->ents[i];
+		if (!e->old || !e->new)
+			continue;
+		int done = 0;
+		for (size_t k = 0; k + 1 < seen_count && !done; k += 2)
+			done = seen[k] == e->old->tu && seen[k + 1] == e->new->tu;
+		if (done)
+			continue;
+		PUSH(seen, seen_count, e->old->tu);
+		PUSH(seen, seen_count, e->new->tu);
+		verify_unit_pair(c, e->old->tu, e->new->tu);
 	}
+	for (size_t t = 0; t < c->new->meta.tu_count; t++)  /* a new unit under LTO, paired or not */
+		if (c->new->meta.tus[t].flags & HP_META_TU_LTO)
+			note(c, "unit", c->new->meta.tus[t].name, c->new->meta.tus[t].name, "refused", 0,
+			     "built with LTO: its fingerprints predate link-time optimization");
+	free(seen);
 }
 
 /* Toolchain code linked into every program, built without the plugin on purpose. */
@@ -306,6 +440,9 @@ static void verify_entities(struct ctx *c)
 		struct entity *e = &c->ents[i];
 		const struct hp_rec *o = e->old, *n = e->new;
 		const char *unit = unit_of(e);
+		if (e->new_lost && e->new && !same16(e->new_lost->fingerprint, e->new->fingerprint))
+			note(c, "function", e->name, e->new_lost->tu->name, "skipped", 0,
+			     "weak definition that lost the link to the one in %s: its code never runs", e->new->tu->name);
 		if (e->old_ambiguous || e->new_ambiguous) {
 			note(c, "symbol", e->name, unit, "refused", 0,
 			     "defined more than once with different code in the %s build: which copy runs cannot be told",
@@ -325,7 +462,9 @@ static void verify_entities(struct ctx *c)
 		if (n->kind == HP_META_VARIABLE) {
 			if (n->flags & HP_META_CONSTANT && o->flags & HP_META_CONSTANT)
 				continue;  /* read-only: the new contents travel with the code that reads them */
-			note(c, "variable", e->name, unit, "refused", 0, "%s of %s changed: live state cannot be re-initialized by a patch",
+			note(c, "variable", e->name, unit, "refused", 0,
+			     "%s of %s changed: live state cannot be re-initialized by a patch; keep the old "
+			     "definition and migrate the state in code (a state hook)",
 			     o->size != n->size ? "size" : "initializer",
 			     n->flags & HP_META_STATIC_LOCAL ? "a static local" : "writable data");
 			continue;
@@ -345,6 +484,14 @@ static void verify_entities(struct ctx *c)
 		if (s->type != STT_FUNC || s->section == SHN_UNDEF || is_toolchain_function(s->name) ||
 		    find_entity(c, s->name))
 			continue;
+		/* A part split off after the plugin ran ("parent.cold.1") belongs to its parent. */
+		const char *cold = strstr(s->name, ".cold");
+		if (cold) {
+			char parent[512];
+			snprintf(parent, sizeof parent, "%.*s", (int)(cold - s->name), s->name);
+			if (find_entity(c, parent))
+				continue;
+		}
 		missing++;
 		example = example ? example : s->name;
 	}
@@ -472,10 +619,31 @@ static struct slot *slot_for(struct ctx *c, struct target t, int stub)
 	if (stub && s->stub == UINT32_MAX) {
 		static const uint8_t jmp[8] = { 0xff, 0x25, 0, 0, 0, 0, 0xcc, 0xcc };
 		s->stub = place(c, HP_SEG_TEXT, jmp, sizeof jmp, 8);
-		struct target slot = { HP_TARGET_SEGMENT, HP_SEG_RODATA, s->offset };
-		add_reloc(c, HP_SEG_TEXT, s->stub + 2, HP_RELOC_PC32, slot, -4);
+		add_reloc(c, HP_SEG_TEXT, s->stub + 2, HP_RELOC_PC32, in_segment(HP_SEG_RODATA, s->offset), -4);
 	}
 	return s;
+}
+
+/* The old module's slot the dynamic linker fills for name, of one of the given types. */
+static const struct hp_dynreloc *old_slot(struct ctx *c, const char *name, uint32_t type1, uint32_t type2)
+{
+	for (size_t i = 0; i < c->dyn_count; i++)
+		if ((c->dyn[i].type == type1 || c->dyn[i].type == type2) && !strcmp(c->dyn[i].name, name))
+			return &c->dyn[i];
+	return NULL;
+}
+
+/* A `jmp *slot(%rip)` stub in text through the old module's GOT slot, once per slot. */
+static uint32_t got_stub(struct ctx *c, struct target got)
+{
+	for (size_t i = 0; i < c->slot_count; i++)
+		if (c->slots[i].kind == 0 && c->slots[i].value == got.value)
+			return c->slots[i].stub;
+	static const uint8_t jmp[8] = { 0xff, 0x25, 0, 0, 0, 0, 0xcc, 0xcc };
+	struct slot s = { 0, 0, got.value, 0, place(c, HP_SEG_TEXT, jmp, sizeof jmp, 8) };
+	add_reloc(c, HP_SEG_TEXT, s.stub + 2, HP_RELOC_PC32, got, -4);
+	PUSH(c->slots, c->slot_count, s);
+	return s.stub;
 }
 
 /* The single named function or variable defined in a section, if any: with function and data
@@ -550,10 +718,10 @@ static int resolve_named(struct ctx *c, struct hp_object *o, const GElf_Sym *sym
 			if (!k)
 				return -1;
 			const struct hp_symbol *s = hp_elf_find_symbol(&k->obj->elf, name);
-			*t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)k->segment, k->offset + s->value - k->start };
+			*t = in_segment(k->segment, k->offset + s->value - k->start);
 			return 0;
 		}
-		*t = (struct target){ HP_TARGET_MODULE, 0, e->old_sym->value };
+		*t = in_module(e->old_sym->value);
 		return 0;
 	}
 	if (e && e->new && (e->new->kind == HP_META_VARIABLE || has_code(e->new))) {
@@ -561,7 +729,7 @@ static int resolve_named(struct ctx *c, struct hp_object *o, const GElf_Sym *sym
 		if (!k)
 			return -1;
 		const struct hp_symbol *s = hp_elf_find_symbol(&k->obj->elf, name);
-		*t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)k->segment, k->offset + s->value - k->start };
+		*t = in_segment(k->segment, k->offset + s->value - k->start);
 		return 0;
 	}
 	/* No record: toolchain or library code the old module has, or this object's private part
@@ -571,14 +739,22 @@ static int resolve_named(struct ctx *c, struct hp_object *o, const GElf_Sym *sym
 		struct copy *k = copy_pointed(c, o, sym);
 		if (!k)
 			return -1;
-		*t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)k->segment, k->offset + sym->st_value - k->start };
+		*t = in_segment(k->segment, k->offset + sym->st_value - k->start);
 		return 0;
 	}
 	if (old && old->section != SHN_UNDEF) {
-		*t = (struct target){ HP_TARGET_MODULE, 0, old->value };
+		*t = in_module(old->value);
 		return 0;
 	}
-	*t = (struct target){ HP_TARGET_IMPORT, 0, import_index(c, name) };
+	/* What the running module already reaches through its GOT (hazard 22): the same binding,
+	 * symbol version included.  Anything else is resolved by name at apply time. */
+	const struct hp_dynreloc *got = old_slot(c, name, R_X86_64_GLOB_DAT, R_X86_64_JUMP_SLOT);
+	if (got) {
+		*t = in_module(got->offset);
+		t->via_got = 1;
+		return 0;
+	}
+	*t = of_import(import_index(c, name));
 	return 0;
 }
 
@@ -593,6 +769,62 @@ static int tls_offset(struct ctx *c, const char *name, int64_t *out)
 	uint64_t align = tls->p_align ? tls->p_align : 1;
 	uint64_t block = (tls->p_memsz + align - 1) & ~(align - 1);
 	*out = (int64_t)s->value - (int64_t)block;
+	return 0;
+}
+
+/* Thread-local variables bind to the running module's own (hazard 21): in the main program,
+ * their offset from the thread pointer; in a shared library, the GOT entries its dynamic TLS
+ * already uses.  A patch cannot add thread-local storage. */
+static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_reloc *r, const char *name)
+{
+	struct entity *e = *name ? find_entity(c, name) : NULL;
+	const struct hp_symbol *old = *name ? hp_elf_find_symbol(&c->old->elf, name) : NULL;
+	if (e && e->new && !e->old) {
+		note(c, "variable", name, unit_of(e), "refused", 0, "new thread-local variable: a patch cannot add TLS");
+		return 1;
+	}
+	const char *unit = e ? unit_of(e) : NULL;
+	const struct hp_dynreloc *slot;
+	int64_t off;
+	switch (r->type) {
+	case R_X86_64_TPOFF32:
+	case R_X86_64_GOTTPOFF:
+		if (c->old->elf.is_program) {
+			if (tls_offset(c, name, &off)) {
+				note(c, "variable", name, unit, "refused", 0, "thread-local variable not found in the running module");
+				return 1;
+			}
+			if (r->type == R_X86_64_TPOFF32) {
+				add_reloc(c, seg, where, HP_RELOC_ABS32S, absolute(off), r->addend);
+			} else {
+				struct slot *s = slot_for(c, absolute(off), 0);
+				add_reloc(c, seg, where, HP_RELOC_PC32, in_segment(HP_SEG_RODATA, s->offset), r->addend);
+			}
+			return 0;
+		}
+		slot = old_slot(c, name, R_X86_64_TPOFF64, R_X86_64_TPOFF64);
+		break;
+	case R_X86_64_TLSGD:
+		slot = old_slot(c, name, R_X86_64_DTPMOD64, R_X86_64_DTPMOD64);
+		break;
+	case R_X86_64_TLSLD:
+		slot = old_slot(c, "", R_X86_64_DTPMOD64, R_X86_64_DTPMOD64);
+		break;
+	default: /* DTPOFF32/64: the variable's offset in the module's TLS block */
+		if (!old || old->type != STT_TLS) {
+			note(c, "variable", name, unit, "refused", 0, "thread-local variable not found in the running module");
+			return 1;
+		}
+		add_reloc(c, seg, where, r->type == R_X86_64_DTPOFF64 ? HP_RELOC_ABS64 : HP_RELOC_ABS32S,
+		          absolute((int64_t)old->value), r->addend);
+		return 0;
+	}
+	if (!slot || r->type == R_X86_64_TPOFF32) {
+		note(c, "variable", name, unit, "refused", 0,
+		     "the running module has no thread-local entry for it to share");
+		return 1;
+	}
+	add_reloc(c, seg, where, HP_RELOC_PC32, in_module(slot->offset), r->addend);
 	return 0;
 }
 
@@ -611,31 +843,12 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 	case R_X86_64_NONE:
 		return 0;
 	case R_X86_64_TPOFF32:
-	case R_X86_64_GOTTPOFF: {
-		int64_t off;
-		if (!c->old->elf.is_program) {
-			note(c, "variable", name, NULL, "refused", 0, "thread-local access from a shared library is not supported yet");
-			return 1;
-		}
-		if (tls_offset(c, name, &off)) {
-			note(c, "variable", name, NULL, "refused", 0, "thread-local variable not found in the running module");
-			return 1;
-		}
-		t = (struct target){ HP_TARGET_ABSOLUTE, 0, (uint64_t)off };
-		if (r->type == R_X86_64_TPOFF32) {
-			add_reloc(c, seg, where, HP_RELOC_ABS32S, t, addend);
-		} else {
-			struct slot *s = slot_for(c, t, 0);
-			add_reloc(c, seg, where, HP_RELOC_PC32, (struct target){ HP_TARGET_SEGMENT, HP_SEG_RODATA, s->offset }, addend);
-		}
-		return 0;
-	}
+	case R_X86_64_GOTTPOFF:
 	case R_X86_64_TLSGD:
 	case R_X86_64_TLSLD:
 	case R_X86_64_DTPOFF32:
 	case R_X86_64_DTPOFF64:
-		note(c, "variable", name, NULL, "refused", 0, "general-dynamic thread-local access is not supported yet");
-		return 1;
+		return resolve_tls(c, seg, where, r, name);
 	case R_X86_64_PC32:
 	case R_X86_64_PLT32:
 	case R_X86_64_64:
@@ -675,17 +888,40 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 			struct copy *p = copy_section(c, k->obj, r->sym.st_shndx);
 			if (!p)
 				return -1;
-			t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)p->segment, p->offset };
+			t = in_segment(p->segment, p->offset);
 		}
 	} else if (name[0] == '.' && name[1] == 'L' && r->sym.st_shndx != SHN_UNDEF) {
 		struct copy *p = copy_pointed(c, k->obj, &r->sym);
 		if (!p)
 			return -1;
-		t = (struct target){ HP_TARGET_SEGMENT, (uint8_t)p->segment, p->offset + r->sym.st_value - p->start };
+		t = in_segment(p->segment, p->offset + r->sym.st_value - p->start);
 	} else {
 		int rc = resolve_named(c, k->obj, &r->sym, name, direct, &t);
 		if (rc)
 			return rc < 0 ? -1 : 0;
+	}
+
+	if (t.via_got) {
+		switch (r->type) {
+		case R_X86_64_GOTPCREL:
+		case R_X86_64_GOTPCRELX:
+		case R_X86_64_REX_GOTPCRELX:  /* the module's own GOT slot serves */
+			add_reloc(c, seg, where, HP_RELOC_PC32, t, addend);
+			return 0;
+		case R_X86_64_PC32:
+		case R_X86_64_PLT32:
+			if (direct) {  /* a stub jumping through that slot */
+				struct target got = t;
+				got.via_got = 0;
+				uint32_t stub = got_stub(c, got);
+				add_reloc(c, seg, where, HP_RELOC_PC32, in_segment(HP_SEG_TEXT, stub), addend);
+				return 0;
+			}
+			break;
+		default:
+			break;
+		}
+		t = of_import(import_index(c, name));  /* the address itself is needed */
 	}
 
 	switch (r->type) {
@@ -698,7 +934,7 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 				return 0;
 			}
 			struct slot *s = slot_for(c, t, 1);
-			t = (struct target){ HP_TARGET_SEGMENT, HP_SEG_TEXT, s->stub };
+			t = in_segment(HP_SEG_TEXT, s->stub);
 		}
 		add_reloc(c, seg, where, HP_RELOC_PC32, t, addend);
 		break;
@@ -706,7 +942,7 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 	case R_X86_64_GOTPCRELX:
 	case R_X86_64_REX_GOTPCRELX: {
 		struct slot *s = slot_for(c, t, 0);
-		add_reloc(c, seg, where, HP_RELOC_PC32, (struct target){ HP_TARGET_SEGMENT, HP_SEG_RODATA, s->offset }, addend);
+		add_reloc(c, seg, where, HP_RELOC_PC32, in_segment(HP_SEG_RODATA, s->offset), addend);
 		break;
 	}
 	case R_X86_64_64:
@@ -763,6 +999,31 @@ static int include_changed(struct ctx *c)
 			note(c, "function", e->name, unit_of(e), "skipped", 0, "%s; not linked into the running module", e->why);
 			continue;
 		}
+		if (!is_zero16(e->old->abi_fingerprint) && !same16(e->old->abi_fingerprint, e->new->abi_fingerprint)) {
+			/* Its callers must call it differently now (hazard 8): redirecting the old entry
+			 * would feed it the old arguments.  Patched callers call the new copy; safe only if
+			 * no unchanged caller still calls the old one. */
+			const char *stale = NULL;
+			const struct hp_tu *tu = e->old->tu;
+			for (size_t r = 0; r < tu->record_count && !stale; r++)
+				for (uint32_t k = 0; k < tu->records[r].call_count && !stale; k++) {
+					struct entity *caller = find_entity(c, tu->records[r].name);
+					if (&tu->records[tu->records[r].calls[k]] == e->old && caller && caller->status != HP_CHANGED &&
+					    has_code(&tu->records[r]))
+						stale = tu->records[r].name;
+				}
+			if (e->old->linkage != HP_META_INTERNAL)
+				note(c, "function", e->name, unit_of(e), "refused", 0,
+				     "its signature changed: callers in other units would call it the old way");
+			else if (stale)
+				note(c, "function", e->name, unit_of(e), "refused", 0,
+				     "the compiler changed how it is called (an argument or return value removed), "
+				     "but unchanged %s still calls it the old way", stale);
+			else
+				note(c, "function", e->name, unit_of(e), "kept", 0,
+				     "%s; how it is called changed, so the old entry stays as it is and every caller is patched", e->why);
+			continue;
+		}
 		size_t len = 0;
 		const uint8_t *bytes = hp_elf_symbol_bytes(&c->old->elf, e->old_sym, -HP_PROLOGUE_PADDING,
 		                                           HP_PROLOGUE_SPAN, &len);
@@ -800,7 +1061,8 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
                    const struct hp_diff_options *opt, struct hp_module_diff *d, char *err, size_t err_size)
 {
 	memset(d, 0, sizeof *d);
-	struct ctx c = { old_mod, new_mod, new_build, opt, d, NULL, 0, NULL, 0, NULL, 0, err, err_size };
+	struct ctx c = { .old = old_mod, .new = new_mod, .new_build = new_build, .opt = opt, .d = d,
+		         .err = err, .err_size = err_size };
 	d->out.name = xstrdup(new_mod->name);
 	d->out.build_id_size = old_mod->elf.build_id_size < 32 ? old_mod->elf.build_id_size : 32;
 	memcpy(d->out.build_id, old_mod->elf.build_id, d->out.build_id_size);
@@ -815,8 +1077,11 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 		snprintf(err, err_size, "%s: no symbol table: hpdiff needs the unstripped build", old_mod->elf.path);
 		goto out;
 	}
+	long dyn = hp_elf_dynamic_relocations(&old_mod->elf, &c.dyn);
+	c.dyn_count = dyn > 0 ? (size_t)dyn : 0;
 	correlate(&c);
 	compare(&c);
+	propagate_variants(&c);
 	verify_units(&c);
 	verify_entities(&c);
 	if (d->refusals == 0 && include_changed(&c) == 0 && resolve_all(&c) == 0)
@@ -829,6 +1094,7 @@ out:
 	free(c.copies);
 	free(c.slots);
 	free(c.ents);
+	free(c.dyn);
 	return rc;
 }
 

@@ -248,7 +248,7 @@ const uint8_t *hp_elf_symbol_bytes(struct hp_elf *e, const struct hp_symbol *sym
 
 const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *name)
 {
-	size_t lo = 0, hi = e->symbol_count;
+	size_t lo = 0, hi = e->symbol_count, len = strlen(name);
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		int c = strcmp(e->symbols[mid].name, name);
@@ -257,7 +257,59 @@ const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *n
 		else
 			hi = mid;
 	}
-	return lo < e->symbol_count && !strcmp(e->symbols[lo].name, name) ? &e->symbols[lo] : NULL;
+	/* name itself sorts first; "name@VERSION" follows after names like "name.x" or "name1". */
+	for (size_t i = lo; i < e->symbol_count && !strncmp(e->symbols[i].name, name, len); i++)
+		if (e->symbols[i].name[len] == 0 || e->symbols[i].name[len] == '@')
+			return &e->symbols[i];
+	return NULL;
+}
+
+static int dynreloc_cmp(const void *a, const void *b)
+{
+	const struct hp_dynreloc *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->type > y->type) - (x->type < y->type);
+}
+
+long hp_elf_dynamic_relocations(struct hp_elf *e, struct hp_dynreloc **out)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	size_t count = 0;
+	*out = NULL;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA || !(shdr.sh_flags & SHF_ALLOC) ||
+		    !shdr.sh_entsize)
+			continue;
+		Elf_Scn *symscn = elf_getscn(e->elf, shdr.sh_link);
+		GElf_Shdr symsh;
+		Elf_Data *syms = symscn && gelf_getshdr(symscn, &symsh) ? elf_getdata(symscn, NULL) : NULL;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		size_t n = shdr.sh_size / shdr.sh_entsize;
+		struct hp_dynreloc *grown = realloc(*out, (count + n + 1) * sizeof *grown);
+		if (!grown) {
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		*out = grown;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			if (!gelf_getrela(data, (int)i, &r))
+				continue;
+			const char *name = "";
+			if (GELF_R_SYM(r.r_info) && syms && gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym))
+				name = elf_strptr(e->elf, symsh.sh_link, sym.st_name);
+			(*out)[count++] = (struct hp_dynreloc){ name ? name : "", (uint32_t)GELF_R_TYPE(r.r_info),
+				                                r.r_offset };
+		}
+	}
+	if (*out)
+		qsort(*out, count, sizeof **out, dynreloc_cmp);
+	return (long)count;
 }
 
 int hp_elf_is_linked(const struct hp_elf *e)

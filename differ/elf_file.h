@@ -68,7 +68,8 @@ const uint8_t *hp_elf_section(struct hp_elf *elf, const char *name, size_t *size
 const uint8_t *hp_elf_symbol_bytes(struct hp_elf *elf, const struct hp_symbol *sym,
                                    int64_t offset, size_t len, size_t *avail);
 
-/* The first defined symbol of that name, or NULL. */
+/* The first defined symbol of that name, or NULL.  A versioned name in the table
+ * ("stderr@GLIBC_2.2.5", as GNU ld writes copy-relocated data) matches its plain name. */
 const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *elf, const char *name);
 
 /* Section by index or by name; returns 0, or -1 when there is no such section. */
@@ -81,6 +82,17 @@ int hp_elf_symbol_at(struct hp_elf *elf, size_t index, GElf_Sym *sym, const char
 /* The relocations that apply to section `target` (from its SHT_RELA section), in file order.
  * Returns the count and sets *out (free it), or -1 on a malformed table. */
 long hp_elf_relocations(struct hp_elf *elf, size_t target, struct hp_reloc **out);
+
+/* One dynamic relocation of a linked file: a GOT slot or TLS entry the dynamic linker fills. */
+struct hp_dynreloc {
+	const char *name;             /* symbol ("" for a module's own TLS block) */
+	uint32_t type;                /* R_X86_64_GLOB_DAT, JUMP_SLOT, DTPMOD64, TPOFF64, ... */
+	uint64_t offset;              /* the slot's address */
+};
+
+/* The dynamic relocations (.rela.dyn, .rela.plt), sorted by name then type.  Returns the count
+ * and sets *out (free it), or -1. */
+long hp_elf_dynamic_relocations(struct hp_elf *elf, struct hp_dynreloc **out);
 
 /* True for executables and shared libraries; false for relocatable objects. */
 int hp_elf_is_linked(const struct hp_elf *elf);

@@ -125,11 +125,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_UNFP: o->diff.allow_unfingerprinted = 1; break;
 		case OPT_LOST: o->diff.allow_lost_state = 1; break;
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		default: fprintf(stderr, "hpdiff: see hpdiff --help\n"); return -1;
 		}
 	}
-	if (argc - optind != 2 || !o->output) {
-		usage(stderr);
+	if (argc - optind != 2) {
+		fprintf(stderr, "hpdiff: expected two builds, OLD and NEW (see hpdiff --help)\n");
+		return -1;
+	}
+	if (!o->output) {
+		fprintf(stderr, "hpdiff: no package named: give -o PACKAGE (see hpdiff --help)\n");
 		return -1;
 	}
 	o->old_path = argv[optind];

@@ -185,6 +185,7 @@ int hp_meta_parse(const uint8_t *data, size_t size, struct hp_meta *out, char *e
 				                .type_count = r.types_count, .calls = idx + r.calls_first,
 				                .call_count = r.calls_count, .tu = tu };
 			memcpy(rec->shape_fingerprint, r.shape_fingerprint, 16);
+			memcpy(rec->abi_fingerprint, r.abi_fingerprint, 16);
 			memcpy(rec->fingerprint, r.fingerprint, 16);
 			memcpy(rec->source_fingerprint, r.source_fingerprint, 16);
 			memcpy(rec->layout_fingerprint, r.layout_fingerprint, 16);

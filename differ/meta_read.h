@@ -15,6 +15,7 @@ struct hp_rec {
 	uint16_t flags;
 	uint64_t size;
 	uint8_t fingerprint[16], source_fingerprint[16], layout_fingerprint[16], shape_fingerprint[16];
+	uint8_t abi_fingerprint[16];
 	const uint32_t *types;        /* indices into tu->types */
 	uint32_t type_count;
 	const uint32_t *calls;        /* indices into tu->records */

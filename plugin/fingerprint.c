@@ -99,6 +99,15 @@ struct hp_fingerprinter {
 	size_t content_count, content_cap;
 	unsigned md_kinds[24];        /* metadata attachments that shape code */
 	size_t md_kind_count;
+	unsigned abi_kinds[16];       /* attributes that change how a call is made */
+	size_t abi_kind_count;
+};
+
+/* Argument attributes that decide the calling sequence; the others (noundef, nonnull, range,
+ * ...) are facts the optimizer inferred, and change with any edit of the body. */
+static const char *const abi_attributes[] = {
+	"zeroext", "signext", "inreg", "byval", "sret", "inalloca", "preallocated", "nest",
+	"swiftself", "swifterror", "swiftasync", "byref",
 };
 
 /* Instruction metadata that changes what the backend emits; everything else (debug locations,
@@ -699,6 +708,9 @@ struct hp_fingerprinter *hp_fingerprinter_new(LLVMModuleRef module)
 		return NULL;
 	fp->module = module;
 	fp->ctx = LLVMGetModuleContext(module);
+	for (size_t i = 0; i < sizeof abi_attributes / sizeof *abi_attributes; i++)
+		fp->abi_kinds[fp->abi_kind_count++] =
+		    LLVMGetEnumAttributeKindForName(abi_attributes[i], strlen(abi_attributes[i]));
 	for (size_t i = 0; i < sizeof code_metadata / sizeof *code_metadata; i++)
 		fp->md_kinds[fp->md_kind_count++] =
 		    LLVMGetMDKindIDInContext(fp->ctx, code_metadata[i], (unsigned)strlen(code_metadata[i]));
@@ -805,6 +817,31 @@ void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef fn, uint8
 	}
 	if (shape)
 		shape_digest(fp, shape);
+	digest(fp, out);
+}
+
+void hp_fingerprint_abi(struct hp_fingerprinter *fp, LLVMValueRef fn, uint8_t out[16])
+{
+	fp->len = 0;
+	fp->const_count = 0;
+	put_tag(fp, 'C');
+	put_type(fp, LLVMGlobalGetValueType(fn));
+	put_u64(fp, LLVMGetFunctionCallConv(fn));
+	unsigned nparams = LLVMCountParams(fn);
+	for (unsigned idx = 0; idx <= nparams; idx++) {  /* return, then each parameter */
+		unsigned n = LLVMGetAttributeCountAtIndex(fn, idx);
+		LLVMAttributeRef attrs[n ? n : 1];
+		LLVMGetAttributesAtIndex(fn, idx, attrs);
+		put_u64(fp, idx);
+		for (unsigned i = 0; i < n; i++) {
+			if (LLVMIsStringAttribute(attrs[i]))
+				continue;
+			unsigned kind = LLVMGetEnumAttributeKind(attrs[i]);
+			for (size_t k = 0; k < fp->abi_kind_count; k++)
+				if (fp->abi_kinds[k] == kind)
+					put_attributes(fp, 1, &attrs[i]);
+		}
+	}
 	digest(fp, out);
 }
 

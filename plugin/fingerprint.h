@@ -22,6 +22,11 @@ void hp_fingerprinter_free(struct hp_fingerprinter *fp);
  * out, so that "only constants changed" (a __LINE__, a tunable) can be told apart. */
 void hp_fingerprint_function(struct hp_fingerprinter *fp, LLVMValueRef function, uint8_t out[16],
                              uint8_t shape[16]);
+/* How callers must call it: function type, calling convention, and the return and parameter
+ * attributes that change the calling sequence (zeroext, byval, sret, ...).  Clang changes these
+ * for file-local functions without renaming them (hazard 8). */
+void hp_fingerprint_abi(struct hp_fingerprinter *fp, LLVMValueRef function, uint8_t out[16]);
+
 void hp_fingerprint_variable(struct hp_fingerprinter *fp, LLVMValueRef variable, uint8_t out[16]);
 
 #endif

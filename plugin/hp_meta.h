@@ -85,6 +85,7 @@ struct hp_meta_record {
 	uint8_t source_fingerprint[16];   /* same walk before optimization: own code vs. inlining */
 	uint8_t layout_fingerprint[16];   /* XXH3-128 over the layouts of the types it uses */
 	uint8_t shape_fingerprint[16];    /* functions: fingerprint without integer constant values */
+	uint8_t abi_fingerprint[16];      /* functions: type, calling convention, argument attributes */
 };
 
 struct hp_meta_type {
@@ -94,7 +95,7 @@ struct hp_meta_type {
 };
 
 _Static_assert(sizeof(struct hp_meta_header) == 72, "hp_meta_header layout is part of the format");
-_Static_assert(sizeof(struct hp_meta_record) == 96, "hp_meta_record layout is part of the format");
+_Static_assert(sizeof(struct hp_meta_record) == 112, "hp_meta_record layout is part of the format");
 _Static_assert(sizeof(struct hp_meta_type) == 24, "hp_meta_type layout is part of the format");
 
 #endif

@@ -206,6 +206,7 @@ static int add_function(struct finish *f, LLVMValueRef fn, const char *source_na
 	if (calls_itself(fn))
 		r.flags |= HP_META_RECURSIVE;
 	hp_fingerprint_function(f->fp, fn, r.fingerprint, r.shape_fingerprint);
+	hp_fingerprint_abi(f->fp, fn, r.abi_fingerprint);
 	if (add_type_uses(f, find_decl(f->source, source_name), &r))
 		return -1;
 	return hp_blob_record(&f->blob, &r) ? fail(f, "out of memory") : 0;
