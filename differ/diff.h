@@ -48,6 +48,7 @@ struct hp_out_module {
 	uint8_t *segment[HP_SEG_COUNT];
 	size_t segment_size[HP_SEG_COUNT];
 	uint32_t segment_align[HP_SEG_COUNT];
+	uint32_t eh_frame_offset, eh_frame_size;
 };
 
 struct hp_module_diff {

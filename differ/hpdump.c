@@ -266,12 +266,15 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 			printf(",\"build_id\":\"%s\",\"segments\":{", h);
 			for (int s = 0; s < HP_SEG_COUNT; s++)
 				printf("%s\"%s\":%u", s ? "," : "", segment_names[s], m.segment_size[s]);
-			printf("},\"relocations\":%u,\"redirects\":[", m.reloc_count);
+			printf("},\"unwind_bytes\":%u,\"relocations\":%u,\"redirects\":[", m.eh_frame_size, m.reloc_count);
 		} else {
 			printf("module %s  build-id %s\n  segments:", hp_package_string(p, m.name), h);
 			for (int s = 0; s < HP_SEG_COUNT; s++)
 				printf(" %s %u", segment_names[s], m.segment_size[s]);
 			printf("\n");
+			if (m.eh_frame_size)
+				printf("  unwind: %u bytes of CIE/FDE records at rodata +0x%x\n", m.eh_frame_size,
+				       m.eh_frame_offset);
 		}
 		for (uint32_t r = 0; r < m.redirect_count; r++) {
 			struct hp_pkg_redirect rd;

@@ -79,6 +79,8 @@ long hp_package_write(const char *path, struct hp_out_module *const *modules, si
 			struct hp_pkg_import im = { put_string(&strings, m->imports[k]), 0 };
 			memcpy(out.data + pm->imports_offset + k * sizeof im, &im, sizeof im);
 		}
+		pm->eh_frame_offset = m->eh_frame_offset;
+		pm->eh_frame_size = m->eh_frame_size;
 		pm->reloc_count = (uint32_t)m->reloc_count;
 		pm->relocs_offset = (uint32_t)put(&out, m->relocs, m->reloc_count * sizeof(struct hp_pkg_reloc), 8);
 		for (int s = 0; s < HP_SEG_COUNT; s++) {

@@ -57,6 +57,8 @@ struct hp_pkg_module {
 	uint32_t segment_offset[HP_SEG_COUNT];  /* file offset of each segment's bytes (bss: 0) */
 	uint32_t segment_size[HP_SEG_COUNT];
 	uint32_t segment_align[HP_SEG_COUNT];   /* power of two, at most the page size */
+	uint32_t eh_frame_offset;           /* unwind tables of the new code, in rodata: CIEs and */
+	uint32_t eh_frame_size;             /* FDEs as in .eh_frame, zero-terminated; size 0: none */
 };
 
 /* One old function to send to its new code. */
@@ -114,7 +116,7 @@ struct hp_pkg_reloc {
 };
 
 _Static_assert(sizeof(struct hp_pkg_header) == 64, "hp_pkg_header layout is part of the format");
-_Static_assert(sizeof(struct hp_pkg_module) == 112, "hp_pkg_module layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_module) == 120, "hp_pkg_module layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_redirect) == 40, "hp_pkg_redirect layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_import) == 8, "hp_pkg_import layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_reloc) == 24, "hp_pkg_reloc layout is part of the format");

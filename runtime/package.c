@@ -47,6 +47,9 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_
 		if (m.segment_size[s] > (1u << 30))
 			return bad(err, err_size, "module %u: segment %s too large", index, segment_names[s]);
 	}
+	if (m.eh_frame_size && (!within(m.eh_frame_offset, m.eh_frame_size, m.segment_size[HP_SEG_RODATA]) ||
+	                        m.eh_frame_size < 4))
+		return bad(err, err_size, "module %u: unwind table outside segment rodata", index);
 	if (m.redirect_count == 0)
 		return bad(err, err_size, "module %u: no function to redirect", index);
 	for (uint32_t i = 0; i < m.redirect_count; i++) {
