@@ -268,13 +268,12 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 				printf("%s\"%s\":%u", s ? "," : "", segment_names[s], m.segment_size[s]);
 			printf("},\"unwind_bytes\":%u,\"relocations\":%u,\"redirects\":[", m.eh_frame_size, m.reloc_count);
 		} else {
+			/* The unwind table closes rodata: shown apart from the data the code uses. */
+			uint32_t unwind = m.eh_frame_size ? m.segment_size[HP_SEG_RODATA] - m.eh_frame_offset : 0;
 			printf("module %s  build-id %s\n  segments:", hp_package_string(p, m.name), h);
 			for (int s = 0; s < HP_SEG_COUNT; s++)
-				printf(" %s %u", segment_names[s], m.segment_size[s]);
+				printf(" %s %u", segment_names[s], m.segment_size[s] - (s == HP_SEG_RODATA ? unwind : 0));
 			printf("\n");
-			if (m.eh_frame_size)
-				printf("  unwind: %u bytes of CIE/FDE records at rodata +0x%x\n", m.eh_frame_size,
-				       m.eh_frame_offset);
 		}
 		for (uint32_t r = 0; r < m.redirect_count; r++) {
 			struct hp_pkg_redirect rd;
@@ -307,10 +306,16 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 			hp_package_import(p, &m, k, &im);
 			printf("  import    %s\n", hp_package_string(p, im.name));
 		}
-		unsigned by_kind[5] = { 0 };
+		unsigned by_kind[5] = { 0 }, code = 0, unwind = 0;
 		for (uint32_t k = 0; k < m.reloc_count; k++) {
 			struct hp_pkg_reloc rl;
 			hp_package_reloc(p, &m, k, &rl);
+			if (rl.segment == HP_SEG_RODATA && m.eh_frame_size && rl.offset >= m.eh_frame_offset &&
+			    rl.offset < m.eh_frame_offset + m.eh_frame_size) {
+				unwind++;  /* pc_begin of an FDE */
+				continue;
+			}
+			code++;
 			by_kind[rl.target_kind < 5 ? rl.target_kind : 0]++;
 			if (d->verbose)
 				printf("  reloc     %-6s %s+0x%x -> %s %s0x%llx %+lld\n", reloc_names[rl.type < 5 ? rl.type : 0],
@@ -318,9 +323,13 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 				       rl.target_kind == HP_TARGET_SEGMENT ? segment_names[rl.target_segment] : "",
 				       (unsigned long long)rl.target, (long long)rl.addend);
 		}
-		printf("  relocations: %u (%u to the running module, %u within the package, %u imports, %u values)\n",
-		       m.reloc_count, by_kind[HP_TARGET_MODULE], by_kind[HP_TARGET_SEGMENT], by_kind[HP_TARGET_IMPORT],
+		printf("  relocations: %u (%u to the running module, %u within the package, %u imports, %u values)",
+		       code, by_kind[HP_TARGET_MODULE], by_kind[HP_TARGET_SEGMENT], by_kind[HP_TARGET_IMPORT],
 		       by_kind[HP_TARGET_ABSOLUTE]);
+		printf(unwind ? "; %u in unwind records\n" : "\n", unwind);
+		if (m.eh_frame_size)
+			printf("  unwind: %u bytes of CIE/FDE records at rodata +0x%x\n", m.eh_frame_size,
+			       m.eh_frame_offset);
 	}
 	if (d->json)
 		printf("]}}");
