@@ -2,7 +2,8 @@
 # build-pair.sh ROOT [CFLAGS...]: builds ROOT/old and ROOT/new the same way, as a release
 # pipeline would: every *.c of each compiled with the plugin into objects (same relative names,
 # so the same source identities), then linked into ROOT/<side>/app with a GNU build-id.
-# Files named lib*.c go into a shared library libapp.so that app links against.
+# Files named lib*.c go into a shared library libapp.so that app links against.  LDLIBS (an
+# environment variable) is added at the end of the link, after the objects.
 set -euo pipefail
 root=$1
 shift
@@ -22,5 +23,6 @@ for side in old new; do
     "$cc" -shared -Wl,--build-id "${libobjs[@]}" -o libapp.so
     libs=(-L. -lapp -Wl,-rpath,'$ORIGIN')
   fi
-  "$cc" "$@" -Wl,--build-id "${objs[@]}" "${libs[@]}" -o app
+  read -ra ldlibs <<<"${LDLIBS:-}"
+  "$cc" "$@" -Wl,--build-id "${objs[@]}" "${libs[@]}" "${ldlibs[@]}" -o app
 done

@@ -1,0 +1,431 @@
+/* hotpatch.c — libhotpatch's API: apply, revert, status, and the one registry of what is live.
+ *
+ * How a function is redirected (docs/design.md, "The runtime"): its 8 bytes of padding become
+ * `jmp *slot(%rip)`, where slot is an 8-byte cell the runtime owns near the module, holding the
+ * new code's address; then its 2-byte site becomes a short jump back into the padding, written
+ * with one atomic store.  Switching the function to another package later is one atomic store
+ * into its slot; no code changes.  Revert writes the original bytes back. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PADDING 8
+
+/* A function entry the runtime has redirected at least once. */
+struct site {
+	uintptr_t entry;              /* the function's symbol */
+	uint8_t site_offset;          /* 0, or 4 after endbr64 */
+	uint8_t original[PADDING + 6];  /* padding, endbr64 if any, site: as found */
+	uint64_t *slot;               /* where its padding jump reads the target */
+	int patch;                    /* id of the live patch redirecting it; 0: none */
+};
+
+struct patch {
+	struct hp_patch_status status;
+	size_t *sites;                /* indexes into registry.sites */
+	size_t site_count;
+	uintptr_t module_base;
+};
+
+/* Slots live in pages near each module: a page of 512 cells at a time. */
+struct slot_page {
+	uintptr_t module_start;       /* the module it is near */
+	uint64_t *cells;
+	size_t used;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct site *sites;
+	size_t site_count;
+	struct patch *patches;
+	size_t patch_count;
+	struct hp_mapping *mappings;  /* kept: threads may still run in reverted code */
+	size_t mapping_count;
+	struct slot_page *pages;
+	size_t page_count;
+	int next_id;
+	int membarrier;               /* 1: private expedited sync-core registered; -1: unavailable */
+	char last_error[512];
+} registry = { .lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1 };
+
+static int fail(int error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(registry.last_error, sizeof registry.last_error, fmt, ap);
+	va_end(ap);
+	return -error;
+}
+
+/* Makes every thread of the process serialize its instruction stream, so that none runs stale
+ * bytes of the code just changed. */
+static void sync_cores(void)
+{
+	if (registry.membarrier == 0)
+		registry.membarrier =
+		    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0 ? 1 : -1;
+	if (registry.membarrier > 0)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static uint64_t *slot_near(const struct hp_loaded *mod)
+{
+	const size_t cells = 4096 / sizeof(uint64_t);
+	for (size_t i = 0; i < registry.page_count; i++) {
+		struct slot_page *p = &registry.pages[i];
+		if (p->module_start == mod->start && p->used < cells)
+			return &p->cells[p->used++];
+	}
+	struct slot_page *pages = realloc(registry.pages, (registry.page_count + 1) * sizeof *pages);
+	if (!pages)
+		return NULL;
+	registry.pages = pages;
+	uint64_t *cells_page = hp_map_near(mod, 4096);
+	if (!cells_page)
+		return NULL;
+	registry.pages[registry.page_count++] = (struct slot_page){ mod->start, cells_page, 1 };
+	return cells_page;
+}
+
+static struct site *find_site(uintptr_t entry)
+{
+	for (size_t i = 0; i < registry.site_count; i++)
+		if (registry.sites[i].entry == entry)
+			return &registry.sites[i];
+	return NULL;
+}
+
+static struct patch *find_patch(int id)
+{
+	for (size_t i = 0; i < registry.patch_count; i++)
+		if (registry.patches[i].status.id == id)
+			return &registry.patches[i];
+	return NULL;
+}
+
+/* Changes the protection of the pages holding [start, start + len). */
+static int protect(uintptr_t start, size_t len, int prot)
+{
+	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t first = start & ~(page - 1), last = (start + len + page - 1) & ~(page - 1);
+	return mprotect((void *)first, last - first, prot);
+}
+
+/* The padding's jump through the slot: FF 25 rel32, then two int3. */
+static uint64_t padding_jump(const struct site *s)
+{
+	int32_t rel = (int32_t)((intptr_t)s->slot - (intptr_t)(s->entry - PADDING + 6));
+	uint8_t b[8] = { 0xff, 0x25, 0, 0, 0, 0, 0xcc, 0xcc };
+	uint64_t v;
+	memcpy(b + 2, &rel, 4);
+	memcpy(&v, b, 8);
+	return v;
+}
+
+/* The site's short jump back to the start of the padding. */
+static uint16_t site_jump(const struct site *s)
+{
+	uint8_t b[2] = { 0xeb, (uint8_t)(int8_t)(-(PADDING + s->site_offset + 2)) };
+	uint16_t v;
+	memcpy(&v, b, 2);
+	return v;
+}
+
+/* Redirects or restores sites: writes text, which is writable only for that moment. */
+static int write_sites(struct site **sites, size_t count, int redirect)
+{
+	for (size_t i = 0; i < count; i++)
+		if (protect(sites[i]->entry - PADDING, PADDING + 6, PROT_READ | PROT_WRITE | PROT_EXEC))
+			return -1;
+	if (redirect) {
+		for (size_t i = 0; i < count; i++)  /* nothing executes padding: plain stores do */
+			__atomic_store_n((uint64_t *)(sites[i]->entry - PADDING), padding_jump(sites[i]), __ATOMIC_RELEASE);
+		sync_cores();
+		for (size_t i = 0; i < count; i++)
+			__atomic_store_n((uint16_t *)(sites[i]->entry + sites[i]->site_offset), site_jump(sites[i]),
+			                 __ATOMIC_RELEASE);
+	} else {
+		for (size_t i = 0; i < count; i++) {
+			uint16_t v;
+			memcpy(&v, sites[i]->original + PADDING + sites[i]->site_offset, 2);
+			__atomic_store_n((uint16_t *)(sites[i]->entry + sites[i]->site_offset), v, __ATOMIC_RELEASE);
+		}
+		sync_cores();
+		for (size_t i = 0; i < count; i++) {
+			uint64_t v;
+			memcpy(&v, sites[i]->original, 8);
+			__atomic_store_n((uint64_t *)(sites[i]->entry - PADDING), v, __ATOMIC_RELEASE);
+		}
+	}
+	sync_cores();
+	int rc = 0;
+	for (size_t i = 0; i < count; i++)
+		rc |= protect(sites[i]->entry - PADDING, PADDING + 6, PROT_READ | PROT_EXEC);
+	return rc;
+}
+
+static const struct hp_mapping *reusable_mapping(const struct hp_pkg_header *h, uint32_t index)
+{
+	for (size_t i = 0; i < registry.mapping_count; i++)
+		if (!memcmp(registry.mappings[i].checksum, h->checksum, 16) && registry.mappings[i].module == index)
+			return &registry.mappings[i];
+	return NULL;
+}
+
+/* One module of a package: verify, map, then redirect.  Everything that can fail happens before
+ * the first byte of the running code changes. */
+static int apply_module(const void *pkg, uint32_t index, int id, struct patch *out)
+{
+	struct hp_pkg_module m;
+	struct hp_loaded mod;
+	hp_package_module(pkg, index, &m);
+	const char *name = hp_package_string(pkg, m.name);
+	if (hp_find_module(m.build_id, m.build_id_size, &mod))
+		return fail(HP_E_MODULE, "module %s: no loaded module has its build-id", name);
+
+	/* A live patch of this module is replaced by this one. */
+	struct patch *replaced = NULL;
+	for (size_t i = 0; i < registry.patch_count && !replaced; i++)
+		if (registry.patches[i].module_base == mod.base && !strcmp(registry.patches[i].status.module, mod.path))
+			replaced = &registry.patches[i];
+
+	struct site **todo = calloc(m.redirect_count + 1, sizeof *todo);
+	size_t *indexes = calloc(m.redirect_count + 1, sizeof *indexes);
+	uintptr_t *targets = calloc(m.redirect_count + 1, sizeof *targets);
+	int rc = 0;
+	if (!todo || !indexes || !targets) {
+		rc = fail(HP_E_MEMORY, "out of memory");
+		goto out;
+	}
+	/* Verify every entry first. */
+	for (uint32_t i = 0; i < m.redirect_count; i++) {
+		struct hp_pkg_redirect r;
+		hp_package_redirect(pkg, &m, i, &r);
+		uintptr_t entry = mod.base + (uintptr_t)r.old_offset;
+		struct site *s = find_site(entry);
+		if (entry - PADDING < mod.start || entry + r.site_offset + 2 > mod.end) {
+			rc = fail(HP_E_PACKAGE, "module %s: function %s lies outside the module", mod.path,
+			          hp_package_string(pkg, r.name));
+			goto out;
+		}
+		if (s && s->patch && (!replaced || s->patch != replaced->status.id)) {
+			rc = fail(HP_E_CONFLICT, "module %s: %s is redirected by patch %d", mod.path,
+			          hp_package_string(pkg, r.name), s->patch);
+			goto out;
+		}
+		const uint8_t *now = s && s->patch ? s->original : (const uint8_t *)(entry - PADDING);
+		if (memcmp(now, r.expected, r.expected_size)) {
+			rc = fail(HP_E_MISMATCH, "module %s: %s does not hold the bytes the package expects "
+			          "(another build, or changed by someone else)", mod.path, hp_package_string(pkg, r.name));
+			goto out;
+		}
+	}
+	/* Map the new code (or reuse it: the same package applied again). */
+	struct hp_mapping map;
+	const struct hp_mapping *old_map = reusable_mapping((const struct hp_pkg_header *)pkg, index);
+	if (old_map) {
+		map = *old_map;
+	} else {
+		char why[256];
+		struct hp_mapping *grown = realloc(registry.mappings, (registry.mapping_count + 1) * sizeof *grown);
+		if (!grown) {
+			rc = fail(HP_E_MEMORY, "out of memory");
+			goto out;
+		}
+		registry.mappings = grown;
+		rc = hp_load(pkg, index, &m, &mod, &map, why, sizeof why);
+		if (rc) {
+			fail(-rc, "module %s: %s", mod.path, why);
+			goto out;
+		}
+		registry.mappings[registry.mapping_count++] = map;
+	}
+	/* Sites and slots (memory only). */
+	size_t fresh = 0;
+	for (uint32_t i = 0; i < m.redirect_count; i++) {
+		struct hp_pkg_redirect r;
+		hp_package_redirect(pkg, &m, i, &r);
+		uintptr_t entry = mod.base + (uintptr_t)r.old_offset;
+		struct site *s = find_site(entry);
+		if (!s) {
+			struct site *grown = realloc(registry.sites, (registry.site_count + 1) * sizeof *grown);
+			uint64_t *slot = grown ? slot_near(&mod) : NULL;
+			if (grown)
+				registry.sites = grown;
+			if (!slot) {
+				rc = fail(HP_E_MEMORY, "module %s: no room for redirect slots", mod.path);
+				goto out;
+			}
+			s = &registry.sites[registry.site_count++];
+			memset(s, 0, sizeof *s);
+			s->entry = entry;
+			s->site_offset = r.site_offset;
+			s->slot = slot;
+			memcpy(s->original, (const void *)(entry - PADDING), r.expected_size);
+		}
+		indexes[i] = (size_t)(s - registry.sites);
+		targets[i] = map.segment[HP_SEG_TEXT] + r.new_offset;
+	}
+	/* Commit: retarget slots (atomic; switches the functions both patches redirect), then
+	 * redirect the entries not redirected yet, then restore those only the old patch had. */
+	for (uint32_t i = 0; i < m.redirect_count; i++)
+		__atomic_store_n(registry.sites[indexes[i]].slot, (uint64_t)targets[i], __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < m.redirect_count; i++)
+		if (!registry.sites[indexes[i]].patch)
+			todo[fresh++] = &registry.sites[indexes[i]];
+	if (write_sites(todo, fresh, 1)) {
+		rc = fail(HP_E_PROTECT, "module %s: cannot make its code writable: %s", mod.path, strerror(errno));
+		write_sites(todo, fresh, 0);
+		goto out;
+	}
+	if (replaced) {
+		size_t stale = 0;
+		for (size_t k = 0; k < replaced->site_count; k++) {
+			struct site *s = &registry.sites[replaced->sites[k]];
+			int kept = 0;
+			for (uint32_t i = 0; i < m.redirect_count && !kept; i++)
+				kept = indexes[i] == replaced->sites[k];
+			if (!kept)
+				todo[stale++] = s;
+		}
+		write_sites(todo, stale, 0);
+		for (size_t k = 0; k < stale; k++)
+			todo[k]->patch = 0;
+	}
+	for (uint32_t i = 0; i < m.redirect_count; i++)
+		registry.sites[indexes[i]].patch = id;
+
+	memset(out, 0, sizeof *out);
+	out->status.id = id;
+	snprintf(out->status.module, sizeof out->status.module, "%s", mod.path);
+	memcpy(out->status.build_id, m.build_id, m.build_id_size);
+	out->status.build_id_size = m.build_id_size;
+	memcpy(out->status.checksum, ((const struct hp_pkg_header *)pkg)->checksum, 16);
+	out->status.functions = m.redirect_count;
+	out->status.applied = time(NULL);
+	out->sites = indexes;
+	out->site_count = m.redirect_count;
+	out->module_base = mod.base;
+	indexes = NULL;
+	if (replaced) {  /* it is gone: the new patch took its place */
+		free(replaced->sites);
+		*replaced = registry.patches[--registry.patch_count];
+	}
+out:
+	free(todo);
+	free(indexes);
+	free(targets);
+	return rc;
+}
+
+int hp_apply(const void *package, size_t size)
+{
+	char why[300];
+	pthread_mutex_lock(&registry.lock);
+	int rc;
+	struct hp_pkg_header h;
+	if (!package || hp_package_check(package, size, why, sizeof why)) {
+		rc = fail(HP_E_PACKAGE, "%s", package ? why : "no package");
+		goto out;
+	}
+	hp_package_header(package, &h);
+	if (h.module_count != 1) {
+		rc = fail(HP_E_PACKAGE, "packages with %u modules are not supported yet", h.module_count);
+		goto out;
+	}
+	struct patch *grown = realloc(registry.patches, (registry.patch_count + 1) * sizeof *grown);
+	if (!grown) {
+		rc = fail(HP_E_MEMORY, "out of memory");
+		goto out;
+	}
+	registry.patches = grown;
+	struct patch p;
+	int id = registry.next_id;
+	rc = apply_module(package, 0, id, &p);
+	if (rc == 0) {
+		registry.patches[registry.patch_count++] = p;
+		registry.next_id++;
+		registry.last_error[0] = 0;
+		rc = id;
+	}
+out:
+	pthread_mutex_unlock(&registry.lock);
+	return rc;
+}
+
+int hp_revert(int id)
+{
+	pthread_mutex_lock(&registry.lock);
+	int rc = 0;
+	struct patch *p = id ? find_patch(id) : registry.patch_count ? &registry.patches[registry.patch_count - 1] : NULL;
+	if (!p) {
+		rc = fail(HP_E_NO_PATCH, "no live patch %d", id);
+		goto out;
+	}
+	struct site **sites = calloc(p->site_count + 1, sizeof *sites);
+	if (!sites) {
+		rc = fail(HP_E_MEMORY, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < p->site_count; i++)
+		sites[i] = &registry.sites[p->sites[i]];
+	if (write_sites(sites, p->site_count, 0)) {
+		rc = fail(HP_E_PROTECT, "cannot make the code writable: %s", strerror(errno));
+		free(sites);
+		goto out;
+	}
+	for (size_t i = 0; i < p->site_count; i++)
+		sites[i]->patch = 0;
+	free(sites);
+	free(p->sites);
+	*p = registry.patches[--registry.patch_count];
+	registry.last_error[0] = 0;
+out:
+	pthread_mutex_unlock(&registry.lock);
+	return rc;
+}
+
+int hp_status(struct hp_patch_status *out, size_t max)
+{
+	pthread_mutex_lock(&registry.lock);
+	int n = (int)registry.patch_count;
+	for (size_t i = 0; i < registry.patch_count && i < max; i++)
+		out[i] = registry.patches[i].status;
+	pthread_mutex_unlock(&registry.lock);
+	return n;
+}
+
+const char *hp_strerror(int error)
+{
+	switch (error < 0 ? -error : error) {
+	case 0: return "success";
+	case HP_E_PACKAGE: return "malformed or corrupt package";
+	case HP_E_MODULE: return "the package is for a build that is not loaded in this process";
+	case HP_E_MISMATCH: return "a function does not hold the bytes the package expects";
+	case HP_E_MEMORY: return "out of memory near the module";
+	case HP_E_SYMBOL: return "a symbol the package needs is missing";
+	case HP_E_RANGE: return "a relocation does not reach its target";
+	case HP_E_PROTECT: return "cannot change the protection of code pages";
+	case HP_E_NO_PATCH: return "no such live patch";
+	case HP_E_CONFLICT: return "another live patch redirects one of the functions";
+	default: return "unknown error";
+	}
+}
+
+const char *hp_last_error(void)
+{
+	return registry.last_error;
+}

@@ -1,0 +1,62 @@
+/* hotpatch.h — libhotpatch, the runtime linked into a program so that it can be patched while it
+ * runs: apply a package made by hpdiff, revert it, list what is live.
+ *
+ * Every function returns 0 or a positive value on success and a negative hp_error on failure;
+ * hp_strerror() names the error and hp_last_error() gives the details of the last failure in
+ * this process (which function, which module).  The library never prints and never exits.
+ * A failed apply leaves the process exactly as it was. */
+#ifndef HOTPATCH_H
+#define HOTPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum hp_error {
+	HP_E_PACKAGE = 1,   /* malformed, truncated or corrupt package */
+	HP_E_MODULE,        /* no loaded module has the build-id the package is for */
+	HP_E_MISMATCH,      /* a function entry does not hold the bytes the package expects */
+	HP_E_MEMORY,        /* no memory within ±2 GiB of the module, or out of memory */
+	HP_E_SYMBOL,        /* a symbol the package imports is not in the process */
+	HP_E_RANGE,         /* a relocated value does not fit its field */
+	HP_E_PROTECT,       /* a page's protection could not be changed */
+	HP_E_NO_PATCH,      /* no live patch with that id */
+	HP_E_CONFLICT,      /* another live patch redirects a function of this package */
+};
+
+/* Applies a package (the bytes of a .hp file; the library keeps what it needs).  A package for
+ * a module that already has a live patch replaces that patch: each function both patch is
+ * switched with one atomic store.  Returns the new patch's id (> 0). */
+int hp_apply(const void *package, size_t size);
+
+/* Reverts a live patch (id 0: the newest): every entry gets its original bytes back.  Threads
+ * already running the new code finish in it; the new code stays mapped. */
+int hp_revert(int id);
+
+struct hp_patch_status {
+	int id;
+	char module[256];             /* path of the patched module in this process */
+	uint8_t build_id[32];
+	size_t build_id_size;
+	uint8_t checksum[16];         /* of the package */
+	unsigned functions;           /* redirected */
+	time_t applied;
+};
+
+/* Fills up to max entries with the live patches, oldest first; returns how many are live. */
+int hp_status(struct hp_patch_status *out, size_t max);
+
+const char *hp_strerror(int error);
+
+/* Details of the last failure in this process ("module ./app: redirect 2 (parse): expected
+ * bytes differ"), or "" when none. */
+const char *hp_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

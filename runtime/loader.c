@@ -1,0 +1,212 @@
+/* loader.c — placing a package's new code in the process: find the module it was made for by
+ * GNU build-id, map its segments within ±2 GiB of that module, relocate, protect. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <limits.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct find {
+	const uint8_t *build_id;
+	size_t size;
+	struct hp_loaded *out;
+	int found;
+};
+
+static int has_build_id(struct dl_phdr_info *info, const uint8_t *id, size_t size)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+		const uint8_t *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
+			const uint8_t *name = p + sizeof *n;
+			const uint8_t *desc = name + ((n->n_namesz + 3) & ~3u);
+			if (desc + n->n_descsz > end)
+				break;
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && !memcmp(name, "GNU", 4) &&
+			    n->n_descsz == size && !memcmp(desc, id, size))
+				return 1;
+			p = desc + ((n->n_descsz + 3) & ~3u);
+		}
+	}
+	return 0;
+}
+
+static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct find *f = arg;
+	if (!has_build_id(info, f->build_id, f->size))
+		return 0;
+	struct hp_loaded *m = f->out;
+	m->base = info->dlpi_addr;
+	m->start = UINTPTR_MAX;
+	m->end = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+		m->start = s < m->start ? s : m->start;
+		m->end = e > m->end ? e : m->end;
+	}
+	if (info->dlpi_name && info->dlpi_name[0]) {
+		snprintf(m->path, sizeof m->path, "%s", info->dlpi_name);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", m->path, sizeof m->path - 1);
+		m->path[n > 0 ? n : 0] = 0;
+	}
+	f->found = 1;
+	return 1;
+}
+
+int hp_find_module(const uint8_t *build_id, size_t size, struct hp_loaded *out)
+{
+	struct find f = { build_id, size, out, 0 };
+	memset(out, 0, sizeof *out);
+	dl_iterate_phdr(find_one, &f);
+	return f.found ? 0 : -HP_E_MODULE;
+}
+
+/* Within ±2 GiB of every byte of the module, with a margin, so that rel32 fields reach. */
+static int reaches(const struct hp_loaded *mod, uintptr_t at, size_t size)
+{
+	const uintptr_t limit = (uintptr_t)INT32_MAX - (16u << 20);
+	uintptr_t lo = at < mod->start ? at : mod->start;
+	uintptr_t hi = at + size > mod->end ? at + size : mod->end;
+	return hi - lo < limit;
+}
+
+void *hp_map_near(const struct hp_loaded *mod, size_t size)
+{
+	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), step = 1u << 20;
+	uintptr_t above = (mod->end + step - 1) & ~(step - 1), below = (mod->start & ~(step - 1));
+	/* Try just above the module first, then just below, moving outwards a megabyte at a time. */
+	for (uintptr_t d = 0; d < ((uintptr_t)1 << 31); d += step) {
+		uintptr_t tries[2] = { above + d, below > d + size + page ? below - d - ((size + step - 1) & ~(step - 1)) : 0 };
+		for (int i = 0; i < 2; i++) {
+			uintptr_t at = tries[i];
+			if (!at || !reaches(mod, at, size))
+				continue;
+			void *p = mmap((void *)at, size, PROT_READ | PROT_WRITE,
+			               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (p == MAP_FAILED)
+				continue;
+			if ((uintptr_t)p == at)
+				return p;
+			munmap(p, size);  /* a kernel that ignores MAP_FIXED_NOREPLACE put it elsewhere */
+		}
+	}
+	return NULL;
+}
+
+static int relocate(const void *package, const struct hp_pkg_module *m, const struct hp_loaded *mod,
+                    const uintptr_t seg[HP_SEG_COUNT], char *err, size_t err_size)
+{
+	for (uint32_t i = 0; i < m->reloc_count; i++) {
+		struct hp_pkg_reloc r;
+		hp_package_reloc(package, m, i, &r);
+		uintptr_t s = 0, p = seg[r.segment] + r.offset;
+		switch (r.target_kind) {
+		case HP_TARGET_MODULE:
+			s = mod->base + (uintptr_t)r.target;
+			break;
+		case HP_TARGET_SEGMENT:
+			s = seg[r.target_segment] + (uintptr_t)r.target;
+			break;
+		case HP_TARGET_ABSOLUTE:
+			s = (uintptr_t)r.target;
+			break;
+		case HP_TARGET_IMPORT: {
+			struct hp_pkg_import im;
+			hp_package_import(package, m, (uint32_t)r.target, &im);
+			const char *name = hp_package_string(package, im.name);
+			dlerror();
+			s = (uintptr_t)dlsym(RTLD_DEFAULT, name);
+			if (!s && !(im.flags & HP_IMPORT_WEAK)) {
+				snprintf(err, err_size, "symbol %s is not in the process", name);
+				return -HP_E_SYMBOL;
+			}
+			break;
+		}
+		}
+		int64_t v = (int64_t)(s + (uintptr_t)r.addend);
+		if (r.type == HP_RELOC_PC32)
+			v -= (int64_t)p;
+		if ((r.type == HP_RELOC_PC32 || r.type == HP_RELOC_ABS32S) && (v < INT32_MIN || v > INT32_MAX)) {
+			snprintf(err, err_size, "relocation %u does not reach its target (%lld)", i, (long long)v);
+			return -HP_E_RANGE;
+		}
+		if (r.type == HP_RELOC_ABS32 && (v < 0 || v > (int64_t)UINT32_MAX)) {
+			snprintf(err, err_size, "relocation %u does not fit 32 bits", i);
+			return -HP_E_RANGE;
+		}
+		if (r.type == HP_RELOC_ABS64) {
+			uint64_t u = (uint64_t)v;
+			memcpy((void *)p, &u, 8);
+		} else {
+			int32_t w = (int32_t)v;
+			memcpy((void *)p, &w, 4);
+		}
+	}
+	return 0;
+}
+
+int hp_load(const void *package, uint32_t index, const struct hp_pkg_module *m, const struct hp_loaded *mod,
+            struct hp_mapping *out, char *err, size_t err_size)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t at[HP_SEG_COUNT], total = 0;
+	for (int s = 0; s < HP_SEG_COUNT; s++) {
+		at[s] = total;
+		total += (m->segment_size[s] + page - 1) & ~(page - 1);
+	}
+	memset(out, 0, sizeof *out);
+	struct hp_pkg_header h;
+	hp_package_header(package, &h);
+	memcpy(out->checksum, h.checksum, 16);
+	out->module = index;
+	out->size = total;
+	out->base = hp_map_near(mod, total);
+	if (!out->base) {
+		snprintf(err, err_size, "no free address range within 2 GiB of %s", mod->path);
+		return -HP_E_MEMORY;
+	}
+	for (int s = 0; s < HP_SEG_COUNT; s++) {
+		out->segment[s] = (uintptr_t)out->base + at[s];
+		if (s != HP_SEG_BSS && m->segment_size[s])
+			memcpy((void *)out->segment[s], (const uint8_t *)package + m->segment_offset[s], m->segment_size[s]);
+	}
+	int rc = relocate(package, m, mod, out->segment, err, err_size);
+	static const int prot[HP_SEG_COUNT] = { PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE,
+		                                PROT_READ | PROT_WRITE };
+	for (int s = 0; s < HP_SEG_COUNT && rc == 0; s++) {
+		size_t len = (m->segment_size[s] + page - 1) & ~(page - 1);
+		if (len && mprotect((void *)out->segment[s], len, prot[s])) {
+			snprintf(err, err_size, "cannot protect the new %s", s == HP_SEG_TEXT ? "code" : "data");
+			rc = -HP_E_PROTECT;
+		}
+	}
+	if (rc) {
+		munmap(out->base, total);
+		out->base = NULL;
+		return rc;
+	}
+	/* Unwind tables for the new code, where the unwinder offers a way in (libgcc's). */
+	if (m->eh_frame_size) {
+		void (*register_frame)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "__register_frame");
+		if (register_frame)
+			register_frame((void *)(out->segment[HP_SEG_RODATA] + m->eh_frame_offset));
+	}
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* runtime.h — libhotpatch's internals shared by its two halves: loader.c places a package's new
+ * code in the process, hotpatch.c redirects functions to it and keeps the registry. */
+#ifndef HP_RUNTIME_H
+#define HP_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hotpatch.h"
+#include "package.h"
+
+/* A module (the program or a shared library) as loaded in this process. */
+struct hp_loaded {
+	char path[256];
+	uintptr_t base;               /* load bias: symbol offsets are relative to it */
+	uintptr_t start, end;         /* the extent of its PT_LOAD segments */
+};
+
+/* A package module's new code and data, mapped and relocated. */
+struct hp_mapping {
+	uint8_t checksum[16];         /* of the package it came from: mappings are reused */
+	uint32_t module;              /* index of the module in that package */
+	void *base;
+	size_t size;
+	uintptr_t segment[HP_SEG_COUNT];
+};
+
+/* Finds the loaded module with that GNU build-id.  Returns 0 or -HP_E_MODULE. */
+int hp_find_module(const uint8_t *build_id, size_t size, struct hp_loaded *out);
+
+/* Maps [size] bytes within ±2 GiB of the module, read-write.  Returns NULL when no room. */
+void *hp_map_near(const struct hp_loaded *mod, size_t size);
+
+/* Maps, relocates and protects one module of a checked package; registers its unwind table.
+ * Returns 0, or a negative hp_error with details in err. */
+int hp_load(const void *package, uint32_t index, const struct hp_pkg_module *m,
+            const struct hp_loaded *mod, struct hp_mapping *out, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,52 @@
+/* driver.c — a test program's fixed part: it applies the package named on its command line to
+ * itself through the C API, calling the code under test (probe(), in app.c) before and after
+ * apply, after revert, and after applying again. */
+#include <stdio.h>
+#include <stdlib.h>
+#include "hotpatch.h"
+
+int probe(void);
+
+static void *read_all(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	void *buf = malloc(n > 0 ? (size_t)n : 1);
+	*size = buf && n > 0 && fread(buf, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
+	fclose(f);
+	return buf;
+}
+
+static int apply(const char *path)
+{
+	size_t size = 0;
+	void *pkg = read_all(path, &size);
+	int id = hp_apply(pkg, size);
+	free(pkg);
+	if (id < 0)
+		printf("apply failed: %s: %s\n", hp_strerror(id), hp_last_error());
+	return id;
+}
+
+int main(int argc, char **argv)
+{
+	printf("before %d\n", probe());
+	if (argc < 2)
+		return 0;
+	int id = apply(argv[1]);
+	if (id < 0)
+		return 1;
+	struct hp_patch_status st[4];
+	int live = hp_status(st, 4);
+	printf("applied %d: %d live, %u functions\n", id, live, live > 0 ? st[0].functions : 0);
+	printf("after %d\n", probe());
+	int rc = hp_revert(id);
+	printf("reverted %s: %d\n", rc ? hp_strerror(rc) : "ok", probe());
+	id = apply(argv[1]);
+	printf("again %d\n", id > 0 ? probe() : -1);
+	return 0;
+}
