@@ -57,6 +57,27 @@ static int add_file(const char *path, const char *rel)
 		return 0;
 	}
 	int rc = read_meta(&e, &m, walk.err, walk.err_size);
+	if (rc == 0 && !linked) {
+		/* An object of the project built without the plugin: remember what it defines, so
+		 * that hpdiff can tell its code from the system's (crt files, libc_nonshared.a). */
+		struct hp_build *b = walk.b;
+		for (size_t i = 0; i < e.symbol_count; i++) {
+			if (e.symbols[i].type != STT_FUNC)
+				continue;
+			char **grown = realloc(b->plain_functions, (b->plain_count + 1) * sizeof *grown);
+			char *name = strdup(e.symbols[i].name);
+			if (!grown || !name) {
+				free(name);
+				if (grown)
+					b->plain_functions = grown;
+				break;
+			}
+			b->plain_functions = grown;
+			b->plain_functions[b->plain_count++] = name;
+		}
+		if (!b->plain_example)
+			b->plain_example = strdup(rel);
+	}
 	if (rc <= 0) {
 		hp_elf_close(&e);
 		if (rc < 0)
@@ -95,6 +116,16 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	while (*rel == '/')
 		rel++;
 	return add_file(path, rel);
+}
+
+static int string_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int hp_build_has_plain_function(const struct hp_build *b, const char *name)
+{
+	return b->plain_count && bsearch(&name, b->plain_functions, b->plain_count, sizeof name, string_cmp);
 }
 
 static int module_cmp(const void *a, const void *b)
@@ -179,6 +210,7 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 		return -1;
 	}
 	qsort(b->modules, b->module_count, sizeof *b->modules, module_cmp);
+	qsort(b->plain_functions, b->plain_count, sizeof *b->plain_functions, string_cmp);
 	qsort(b->objects, b->object_count, sizeof *b->objects, object_cmp);
 	return 0;
 }
@@ -195,6 +227,10 @@ void hp_build_free(struct hp_build *b)
 		hp_elf_close(&b->objects[i].elf);
 		free(b->objects[i].section_symbol);
 	}
+	for (size_t i = 0; i < b->plain_count; i++)
+		free(b->plain_functions[i]);
+	free(b->plain_functions);
+	free(b->plain_example);
 	free(b->modules);
 	free(b->objects);
 	free(b->root);

@@ -420,20 +420,6 @@ static void verify_units(struct ctx *c)
 	free(seen);
 }
 
-/* Toolchain code linked into every program, built without the plugin on purpose. */
-static int is_toolchain_function(const char *name)
-{
-	static const char *const names[] = {
-		"_start", "_init", "_fini", "_dl_relocate_static_pie", "deregister_tm_clones",
-		"register_tm_clones", "__do_global_dtors_aux", "frame_dummy", "__libc_csu_init",
-		"__libc_csu_fini", "__stack_chk_fail_local", "atexit", "_dl_start", "__x86.get_pc_thunk.bx",
-	};
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-		if (!strcmp(names[i], name))
-			return 1;
-	return !strncmp(name, "__x86.get_pc_thunk.", 19);
-}
-
 static void verify_entities(struct ctx *c)
 {
 	for (size_t i = 0; i < c->ent_count; i++) {
@@ -481,8 +467,9 @@ static void verify_entities(struct ctx *c)
 	const char *example = NULL;
 	for (size_t i = 0; i < c->new->elf.symbol_count; i++) {
 		const struct hp_symbol *s = &c->new->elf.symbols[i];
-		if (s->type != STT_FUNC || s->section == SHN_UNDEF || is_toolchain_function(s->name) ||
-		    find_entity(c, s->name))
+		/* Only the project's own objects count: crt files and system archives are not its code. */
+		if (s->type != STT_FUNC || s->section == SHN_UNDEF || find_entity(c, s->name) ||
+		    !hp_build_has_plain_function(c->new_build, s->name))
 			continue;
 		/* A part split off after the plugin ran ("parent.cold.1") belongs to its parent. */
 		const char *cold = strstr(s->name, ".cold");
@@ -497,8 +484,9 @@ static void verify_entities(struct ctx *c)
 	}
 	if (missing)
 		note(c, "module", c->new->name, NULL, "refused", 0,
-		     "%zu function(s) without fingerprints, e.g. %s: objects built without -fplugin=hotpatch "
-		     "(--allow-unfingerprinted to ignore them)", missing, example);
+		     "%zu function(s) without fingerprints, e.g. %s: objects built without -fplugin=hotpatch, "
+		     "such as %s (--allow-unfingerprinted to ignore them)", missing, example,
+		     c->new_build->plain_example ? c->new_build->plain_example : "?");
 }
 
 /* ---- include and resolve ------------------------------------------------------------------ */

@@ -29,6 +29,7 @@ config.substitutions += [
     ('%plugin', plugin),
     ('%hpdump', os.path.join(build, 'bin', 'hpdump')),
     ('%hpdiff', os.path.join(build, 'bin', 'hpdiff')),
+    ('%hpctl', os.path.join(build, 'bin', 'hpctl')),
     ('%libhotpatch', os.path.join(build, 'lib', 'libhotpatch.a')),
     ('%build-pair', 'bash ' + os.path.join(source, 'tests', 'hpdiff', 'Inputs', 'build-pair.sh')),
     ('%fpcmp', 'python3 ' + os.path.join(source, 'tests', 'tools', 'fpcmp.py')),

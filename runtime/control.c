@@ -1,0 +1,216 @@
+/* control.c — the runtime's end of the control channel (control.h): a thread that waits on a
+ * UNIX socket and serves hpctl.  Only the process's own user or root may use it: the socket
+ * lives in an owner-only directory and the kernel's SO_PEERCRED names every client.  Started
+ * when the library loads unless HOTPATCH_DISABLE=1; while idle the thread sleeps in accept(). */
+#define _GNU_SOURCE
+#include "control.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "hotpatch.h"
+
+static struct {
+	int fd;                       /* listening socket, -1 when off */
+	char path[108];
+} control = { -1, "" };
+
+static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(int fd, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		(void)!write(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void reply_error(int fd, int rc)
+{
+	const char *detail = hp_last_error();
+	reply(fd, "error %d %s%s%s\n", -rc, hp_strerror(rc), *detail ? ": " : "", detail);
+}
+
+/* Reads a whole package from the descriptor hpctl sent. */
+static void *read_package(int fd, size_t *size)
+{
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (1 << 30))
+		return NULL;
+	char *buf = malloc((size_t)st.st_size);
+	size_t got = 0;
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != (size_t)st.st_size) {
+		free(buf);
+		return NULL;
+	}
+	*size = got;
+	return buf;
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * n] = 0;
+}
+
+static void serve(int client)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    (cred.uid != getuid() && cred.uid != 0)) {
+		reply(client, "error 0 permission denied: not the process's user\n");
+		return;
+	}
+	char line[256] = "";
+	int pkg = -1;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { line, sizeof line - 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	ssize_t n = recvmsg(client, &msg, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return;
+	line[n] = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&pkg, CMSG_DATA(c), sizeof pkg);
+
+	int id = 0;
+	if (!strncmp(line, "apply", 5)) {
+		size_t size = 0;
+		void *data = pkg >= 0 ? read_package(pkg, &size) : NULL;
+		int rc = data ? hp_apply(data, size) : -HP_E_PACKAGE;
+		free(data);
+		if (!data)
+			reply(client, "error %d cannot read the package from the descriptor sent\n", HP_E_PACKAGE);
+		else if (rc < 0)
+			reply_error(client, rc);
+		else
+			reply(client, "ok %d\n", rc);
+	} else if (sscanf(line, "revert %d", &id) == 1) {
+		int rc = hp_revert(id);
+		if (rc < 0)
+			reply_error(client, rc);
+		else
+			reply(client, "ok\n");
+	} else if (!strncmp(line, "status", 6)) {
+		struct hp_patch_status st[64];
+		int live = hp_status(st, 64);
+		for (int i = 0; i < live && i < 64; i++) {
+			char id_hex[65], sum[33];
+			hex(st[i].build_id, st[i].build_id_size, id_hex);
+			hex(st[i].checksum, 16, sum);
+			reply(client, "patch %d %lld %u %s %s %s\n", st[i].id, (long long)st[i].applied, st[i].functions,
+			      id_hex, sum, st[i].module);
+		}
+		reply(client, "ok %d\n", live);
+	} else {
+		reply(client, "error 0 unknown request\n");
+	}
+	if (pkg >= 0)
+		close(pkg);
+}
+
+static void *listen_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int client = accept4(control.fd, NULL, NULL, SOCK_CLOEXEC);
+		if (client < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;
+		}
+		serve(client);
+		close(client);
+	}
+}
+
+/* An owner-only directory that is really ours: not a symlink, not writable by others. */
+static int make_private_dir(const char *dir)
+{
+	struct stat st;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -1;
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() && (st.st_mode & 077) == 0 ? 0 : -1;
+}
+
+static void start(void)
+{
+	const char *off = getenv("HOTPATCH_DISABLE");
+	char dir[200];
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if ((off && !strcmp(off, "1")) || hp_control_dir(dir, sizeof dir, getuid()) || make_private_dir(dir) ||
+	    hp_control_path(addr.sun_path, sizeof addr.sun_path, getpid(), getuid()))
+		return;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	unlink(addr.sun_path);  /* a stale socket of an earlier process with this pid */
+	mode_t old = umask(077);
+	int bound = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+	umask(old);
+	if (bound || listen(fd, 4)) {
+		close(fd);
+		return;
+	}
+	control.fd = fd;
+	snprintf(control.path, sizeof control.path, "%s", addr.sun_path);
+	/* A small stack, and no signals: the thread must not disturb the program. */
+	pthread_attr_t attr;
+	pthread_t thread;
+	sigset_t all, saved;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	if (pthread_create(&thread, &attr, listen_loop, NULL)) {
+		close(fd);
+		unlink(control.path);
+		control.fd = -1;
+	} else {
+		pthread_setname_np(thread, "hotpatch");
+	}
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+/* A forked child has no listener thread: it gets its own socket. */
+static void after_fork_child(void)
+{
+	if (control.fd >= 0)
+		close(control.fd);
+	control.fd = -1;
+	start();
+}
+
+/* Not static: a program linking libhotpatch.a statically without calling it keeps this object
+ * (and so the channel) with -Wl,-u,hp_control_start, as hotpatch_target() does. */
+__attribute__((constructor)) void hp_control_start(void)
+{
+	start();
+	pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+__attribute__((destructor)) static void hp_control_stop(void)
+{
+	if (control.fd >= 0)
+		unlink(control.path);
+}

@@ -1,0 +1,46 @@
+/* control.h — the control channel between hpctl and the runtime in a process: where its socket
+ * lives and what is said on it.  Shared by runtime/control.c (server) and runtime/hpctl.c.
+ *
+ * The socket is DIR/PID.sock, DIR being $HOTPATCH_SOCKET_DIR, else /run/user/UID/hotpatch when
+ * /run/user/UID exists, else /tmp/hotpatch-UID; DIR is created mode 0700 and must belong to
+ * UID.  One request per connection, one line of text; apply sends the package as a file
+ * descriptor (SCM_RIGHTS) with its line.  Replies end with a line "ok ..." or "error ...":
+ *
+ *   apply\n            ok ID                       | error CODE MESSAGE
+ *   revert ID\n        ok                          | error CODE MESSAGE
+ *   status\n           patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE  (one per live
+ *                      patch, APPLIED in seconds since the epoch), then ok COUNT */
+#ifndef HP_CONTROL_H
+#define HP_CONTROL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define HP_CONTROL_MAX_REPLY 65536 /* a status listing of every live patch fits */
+
+/* The socket directory for uid; returns 0, or -1 if the path does not fit. */
+static inline int hp_control_dir(char *out, size_t size, uid_t uid)
+{
+	const char *env = getenv("HOTPATCH_SOCKET_DIR");
+	char run[64];
+	snprintf(run, sizeof run, "/run/user/%u", (unsigned)uid);
+	int n = env && *env ? snprintf(out, size, "%s", env) :
+	        access(run, F_OK) == 0 ? snprintf(out, size, "%s/hotpatch", run) :
+	                                 snprintf(out, size, "/tmp/hotpatch-%u", (unsigned)uid);
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* The socket path of process pid, owned by uid; returns 0, or -1 if it does not fit. */
+static inline int hp_control_path(char *out, size_t size, pid_t pid, uid_t uid)
+{
+	char dir[200];
+	if (hp_control_dir(dir, sizeof dir, uid))
+		return -1;
+	int n = snprintf(out, size, "%s/%d.sock", dir, (int)pid);
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+#endif
