@@ -116,12 +116,40 @@ static struct patch *find_patch(int id)
 	return NULL;
 }
 
-/* Changes the protection of the pages holding [start, start + len). */
-static int protect(uintptr_t start, size_t len, int prot)
+static int page_cmp(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Changes the protection of the pages holding the sites' padding and entry, merging adjacent
+ * pages into one call: each mprotect interrupts every other core to flush its TLB. */
+static int protect_sites(struct site **sites, size_t count, int prot)
 {
 	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t first = start & ~(page - 1), last = (start + len + page - 1) & ~(page - 1);
-	return mprotect((void *)first, last - first, prot);
+	uintptr_t *pages = malloc((2 * count + 1) * sizeof *pages);
+	if (!pages)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < count; i++) {
+		pages[n++] = (sites[i]->entry - PADDING) & ~(page - 1);
+		pages[n++] = (sites[i]->entry + sites[i]->site_offset + 1) & ~(page - 1);
+	}
+	qsort(pages, n, sizeof *pages, page_cmp);
+	int rc = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		uintptr_t end = pages[i] + page;
+		while (j < n && pages[j] <= end) {
+			if (pages[j] == end)
+				end += page;
+			j++;
+		}
+		rc |= mprotect((void *)pages[i], end - pages[i], prot);
+		i = j;
+	}
+	free(pages);
+	return rc;
 }
 
 /* The padding's jump through the slot: FF 25 rel32, then two int3. */
@@ -147,9 +175,10 @@ static uint16_t site_jump(const struct site *s)
 /* Redirects or restores sites: writes text, which is writable only for that moment. */
 static int write_sites(struct site **sites, size_t count, int redirect)
 {
-	for (size_t i = 0; i < count; i++)
-		if (protect(sites[i]->entry - PADDING, PADDING + 6, PROT_READ | PROT_WRITE | PROT_EXEC))
-			return -1;
+	if (protect_sites(sites, count, PROT_READ | PROT_WRITE | PROT_EXEC)) {
+		protect_sites(sites, count, PROT_READ | PROT_EXEC);
+		return -1;
+	}
 	if (redirect) {
 		for (size_t i = 0; i < count; i++)  /* nothing executes padding: plain stores do */
 			__atomic_store_n((uint64_t *)(sites[i]->entry - PADDING), padding_jump(sites[i]), __ATOMIC_RELEASE);
@@ -171,10 +200,7 @@ static int write_sites(struct site **sites, size_t count, int redirect)
 		}
 	}
 	sync_cores();
-	int rc = 0;
-	for (size_t i = 0; i < count; i++)
-		rc |= protect(sites[i]->entry - PADDING, PADDING + 6, PROT_READ | PROT_EXEC);
-	return rc;
+	return protect_sites(sites, count, PROT_READ | PROT_EXEC);
 }
 
 static const struct hp_mapping *reusable_mapping(const struct hp_pkg_header *h, uint32_t index)
