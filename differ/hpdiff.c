@@ -11,6 +11,7 @@
 #include "build.h"
 #include "diff.h"
 #include "package_write.h"
+#include "text.h"
 
 enum { EXIT_WRITTEN = 0, EXIT_ERROR = 1, EXIT_REFUSED = 2, EXIT_UNCHANGED = 3 };
 
@@ -36,32 +37,12 @@ static void usage(FILE *out)
 	        "Exit status: 0 written, 1 error, 2 refused, 3 no code change.\n");
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
 
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
-	out[2 * n] = 0;
-}
 
 static void print_explain(const struct hp_module_diff *d)
 {
 	char id[65];
-	hex(d->out.build_id, d->out.build_id_size, id);
+	hp_hex(d->out.build_id, d->out.build_id_size, id);
 	printf("module %s (build-id %s)\n", d->out.name, id);
 	if (!d->note_count)
 		printf("  no code change\n");
@@ -77,24 +58,24 @@ static void print_json(struct hp_module_diff *const *diffs, size_t count, const 
 	char id[65];
 	printf("{\"result\":\"%s\",\"package\":", result);
 	if (package)
-		json_str(package);
+		hp_json_string(package);
 	else
 		printf("null");
 	printf(",\"size\":%ld,\"modules\":[", size);
 	for (size_t m = 0; m < count; m++) {
 		const struct hp_module_diff *d = diffs[m];
-		hex(d->out.build_id, d->out.build_id_size, id);
+		hp_hex(d->out.build_id, d->out.build_id_size, id);
 		printf("%s{\"name\":", m ? "," : "");
-		json_str(d->out.name);
+		hp_json_string(d->out.name);
 		printf(",\"build_id\":\"%s\",\"redirects\":%zu,\"notes\":[", id, d->out.redirect_count);
 		for (size_t i = 0; i < d->note_count; i++) {
 			const struct hp_note *n = &d->notes[i];
 			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"symbol\":", i ? "," : "", n->verdict, n->kind);
-			json_str(n->symbol);
+			hp_json_string(n->symbol);
 			printf(",\"unit\":");
-			json_str(n->unit);
+			hp_json_string(n->unit);
 			printf(",\"why\":");
-			json_str(n->why);
+			hp_json_string(n->why);
 			printf(",\"size\":%llu}", (unsigned long long)n->size);
 		}
 		printf("]}");

@@ -10,6 +10,7 @@
 #include "elf_file.h"
 #include "meta_read.h"
 #include "package.h"
+#include "text.h"
 #include "prologue.h"
 
 struct dump {
@@ -20,27 +21,7 @@ struct dump {
 	int archive;
 };
 
-static void hex(const uint8_t *h, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", h[i]);
-	out[2 * n] = 0;
-}
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 /* The record's state in a linked file: its symbol may have been dropped by --gc-sections. */
 static const struct hp_symbol *record_symbol(struct hp_elf *e, const struct hp_rec *r)
@@ -76,7 +57,7 @@ static void print_table(struct dump *d, struct hp_elf *e, const struct hp_meta *
 	printf("%s:", e->path);
 	if (e->build_id_size) {
 		char id[129];
-		hex(e->build_id, e->build_id_size, id);
+		hp_hex(e->build_id, e->build_id_size, id);
 		printf(" build-id %s", id);
 	}
 	printf("\n");
@@ -90,7 +71,7 @@ static void print_table(struct dump *d, struct hp_elf *e, const struct hp_meta *
 		       d->prologues ? "SITE          " : "", "NAME");
 		for (size_t i = 0; i < tu->record_count; i++) {
 			const struct hp_rec *r = &tu->records[i];
-			hex(r->fingerprint, 16, fp);
+			hp_hex(r->fingerprint, 16, fp);
 			hp_meta_flags_text(r->flags, flags);
 			if (linked && e->has_symtab && !(r->flags & HP_META_INLINED_AWAY) && !record_symbol(e, r))
 				strcpy(flags + (strcmp(flags, "-") ? strlen(flags) : 0),
@@ -105,9 +86,9 @@ static void print_table(struct dump *d, struct hp_elf *e, const struct hp_meta *
 			printf("%s\n", r->name);
 			if (!d->verbose)
 				continue;
-			hex(r->source_fingerprint, 16, fp);
+			hp_hex(r->source_fingerprint, 16, fp);
 			printf("      source %s", fp);
-			hex(r->layout_fingerprint, 16, fp);
+			hp_hex(r->layout_fingerprint, 16, fp);
 			printf("  layout %s", fp);
 			if (r->kind == HP_META_VARIABLE)
 				printf("  size %llu", (unsigned long long)r->size);
@@ -127,7 +108,7 @@ static void print_table(struct dump *d, struct hp_elf *e, const struct hp_meta *
 		}
 		if (d->verbose)
 			for (size_t k = 0; k < tu->type_count; k++) {
-				hex(tu->types[k].layout, 16, fp);
+				hp_hex(tu->types[k].layout, 16, fp);
 				printf("  type %s  size %u  layout %s\n", tu->types[k].name, tu->types[k].size, fp);
 			}
 	}
@@ -137,37 +118,37 @@ static void print_json(struct dump *d, struct hp_elf *e, const struct hp_meta *m
 {
 	char h[129], flags[200], pro[96];
 	printf("%s{\"file\":", d->files_done++ ? ",\n" : "");
-	json_str(e->path);
-	hex(e->build_id, e->build_id_size, h);
+	hp_json_string(e->path);
+	hp_hex(e->build_id, e->build_id_size, h);
 	printf(",\"build_id\":\"%s\",\"units\":[", h);
 	for (size_t t = 0; t < m->tu_count; t++) {
 		const struct hp_tu *tu = &m->tus[t];
 		printf("%s{\"source\":", t ? "," : "");
-		json_str(tu->name);
+		hp_json_string(tu->name);
 		printf(",\"producer\":");
-		json_str(tu->producer);
+		hp_json_string(tu->producer);
 		printf(",\"triple\":");
-		json_str(tu->triple);
+		hp_json_string(tu->triple);
 		printf(",\"options\":");
-		json_str(tu->options);
-		hex(tu->options_hash, 16, h);
+		hp_json_string(tu->options);
+		hp_hex(tu->options_hash, 16, h);
 		printf(",\"options_hash\":\"%s\",\"lto\":%s,\"layouts\":%s,\"records\":[", h,
 		       tu->flags & HP_META_TU_LTO ? "true" : "false",
 		       tu->flags & HP_META_TU_NO_LAYOUTS ? "false" : "true");
 		for (size_t i = 0; i < tu->record_count; i++) {
 			const struct hp_rec *r = &tu->records[i];
 			printf("%s\n{\"name\":", i ? "," : "");
-			json_str(r->name);
+			hp_json_string(r->name);
 			printf(",\"kind\":\"%s\",\"linkage\":\"%s\",\"flags\":\"%s\",\"size\":%llu",
 			       hp_meta_kind_name(r->kind), hp_meta_linkage_name(r->linkage),
 			       hp_meta_flags_text(r->flags, flags), (unsigned long long)r->size);
-			hex(r->fingerprint, 16, h);
+			hp_hex(r->fingerprint, 16, h);
 			printf(",\"fingerprint\":\"%s\"", h);
-			hex(r->source_fingerprint, 16, h);
+			hp_hex(r->source_fingerprint, 16, h);
 			printf(",\"source_fingerprint\":\"%s\"", h);
-			hex(r->layout_fingerprint, 16, h);
+			hp_hex(r->layout_fingerprint, 16, h);
 			printf(",\"layout_fingerprint\":\"%s\"", h);
-			hex(r->shape_fingerprint, 16, h);
+			hp_hex(r->shape_fingerprint, 16, h);
 			printf(",\"shape_fingerprint\":\"%s\"", h);
 			if (hp_elf_is_linked(e) && e->has_symtab)
 				printf(",\"linked\":%s", record_symbol(e, r) ? "true" : "false");
@@ -175,25 +156,25 @@ static void print_json(struct dump *d, struct hp_elf *e, const struct hp_meta *m
 				const char *text = prologue_text(e, r, pro);
 				d->unpatchable += !strncmp(text, "BAD", 3);
 				printf(",\"site\":");
-				json_str(text);
+				hp_json_string(text);
 			}
 			printf(",\"types\":[");
 			for (uint32_t k = 0; k < r->type_count; k++) {
 				printf(k ? "," : "");
-				json_str(tu->types[r->types[k]].name);
+				hp_json_string(tu->types[r->types[k]].name);
 			}
 			printf("],\"calls\":[");
 			for (uint32_t k = 0; k < r->call_count; k++) {
 				printf(k ? "," : "");
-				json_str(tu->records[r->calls[k]].name);
+				hp_json_string(tu->records[r->calls[k]].name);
 			}
 			printf("]}");
 		}
 		printf("],\"types\":[");
 		for (size_t k = 0; k < tu->type_count; k++) {
 			printf("%s{\"name\":", k ? "," : "");
-			json_str(tu->types[k].name);
-			hex(tu->types[k].layout, 16, h);
+			hp_json_string(tu->types[k].name);
+			hp_hex(tu->types[k].layout, 16, h);
 			printf(",\"size\":%u,\"layout\":\"%s\"}", tu->types[k].size, h);
 		}
 		printf("]}");
@@ -248,10 +229,10 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 	}
 	struct hp_pkg_header hd;
 	hp_package_header(p, &hd);
-	hex(hd.checksum, 16, h);
+	hp_hex(hd.checksum, 16, h);
 	if (d->json) {
 		printf("%s{\"file\":", d->files_done++ ? ",\n" : "");
-		json_str(path);
+		hp_json_string(path);
 		printf(",\"package\":{\"version\":%u,\"size\":%zu,\"checksum\":\"%s\",\"modules\":[", hd.version, size, h);
 	} else {
 		printf("%s: hotpatch package v%u, %zu bytes, checksum %s\n", path, hd.version, size, h);
@@ -259,10 +240,10 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 	for (uint32_t i = 0; i < hd.module_count; i++) {
 		struct hp_pkg_module m;
 		hp_package_module(p, i, &m);
-		hex(m.build_id, m.build_id_size, h);
+		hp_hex(m.build_id, m.build_id_size, h);
 		if (d->json) {
 			printf("%s{\"name\":", i ? "," : "");
-			json_str(hp_package_string(p, m.name));
+			hp_json_string(hp_package_string(p, m.name));
 			printf(",\"build_id\":\"%s\",\"segments\":{", h);
 			for (int s = 0; s < HP_SEG_COUNT; s++)
 				printf("%s\"%s\":%u", s ? "," : "", segment_names[s], m.segment_size[s]);
@@ -278,10 +259,10 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 		for (uint32_t r = 0; r < m.redirect_count; r++) {
 			struct hp_pkg_redirect rd;
 			hp_package_redirect(p, &m, r, &rd);
-			hex(rd.expected, rd.expected_size, h);
+			hp_hex(rd.expected, rd.expected_size, h);
 			if (d->json) {
 				printf("%s{\"function\":", r ? "," : "");
-				json_str(hp_package_string(p, rd.name));
+				hp_json_string(hp_package_string(p, rd.name));
 				printf(",\"old_offset\":%llu,\"new_offset\":%u,\"site\":%u,\"expected\":\"%s\"}",
 				       (unsigned long long)rd.old_offset, rd.new_offset, rd.site_offset, h);
 			} else {
@@ -296,7 +277,7 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 				struct hp_pkg_import im;
 				hp_package_import(p, &m, k, &im);
 				printf(k ? "," : "");
-				json_str(hp_package_string(p, im.name));
+				hp_json_string(hp_package_string(p, im.name));
 			}
 			printf("]}");
 			continue;
