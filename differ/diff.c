@@ -322,7 +322,10 @@ static int bundled_symbol(struct hp_object *o, size_t section, GElf_Sym *out, co
  * no caller is added (a caller may be a variant itself). */
 static void propagate_variants(struct ctx *c)
 {
-	for (int again = 1; again;) {
+	int any = 0;
+	for (size_t i = 0; i < c->ent_count && !any; i++)
+		any = c->ents[i].status == HP_NEW && variant_base(c->ents[i].name);
+	for (int again = any; again;) {
 		again = 0;
 		for (size_t oi = 0; oi < c->new_build->object_count; oi++) {
 			struct hp_object *o = &c->new_build->objects[oi];

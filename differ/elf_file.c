@@ -117,6 +117,8 @@ static int open_one(Elf *elf, const char *path, struct hp_elf *e, char *err, siz
 
 static void close_one(struct hp_elf *e)
 {
+	free(e->rela_of);
+	e->rela_of = NULL;
 	free(e->symbols);
 	free(e->path);
 	e->symbols = NULL;
@@ -363,30 +365,38 @@ long hp_elf_relocations(struct hp_elf *e, size_t target, struct hp_reloc **out)
 	Elf_Scn *scn = NULL;
 	GElf_Shdr shdr;
 	*out = NULL;
-	while ((scn = elf_nextscn(e->elf, scn))) {
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA || shdr.sh_info != target)
-			continue;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		if (!data || !shdr.sh_entsize)
+	if (!e->rela_of) {  /* one pass over the section headers, not one per question */
+		if (elf_getshdrnum(e->elf, &e->section_count) ||
+		    !(e->rela_of = calloc(e->section_count + 1, sizeof *e->rela_of)))
 			return -1;
-		size_t n = shdr.sh_size / shdr.sh_entsize;
-		struct hp_reloc *r = calloc(n ? n : 1, sizeof *r);
-		if (!r)
-			return -1;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Rela rela;
-			if (!gelf_getrela(data, (int)i, &rela) ||
-			    hp_elf_symbol_at(e, GELF_R_SYM(rela.r_info), &r[i].sym, &r[i].sym_name)) {
-				free(r);
-				return -1;
-			}
-			r[i].offset = rela.r_offset;
-			r[i].type = (uint32_t)GELF_R_TYPE(rela.r_info);
-			r[i].addend = rela.r_addend;
-			r[i].symbol = GELF_R_SYM(rela.r_info);
-		}
-		*out = r;
-		return (long)n;
+		while ((scn = elf_nextscn(e->elf, scn)))
+			if (gelf_getshdr(scn, &shdr) && shdr.sh_type == SHT_RELA && shdr.sh_info < e->section_count)
+				e->rela_of[shdr.sh_info] = elf_ndxscn(scn);
 	}
-	return 0;
+	if (target >= e->section_count || !e->rela_of[target])
+		return 0;
+	scn = elf_getscn(e->elf, e->rela_of[target]);
+	if (!scn || !gelf_getshdr(scn, &shdr))
+		return -1;
+	Elf_Data *data = elf_getdata(scn, NULL);
+	if (!data || !shdr.sh_entsize)
+		return -1;
+	size_t n = shdr.sh_size / shdr.sh_entsize;
+	struct hp_reloc *r = calloc(n ? n : 1, sizeof *r);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Rela rela;
+		if (!gelf_getrela(data, (int)i, &rela) ||
+		    hp_elf_symbol_at(e, GELF_R_SYM(rela.r_info), &r[i].sym, &r[i].sym_name)) {
+			free(r);
+			return -1;
+		}
+		r[i].offset = rela.r_offset;
+		r[i].type = (uint32_t)GELF_R_TYPE(rela.r_info);
+		r[i].addend = rela.r_addend;
+		r[i].symbol = GELF_R_SYM(rela.r_info);
+	}
+	*out = r;
+	return (long)n;
 }

@@ -31,6 +31,8 @@ struct hp_elf {
 	size_t symtab_count;
 	GElf_Phdr tls;                /* PT_TLS, p_type == PT_NULL when absent */
 	int is_program;               /* a main program (ET_EXEC, or PIE with an interpreter) */
+	size_t *rela_of;              /* section index -> its SHT_RELA section (0: none), built once */
+	size_t section_count;
 };
 
 /* One section of the file, as relocation processing needs it. */
