@@ -279,6 +279,7 @@ static int apply_module(const void *pkg, uint32_t index, int id, struct patch *o
 		}
 		registry.mappings[registry.mapping_count++] = map;
 	}
+	hp_register_unwind((struct hp_mapping *)(old_map ? old_map : &registry.mappings[registry.mapping_count - 1]));
 	/* Sites and slots (memory only). */
 	size_t fresh = 0;
 	for (uint32_t i = 0; i < m.redirect_count; i++) {

@@ -202,11 +202,24 @@ int hp_load(const void *package, uint32_t index, const struct hp_pkg_module *m, 
 		out->base = NULL;
 		return rc;
 	}
-	/* Unwind tables for the new code, where the unwinder offers a way in (libgcc's). */
-	if (m->eh_frame_size) {
-		void (*register_frame)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "__register_frame");
-		if (register_frame)
-			register_frame((void *)(out->segment[HP_SEG_RODATA] + m->eh_frame_offset));
-	}
+	if (m->eh_frame_size)
+		out->eh_frame = out->segment[HP_SEG_RODATA] + m->eh_frame_offset;
 	return 0;
+}
+
+void hp_register_unwind(struct hp_mapping *map)
+{
+	if (!map->eh_frame || map->unwind_registered)
+		return;
+	/* libgcc's unwinder takes a whole .eh_frame table (LLVM's libunwind too, when it starts with
+	 * a CIE, as ours does).  A C program loads libgcc_s only when it first unwinds. */
+	void *sym = dlsym(RTLD_DEFAULT, "__register_frame");
+	if (!sym) {
+		void *lib = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL);
+		sym = lib ? dlsym(lib, "__register_frame") : NULL;
+	}
+	if (sym) {
+		((void (*)(void *))sym)((void *)map->eh_frame);
+		map->unwind_registered = 1;
+	}
 }

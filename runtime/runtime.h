@@ -23,6 +23,8 @@ struct hp_mapping {
 	void *base;
 	size_t size;
 	uintptr_t segment[HP_SEG_COUNT];
+	uintptr_t eh_frame;           /* its unwind table, 0: none */
+	int unwind_registered;
 };
 
 /* Finds the loaded module with that GNU build-id.  Returns 0 or -HP_E_MODULE. */
@@ -31,7 +33,11 @@ int hp_find_module(const uint8_t *build_id, size_t size, struct hp_loaded *out);
 /* Maps [size] bytes within ±2 GiB of the module, read-write.  Returns NULL when no room. */
 void *hp_map_near(const struct hp_loaded *mod, size_t size);
 
-/* Maps, relocates and protects one module of a checked package; registers its unwind table.
+/* Registers the mapping's unwind table with the process's unwinder (once), loading libgcc_s if
+ * the program has not yet: glibc's backtrace() and C++/-fexceptions unwinding use it. */
+void hp_register_unwind(struct hp_mapping *map);
+
+/* Maps, relocates and protects one module of a checked package.
  * Returns 0, or a negative hp_error with details in err. */
 int hp_load(const void *package, uint32_t index, const struct hp_pkg_module *m,
             const struct hp_loaded *mod, struct hp_mapping *out, char *err, size_t err_size);

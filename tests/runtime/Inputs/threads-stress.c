@@ -3,11 +3,13 @@
  * named by argv[1] and reverts it, argv[2] times (default 1000).  Each call must return the old
  * or the new result of its function (OLD_A/NEW_A, OLD_B/NEW_B, given with -D); the program
  * counts both and anything else.  The main thread also checks, after every apply and every
- * revert, that its own calls give the new or the old result respectively. */
+ * revert, that its own calls give the new or the old result respectively, and lets the callers
+ * make some calls in each state before switching again. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include "hotpatch.h"
 
 #define THREADS 8
@@ -15,13 +17,15 @@
 int probe_a(void);
 int probe_b(void);
 
-static int stop;  /* atomic */
+static int stop, ready;  /* atomic */
+static unsigned long progress;  /* atomic: batches of calls made by all callers */
 static unsigned long long total_old, total_new, total_bad;  /* atomic */
 
 static void *caller(void *arg)
 {
 	(void)arg;
 	unsigned long long old = 0, new = 0, bad = 0;
+	__atomic_add_fetch(&ready, 1, __ATOMIC_RELAXED);
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		for (int i = 0; i < 256; i++) {
 			int a = probe_a(), b = probe_b();
@@ -29,6 +33,7 @@ static void *caller(void *arg)
 			new += (a == NEW_A) + (b == NEW_B);
 			bad += (a != OLD_A && a != NEW_A) + (b != OLD_B && b != NEW_B);
 		}
+		__atomic_add_fetch(&progress, 1, __ATOMIC_RELAXED);
 	}
 	__atomic_add_fetch(&total_old, old, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&total_new, new, __ATOMIC_RELAXED);
@@ -50,6 +55,27 @@ static void *read_all(const char *path, size_t *size)
 	return buf;
 }
 
+static long long now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
+
+/* Waits until the callers have made a couple of batches of calls since [since], for at most a
+ * millisecond (a busy machine must not make the test slow: it then just switches sooner). */
+static void let_callers_run(unsigned long since)
+{
+	long long deadline = now_us() + 1000;
+	for (;;) {
+		for (int i = 0; i < 1024; i++)
+			if (__atomic_load_n(&progress, __ATOMIC_RELAXED) - since >= 2)
+				return;
+		if (now_us() > deadline)
+			return;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -61,6 +87,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < THREADS; i++)
 		if (pthread_create(&threads[i], NULL, caller, NULL))
 			return 1;
+	while (__atomic_load_n(&ready, __ATOMIC_RELAXED) < THREADS)
+		sched_yield();
 
 	int applied = 0, reverted = 0, main_bad = 0, failed = 0;
 	for (int c = 0; c < cycles && !failed; c++) {
@@ -72,7 +100,9 @@ int main(int argc, char **argv)
 		}
 		applied++;
 		main_bad += probe_a() != NEW_A || probe_b() != NEW_B;
-		sched_yield();  /* let the callers run in the new code for a moment */
+		/* The callers run in the new code for a moment (no sched_yield(): with more callers
+		 * than cores it would queue the main thread behind all of them every time). */
+		let_callers_run(__atomic_load_n(&progress, __ATOMIC_RELAXED));
 		int rc = hp_revert(id);
 		if (rc) {
 			printf("revert %d failed: %s: %s\n", c, hp_strerror(rc), hp_last_error());
@@ -81,7 +111,7 @@ int main(int argc, char **argv)
 		}
 		reverted++;
 		main_bad += probe_a() != OLD_A || probe_b() != OLD_B;
-		sched_yield();
+		let_callers_run(__atomic_load_n(&progress, __ATOMIC_RELAXED));
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < THREADS; i++)
@@ -92,7 +122,7 @@ int main(int argc, char **argv)
 	printf("old seen: %s\n", total_old ? "yes" : "no");
 	printf("new seen: %s\n", total_new ? "yes" : "no");
 	printf("bad %llu\n", total_bad);
-	printf("calls %s\n", total_old + total_new + total_bad > 0 ? "made" : "none");
+	fprintf(stderr, "calls: %llu old, %llu new, %llu bad\n", total_old, total_new, total_bad);
 	free(pkg);
 	return failed || main_bad || total_bad ? 1 : 0;
 }
