@@ -52,8 +52,15 @@ static int request(pid_t pid, const char *line, int fd, char *reply, size_t size
 	}
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr)) {
+		int saved = errno;
+		char dir[200];
+		struct stat st;
 		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening at %s: %s\n", (int)pid,
-		        addr.sun_path, strerror(errno));
+		        addr.sun_path, strerror(saved));
+		/* The runtime will not listen in a directory others can write or read. */
+		if (saved == ENOENT && !hp_control_dir(dir, sizeof dir, uid) && stat(dir, &st) == 0 &&
+		    ((st.st_mode & 077) || st.st_uid != uid))
+			fprintf(stderr, "hpctl: %s must be mode 0700 and owned by uid %u\n", dir, (unsigned)uid);
 		if (s >= 0)
 			close(s);
 		return -1;
