@@ -47,7 +47,9 @@ struct slot_page {
 static struct {
 	pthread_mutex_t lock;
 	struct site *sites;
-	size_t site_count;
+	size_t site_count, site_cap;
+	size_t *site_index;           /* open addressing by entry address: slot -> site + 1 */
+	size_t index_cap;             /* a power of two, at least twice site_count */
 	struct patch *patches;
 	size_t patch_count;
 	struct hp_mapping *mappings;  /* kept: threads may still run in reverted code */
@@ -68,13 +70,25 @@ static int fail(int error, const char *fmt, ...)
 	return -error;
 }
 
-/* Makes every thread of the process serialize its instruction stream, so that none runs stale
- * bytes of the code just changed. */
-static void sync_cores(void)
+static void register_membarrier(void)
 {
 	if (registry.membarrier == 0)
 		registry.membarrier =
 		    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0 ? 1 : -1;
+}
+
+/* Registering costs the kernel an RCU grace period once threads exist: done when the library
+ * loads, while the process is normally single-threaded, and not on the first apply. */
+__attribute__((constructor)) static void hp_runtime_init(void)
+{
+	register_membarrier();
+}
+
+/* Makes every thread of the process serialize its instruction stream, so that none runs stale
+ * bytes of the code just changed. */
+static void sync_cores(void)
+{
+	register_membarrier();
 	if (registry.membarrier > 0)
 		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
 	else
@@ -100,12 +114,49 @@ static uint64_t *slot_near(const struct hp_loaded *mod)
 	return cells_page;
 }
 
+static size_t index_slot(uintptr_t entry, size_t cap)
+{
+	size_t i = (size_t)((entry >> 3) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+	while (registry.site_index[i] && registry.sites[registry.site_index[i] - 1].entry != entry)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
 static struct site *find_site(uintptr_t entry)
 {
-	for (size_t i = 0; i < registry.site_count; i++)
-		if (registry.sites[i].entry == entry)
-			return &registry.sites[i];
-	return NULL;
+	if (!registry.index_cap)
+		return NULL;
+	size_t i = index_slot(entry, registry.index_cap);
+	return registry.site_index[i] ? &registry.sites[registry.site_index[i] - 1] : NULL;
+}
+
+/* A new site, zeroed, indexed by entry; NULL when memory runs out. */
+static struct site *add_site(uintptr_t entry)
+{
+	if (registry.site_count == registry.site_cap) {
+		size_t cap = registry.site_cap ? registry.site_cap * 2 : 64;
+		struct site *grown = realloc(registry.sites, cap * sizeof *grown);
+		if (!grown)
+			return NULL;
+		registry.sites = grown;
+		registry.site_cap = cap;
+	}
+	if ((registry.site_count + 1) * 2 > registry.index_cap) {
+		size_t cap = registry.index_cap ? registry.index_cap * 2 : 128;
+		size_t *index = calloc(cap, sizeof *index), *old = registry.site_index;
+		if (!index)
+			return NULL;
+		registry.site_index = index;
+		for (size_t i = 0; i < registry.site_count; i++)
+			index[index_slot(registry.sites[i].entry, cap)] = i + 1;
+		registry.index_cap = cap;
+		free(old);
+	}
+	struct site *s = &registry.sites[registry.site_count++];
+	memset(s, 0, sizeof *s);
+	s->entry = entry;
+	registry.site_index[index_slot(entry, registry.index_cap)] = registry.site_count;
+	return s;
 }
 
 static struct patch *find_patch(int id)
@@ -288,17 +339,11 @@ static int apply_module(const void *pkg, uint32_t index, int id, struct patch *o
 		uintptr_t entry = mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
 		if (!s) {
-			struct site *grown = realloc(registry.sites, (registry.site_count + 1) * sizeof *grown);
-			uint64_t *slot = grown ? slot_near(&mod) : NULL;
-			if (grown)
-				registry.sites = grown;
-			if (!slot) {
+			uint64_t *slot = slot_near(&mod);
+			if (!slot || !(s = add_site(entry))) {
 				rc = fail(HP_E_MEMORY, "module %s: no room for redirect slots", mod.path);
 				goto out;
 			}
-			s = &registry.sites[registry.site_count++];
-			memset(s, 0, sizeof *s);
-			s->entry = entry;
 			s->site_offset = r.site_offset;
 			s->slot = slot;
 			memcpy(s->original, (const void *)(entry - PADDING), r.expected_size);
