@@ -3,10 +3,13 @@
 # against it, printing each one's output and exit status.
 set -u
 dir=$1
-export HOTPATCH_SOCKET_DIR=$dir/sockets
+# A short directory: a socket path must fit in 108 bytes, wherever the tests run.  The runtime
+# creates it (mode 0700); it is removed at the end.
+export HOTPATCH_SOCKET_DIR
+HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
 "$dir/app" &
 pid=$!
-trap 'kill $pid 2>/dev/null' EXIT
+trap 'kill $pid 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
 for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
 run() { "$@" 2>&1; echo "exit $?"; }
 run "$HPCTL" apply "$pid" "$dir/missing.hp"

@@ -5,11 +5,14 @@
 set -euo pipefail
 dir=$1
 hpctl=${HPCTL:?}
-export HOTPATCH_SOCKET_DIR=$dir/sockets
+# A short directory: a socket path must fit in 108 bytes, wherever the tests run.  The runtime
+# creates it (mode 0700); it is removed at the end.
+export HOTPATCH_SOCKET_DIR
+HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
 : > "$dir/out.txt"
 "$dir/old/app" >> "$dir/out.txt" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
 for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
 mark() { sleep 0.2; echo "== $*" >> "$dir/out.txt"; }
 mark start
