@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages hotpatch builds and tests with; does nothing when they are present.
 set -euo pipefail
 packages=(clang-19 llvm-19-dev libclang-19-dev llvm-19-tools lld-19 libelf-dev libxxhash-dev
-          ninja-build cmake python3 npm)
+          ninja-build cmake make pkg-config gcc python3 npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,4 +34,5 @@ config.substitutions += [
     ('%build-pair', 'bash ' + os.path.join(source, 'tests', 'hpdiff', 'Inputs', 'build-pair.sh')),
     ('%fpcmp', 'python3 ' + os.path.join(source, 'tests', 'tools', 'fpcmp.py')),
     ('%srcroot', source),
+    ('%builddir', build),
 ]
