@@ -1,44 +1,92 @@
 #!/usr/bin/env bash
-# The README's demo command: builds hotpatch, compiles a small program with the plugin, and
-# shows what the plugin leaves in it (a patchable prologue on every function, a fingerprint that
-# changes exactly when the machine code does), then turns a fix into a hotpatch package.
+# The README's demo command, end to end: installs hotpatch, builds a multi-threaded key-value
+# service (v1, with a real bug) the way a user would (find_package + hotpatch_target), runs it
+# under load, builds the fix (v2) and its package, applies it to the running service while the
+# load goes on, shows the bug gone with no request failed and no restart, then reverts and
+# re-applies.  Cleans up its processes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${HOTPATCH_BUILD:-$root/build}
 "$root/scripts/deps.sh"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+indent() { sed 's/^/    /'; }
 
-say "Building hotpatch (plugin, hpdump, hpdiff)"
+work=$(mktemp -d /tmp/hotpatch-demo.XXXXXX)
+export HOTPATCH_SOCKET_DIR=$work/sockets
+server= load=
+cleanup() {
+	[ -n "$load" ] && kill "$load" 2>/dev/null
+	[ -n "$server" ] && kill "$server" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cmake_kv() { cmake -S "$1" -B "$2" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_PREFIX_PATH="$work/prefix" "${@:3}" >/dev/null; }
+
+say "1. Build hotpatch and install it (into $work/prefix)"
 cmake -G Ninja -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
 ninja -C "$build" >/dev/null
-plugin=$build/lib/hotpatch.so
-hpdump=$build/bin/hpdump
-hpdiff=$build/bin/hpdiff
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/v1" "$work/v2"
-cp "$root/demo/counter.c" "$work/v1/counter.c"
-# v2 fixes the off-by-one in the one function that has it.
-sed 's/i <= n/i < n/' "$root/demo/counter.c" > "$work/v2/counter.c"
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+hpctl=$work/prefix/bin/hpctl
+echo "    plugin, hpdiff, hpdump, hpctl, libhotpatch and the CMake package are installed"
 
-say "Compiling v1 with -fplugin=hotpatch (-O2, control-flow protection on)"
-(cd "$work/v1" && clang-19 -O2 -fcf-protection=full -fplugin="$plugin" -c counter.c &&
- clang-19 -Wl,--build-id counter.o -o counter)
-"$work/v1/counter"
+say "2. Build the key-value service v1, as released: find_package(Hotpatch) + hotpatch_target(kv-server)"
+cp -r "$root/demo/kv" "$work/v1-src"
+cmake_kv "$work/v1-src" "$work/v1"
+cmake --build "$work/v1" >/dev/null
+grep -n -A3 'struct entry \*find' "$work/v1-src/server.c" | indent
+echo "    (the bug: a stored key that is a prefix of the requested one matches it)"
 
-say "Every function is patchable: 8 bytes of padding, then the 2-byte site (after endbr64)"
-"$hpdump" --prologues "$work/v1/counter"
-echo
-llvm-objdump-19 -d --no-show-raw-insn "$work/v1/counter" | grep -B9 -A3 '<sum_first>:' | sed 's/^/    /'
+say "3. Start v1 and put it under load: 4 connections setting and reading keys, checking every answer"
+"$work/v1/kv-server" "$work/port" &
+server=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && [ -S "$HOTPATCH_SOCKET_DIR/$server.sock" ] && break; sleep 0.05; done
+echo "    kv-server runs as pid $server on 127.0.0.1:$(cat "$work/port")"
+"$work/v1/kv-client" "$work/port" 4 60 "$work/stop" > "$work/load.txt" &
+load=$!
+sleep 3.2
+cat "$work/load.txt"
+echo "    v1 answers some requests with another key's value: the bug, live"
 
-say "v2 changes one line; the fingerprints say exactly which function's code changed"
-(cd "$work/v2" && clang-19 -O2 -fcf-protection=full -fplugin="$plugin" -c counter.c &&
- clang-19 -Wl,--build-id counter.o -o counter)
-"$work/v2/counter"
-python3 "$root/tests/tools/fpcmp.py" --hpdump "$hpdump" "$work/v1/counter" "$work/v2/counter" | sed 's/^/    /'
-echo "    (main changed too: the compiler inlined sum_first into it, so its machine code has the fix)"
-say "hpdiff compares the two builds and writes the package a running v1 can take"
-"$hpdiff" --explain "$work/v1" "$work/v2" -o "$work/fix.hp" | sed 's/^/    /'
-echo
-"$hpdump" "$work/fix.hp" | sed 's/^/    /'
-say "Done: next, hpctl applies fix.hp to a running v1 (the runtime is being built)"
+say "4. The fix (v2) compares whole keys; build it with hotpatch_package() against the kept v1 build"
+cp -r "$root/demo/kv" "$work/v2-src"
+sed -i 's/if (strncmp(table\[i\].key, key, strlen(table\[i\].key)) == 0)/if (strcmp(table[i].key, key) == 0)/' "$work/v2-src/server.c"
+diff -u "$work/v1-src/server.c" "$work/v2-src/server.c" | grep '^[-+] ' | indent || true
+cmake_kv "$work/v2-src" "$work/v2" -DBASELINE="$work/v1"
+cmake --build "$work/v2" --target fix 2>&1 | grep -E 'patched|added|refused|wrote' | indent
+"$work/prefix/bin/hpdump" "$work/v2/fix.hp" | grep -E 'package|redirect' | indent
+
+say "5. Apply the fix to the running v1 (pid $server) while the load goes on"
+lines=$(wc -l < "$work/load.txt")
+"$hpctl" apply "$server" "$work/v2/fix.hp" | indent
+sleep 3.2
+tail -n +"$((lines + 1))" "$work/load.txt"
+"$hpctl" status "$server" | indent
+
+say "6. Revert: the bug is back; apply again: gone again"
+lines=$(wc -l < "$work/load.txt")
+"$hpctl" revert "$server" | indent
+sleep 2.2
+tail -n +"$((lines + 1))" "$work/load.txt"
+lines=$(wc -l < "$work/load.txt")
+"$hpctl" apply "$server" "$work/v2/fix.hp" | indent
+sleep 2.2
+tail -n +"$((lines + 1))" "$work/load.txt"
+
+say "7. Result"
+touch "$work/stop"
+wait "$load" && load_ok=1 || load_ok=0
+load=
+tail -n 1 "$work/load.txt"
+rm -f "$work/stop"
+"$work/v1/kv-client" "$work/port" 2 2 "$work/stop" > "$work/check.txt" || true
+stats=$(exec 3<>"/dev/tcp/127.0.0.1/$(cat "$work/port")" && printf 'STATS\n' >&3 && head -n 1 <&3)
+echo "    server: ${stats#STATS }"
+check=$(tail -n 1 "$work/check.txt")
+if [ "$load_ok" = 1 ] && [[ $check == *", 0 wrong, 0 failed" ]] && [[ $stats == *"pid $server"* ]]; then
+	echo "    the same process (pid $server) served the whole run: no request failed, and with the fix"
+	echo "    applied a fresh check gets every answer right (${check#*total: })"
+else
+	echo "    unexpected: load ok=$load_ok, check: $check, stats: $stats" >&2
+	exit 1
+fi
