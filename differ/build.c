@@ -49,8 +49,15 @@ static int add_file(const char *path, const char *rel)
 	struct hp_elf e;
 	struct hp_meta m;
 	char err[512];
-	if (!is_elf_file(path) || hp_elf_open(path, &e, err, sizeof err))
-		return 0;  /* not ELF, or unreadable: not part of what we compare */
+	if (!is_elf_file(path))
+		return 0;  /* not part of what we compare */
+	if (hp_elf_open(path, &e, err, sizeof err)) {
+		/* An ELF file of the build that cannot be read (truncated, no permission) would
+		 * silently leave its code out of the comparison. */
+		snprintf(walk.err, walk.err_size, "%s", err);
+		walk.failed = 1;
+		return -1;
+	}
 	int linked = hp_elf_is_linked(&e);
 	if (!linked && !walk.want_objects) {
 		hp_elf_close(&e);

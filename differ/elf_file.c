@@ -106,6 +106,14 @@ static int open_one(Elf *elf, const char *path, struct hp_elf *e, char *err, siz
 	e->fd = -1;
 	e->elf = elf;
 	e->path = strdup(path);
+	size_t size = 0;
+	elf_rawfile(elf, &size);
+	if (e->path && gelf_getehdr(elf, &e->ehdr) &&
+	    ((uint64_t)e->ehdr.e_shoff + (uint64_t)e->ehdr.e_shnum * e->ehdr.e_shentsize > size ||
+	     (uint64_t)e->ehdr.e_phoff + (uint64_t)e->ehdr.e_phnum * e->ehdr.e_phentsize > size)) {
+		snprintf(err, err_size, "%s: truncated ELF file (%zu bytes; its headers reach beyond)", path, size);
+		return -1;
+	}
 	if (!e->path || !gelf_getehdr(elf, &e->ehdr) || read_symbols(e)) {
 		snprintf(err, err_size, "%s: cannot read ELF file: %s", path, elf_errmsg(-1));
 		return -1;
