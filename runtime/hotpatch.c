@@ -254,186 +254,224 @@ static int write_sites(struct site **sites, size_t count, int redirect)
 	return protect_sites(sites, count, PROT_READ | PROT_EXEC);
 }
 
-static const struct hp_mapping *reusable_mapping(const struct hp_pkg_header *h, uint32_t index)
+/* One module of a package on its way in. */
+struct incoming {
+	struct hp_pkg_module m;
+	struct hp_loaded mod;
+	int replaced;                 /* id of the live patch of this module it replaces; 0: none */
+	size_t *indexes;              /* its sites, in redirect order */
+	uintptr_t *targets;           /* the new entries */
+	size_t mapping;               /* index in registry.mappings */
+	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
+};
+
+/* The live patch entry of a module, or NULL. */
+static struct patch *patch_of_module(uintptr_t base, const char *path)
 {
-	for (size_t i = 0; i < registry.mapping_count; i++)
-		if (!memcmp(registry.mappings[i].checksum, h->checksum, 16) && registry.mappings[i].module == index)
-			return &registry.mappings[i];
+	for (size_t i = 0; i < registry.patch_count; i++)
+		if (registry.patches[i].module_base == base && !strcmp(registry.patches[i].status.module, path))
+			return &registry.patches[i];
 	return NULL;
 }
 
-/* One module of a package: verify, map, then redirect.  Everything that can fail happens before
- * the first byte of the running code changes. */
-static int apply_module(const void *pkg, uint32_t index, int id, struct patch *out)
+/* Phase 1, for every module before anything else: find it, and check every entry holds the
+ * bytes the package expects.  Allocates nothing. */
+static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 {
-	struct hp_pkg_module m;
-	struct hp_loaded mod;
-	hp_package_module(pkg, index, &m);
-	const char *name = hp_package_string(pkg, m.name);
-	if (hp_find_module(m.build_id, m.build_id_size, &mod))
+	hp_package_module(pkg, index, &in->m);
+	const char *name = hp_package_string(pkg, in->m.name);
+	if (hp_find_module(in->m.build_id, in->m.build_id_size, &in->mod))
 		return fail(HP_E_MODULE, "module %s: no loaded module has its build-id", name);
-
-	/* A live patch of this module is replaced by this one. */
-	struct patch *replaced = NULL;
-	for (size_t i = 0; i < registry.patch_count && !replaced; i++)
-		if (registry.patches[i].module_base == mod.base && !strcmp(registry.patches[i].status.module, mod.path))
-			replaced = &registry.patches[i];
-
-	struct site **todo = calloc(m.redirect_count + 1, sizeof *todo);
-	size_t *indexes = calloc(m.redirect_count + 1, sizeof *indexes);
-	uintptr_t *targets = calloc(m.redirect_count + 1, sizeof *targets);
-	int rc = 0;
-	if (!todo || !indexes || !targets) {
-		rc = fail(HP_E_MEMORY, "out of memory");
-		goto out;
-	}
-	/* Verify every entry first. */
-	for (uint32_t i = 0; i < m.redirect_count; i++) {
+	struct patch *live = patch_of_module(in->mod.base, in->mod.path);
+	in->replaced = live ? live->status.id : 0;
+	for (uint32_t i = 0; i < in->m.redirect_count; i++) {
 		struct hp_pkg_redirect r;
-		hp_package_redirect(pkg, &m, i, &r);
-		uintptr_t entry = mod.base + (uintptr_t)r.old_offset;
+		hp_package_redirect(pkg, &in->m, i, &r);
+		const char *fn = hp_package_string(pkg, r.name);
+		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
-		if (entry - PADDING < mod.start || entry + r.site_offset + 2 > mod.end) {
-			rc = fail(HP_E_PACKAGE, "module %s: function %s lies outside the module", mod.path,
-			          hp_package_string(pkg, r.name));
-			goto out;
-		}
-		if (s && s->patch && (!replaced || s->patch != replaced->status.id)) {
-			rc = fail(HP_E_CONFLICT, "module %s: %s is redirected by patch %d", mod.path,
-			          hp_package_string(pkg, r.name), s->patch);
-			goto out;
-		}
+		if (entry - PADDING < in->mod.start || entry + r.site_offset + 2 > in->mod.end)
+			return fail(HP_E_PACKAGE, "module %s: function %s lies outside the module", in->mod.path, fn);
+		if (s && s->patch && s->patch != in->replaced)
+			return fail(HP_E_CONFLICT, "module %s: %s is redirected by patch %d", in->mod.path, fn, s->patch);
 		const uint8_t *now = s && s->patch ? s->original : (const uint8_t *)(entry - PADDING);
-		if (memcmp(now, r.expected, r.expected_size)) {
-			rc = fail(HP_E_MISMATCH, "module %s: %s does not hold the bytes the package expects "
-			          "(another build, or changed by someone else)", mod.path, hp_package_string(pkg, r.name));
-			goto out;
-		}
+		if (memcmp(now, r.expected, r.expected_size))
+			return fail(HP_E_MISMATCH, "module %s: %s does not hold the bytes the package expects "
+			            "(another build, or changed by someone else)", in->mod.path, fn);
 	}
-	/* Map the new code (or reuse it: the same package applied again). */
-	struct hp_mapping map;
-	const struct hp_mapping *old_map = reusable_mapping((const struct hp_pkg_header *)pkg, index);
-	if (old_map) {
-		map = *old_map;
-	} else {
+	return 0;
+}
+
+/* Phase 2: map the new code (or reuse it: the same package applied again) and prepare sites
+ * and slots.  Nothing the program runs changes yet. */
+static int map_module(const void *pkg, uint32_t index, struct incoming *in)
+{
+	const struct hp_pkg_header *h = pkg;
+	in->indexes = calloc(in->m.redirect_count + 1, sizeof *in->indexes);
+	in->targets = calloc(in->m.redirect_count + 1, sizeof *in->targets);
+	if (!in->indexes || !in->targets)
+		return fail(HP_E_MEMORY, "out of memory");
+	size_t found = registry.mapping_count;
+	for (size_t i = 0; i < registry.mapping_count && found == registry.mapping_count; i++)
+		if (!memcmp(registry.mappings[i].checksum, h->checksum, 16) && registry.mappings[i].module == index)
+			found = i;
+	if (found == registry.mapping_count) {
 		char why[256];
+		struct hp_mapping map;
 		struct hp_mapping *grown = realloc(registry.mappings, (registry.mapping_count + 1) * sizeof *grown);
-		if (!grown) {
-			rc = fail(HP_E_MEMORY, "out of memory");
-			goto out;
-		}
+		if (!grown)
+			return fail(HP_E_MEMORY, "out of memory");
 		registry.mappings = grown;
-		rc = hp_load(pkg, index, &m, &mod, &map, why, sizeof why);
-		if (rc) {
-			fail(-rc, "module %s: %s", mod.path, why);
-			goto out;
-		}
+		int rc = hp_load(pkg, index, &in->m, &in->mod, &map, why, sizeof why);
+		if (rc)
+			return fail(-rc, "module %s: %s", in->mod.path, why);
 		registry.mappings[registry.mapping_count++] = map;
+		in->mapped_now = 1;
 	}
-	hp_register_unwind((struct hp_mapping *)(old_map ? old_map : &registry.mappings[registry.mapping_count - 1]));
-	/* Sites and slots (memory only). */
-	size_t fresh = 0;
-	for (uint32_t i = 0; i < m.redirect_count; i++) {
+	in->mapping = found;
+	hp_register_unwind(&registry.mappings[found]);
+	for (uint32_t i = 0; i < in->m.redirect_count; i++) {
 		struct hp_pkg_redirect r;
-		hp_package_redirect(pkg, &m, i, &r);
-		uintptr_t entry = mod.base + (uintptr_t)r.old_offset;
+		hp_package_redirect(pkg, &in->m, i, &r);
+		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
 		if (!s) {
-			uint64_t *slot = slot_near(&mod);
-			if (!slot || !(s = add_site(entry))) {
-				rc = fail(HP_E_MEMORY, "module %s: no room for redirect slots", mod.path);
-				goto out;
-			}
+			uint64_t *slot = slot_near(&in->mod);
+			if (!slot || !(s = add_site(entry)))
+				return fail(HP_E_MEMORY, "module %s: no room for redirect slots", in->mod.path);
 			s->site_offset = r.site_offset;
 			s->slot = slot;
 			memcpy(s->original, (const void *)(entry - PADDING), r.expected_size);
 		}
-		indexes[i] = (size_t)(s - registry.sites);
-		targets[i] = map.segment[HP_SEG_TEXT] + r.new_offset;
+		in->indexes[i] = (size_t)(s - registry.sites);
+		in->targets[i] = registry.mappings[found].segment[HP_SEG_TEXT] + r.new_offset;
 	}
-	/* Commit: retarget slots (atomic; switches the functions both patches redirect), then
-	 * redirect the entries not redirected yet, then restore those only the old patch had. */
-	for (uint32_t i = 0; i < m.redirect_count; i++)
-		__atomic_store_n(registry.sites[indexes[i]].slot, (uint64_t)targets[i], __ATOMIC_RELEASE);
-	for (uint32_t i = 0; i < m.redirect_count; i++)
-		if (!registry.sites[indexes[i]].patch)
-			todo[fresh++] = &registry.sites[indexes[i]];
+	return 0;
+}
+
+/* Phase 3: retarget slots (atomic; switches the functions both patches redirect), redirect the
+ * entries not redirected yet, then restore those only the replaced patch had. */
+static int commit_module(const void *pkg, struct incoming *in, int id, struct patch *out)
+{
+	size_t n = in->m.redirect_count, fresh = 0;
+	struct site **todo = calloc(n + 1, sizeof *todo);
+	if (!todo)
+		return fail(HP_E_MEMORY, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		__atomic_store_n(registry.sites[in->indexes[i]].slot, (uint64_t)in->targets[i], __ATOMIC_RELEASE);
+	for (size_t i = 0; i < n; i++)
+		if (!registry.sites[in->indexes[i]].patch)
+			todo[fresh++] = &registry.sites[in->indexes[i]];
 	if (write_sites(todo, fresh, 1)) {
-		rc = fail(HP_E_PROTECT, "module %s: cannot make its code writable: %s", mod.path, strerror(errno));
+		int rc = fail(HP_E_PROTECT, "module %s: cannot make its code writable: %s", in->mod.path, strerror(errno));
 		write_sites(todo, fresh, 0);
-		goto out;
+		free(todo);
+		return rc;
 	}
+	struct patch *replaced = in->replaced ? patch_of_module(in->mod.base, in->mod.path) : NULL;
 	if (replaced) {
 		size_t stale = 0;
 		for (size_t k = 0; k < replaced->site_count; k++) {
-			struct site *s = &registry.sites[replaced->sites[k]];
 			int kept = 0;
-			for (uint32_t i = 0; i < m.redirect_count && !kept; i++)
-				kept = indexes[i] == replaced->sites[k];
+			for (size_t i = 0; i < n && !kept; i++)
+				kept = in->indexes[i] == replaced->sites[k];
 			if (!kept)
-				todo[stale++] = s;
+				todo[stale++] = &registry.sites[replaced->sites[k]];
 		}
 		write_sites(todo, stale, 0);
 		for (size_t k = 0; k < stale; k++)
 			todo[k]->patch = 0;
+		free(replaced->sites);
+		*replaced = registry.patches[--registry.patch_count];  /* the new patch takes its place */
 	}
-	for (uint32_t i = 0; i < m.redirect_count; i++)
-		registry.sites[indexes[i]].patch = id;
-
+	free(todo);
+	for (size_t i = 0; i < n; i++)
+		registry.sites[in->indexes[i]].patch = id;
 	memset(out, 0, sizeof *out);
 	out->status.id = id;
-	snprintf(out->status.module, sizeof out->status.module, "%s", mod.path);
-	memcpy(out->status.build_id, m.build_id, m.build_id_size);
-	out->status.build_id_size = m.build_id_size;
+	snprintf(out->status.module, sizeof out->status.module, "%s", in->mod.path);
+	memcpy(out->status.build_id, in->m.build_id, in->m.build_id_size);
+	out->status.build_id_size = in->m.build_id_size;
 	memcpy(out->status.checksum, ((const struct hp_pkg_header *)pkg)->checksum, 16);
-	out->status.functions = m.redirect_count;
+	out->status.functions = (unsigned)n;
 	out->status.applied = time(NULL);
-	out->sites = indexes;
-	out->site_count = m.redirect_count;
-	out->module_base = mod.base;
-	indexes = NULL;
-	if (replaced) {  /* it is gone: the new patch took its place */
-		free(replaced->sites);
-		*replaced = registry.patches[--registry.patch_count];
+	out->sites = in->indexes;
+	out->site_count = n;
+	out->module_base = in->mod.base;
+	in->indexes = NULL;
+	return 0;
+}
+
+/* Takes back the redirects of committed modules (a later module could not be committed). */
+static void uncommit(struct patch *p, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct site **sites = calloc(p[i].site_count + 1, sizeof *sites);
+		for (size_t k = 0; sites && k < p[i].site_count; k++)
+			sites[k] = &registry.sites[p[i].sites[k]];
+		if (sites)
+			write_sites(sites, p[i].site_count, 0);
+		for (size_t k = 0; k < p[i].site_count; k++)
+			registry.sites[p[i].sites[k]].patch = 0;
+		free(sites);
+		free(p[i].sites);
 	}
-out:
-	free(todo);
-	free(indexes);
-	free(targets);
-	return rc;
 }
 
 int hp_apply(const void *package, size_t size)
 {
 	char why[300];
 	pthread_mutex_lock(&registry.lock);
-	int rc;
 	struct hp_pkg_header h;
+	struct incoming *in = NULL;
+	struct patch *done = NULL;
+	uint32_t count = 0, committed = 0;
+	int rc = 0;
 	if (!package || hp_package_check(package, size, why, sizeof why)) {
 		rc = fail(HP_E_PACKAGE, "%s", package ? why : "no package");
 		goto out;
 	}
 	hp_package_header(package, &h);
-	if (h.module_count != 1) {
-		rc = fail(HP_E_PACKAGE, "packages with %u modules are not supported yet", h.module_count);
-		goto out;
-	}
-	struct patch *grown = realloc(registry.patches, (registry.patch_count + 1) * sizeof *grown);
-	if (!grown) {
+	count = h.module_count;
+	in = calloc(count, sizeof *in);
+	done = calloc(count, sizeof *done);
+	struct patch *grown = realloc(registry.patches, (registry.patch_count + count) * sizeof *grown);
+	if (!in || !done || !grown) {
 		rc = fail(HP_E_MEMORY, "out of memory");
 		goto out;
 	}
 	registry.patches = grown;
-	struct patch p;
 	int id = registry.next_id;
-	rc = apply_module(package, 0, id, &p);
-	if (rc == 0) {
-		registry.patches[registry.patch_count++] = p;
-		registry.next_id++;
-		registry.last_error[0] = 0;
-		rc = id;
+	for (uint32_t i = 0; i < count && !rc; i++)
+		rc = verify_module(package, i, &in[i]);
+	for (uint32_t i = 0; i < count && !rc; i++)
+		rc = map_module(package, i, &in[i]);
+	for (uint32_t i = 0; i < count && !rc; i++)
+		if (!(rc = commit_module(package, &in[i], id, &done[i])))
+			committed++;
+	if (rc) {
+		uncommit(done, committed);
+		/* New code mapped for nothing; from the last, since removal moves the last entry. */
+		for (uint32_t i = count; i-- > 0;)
+			if (in[i].mapped_now && i >= committed) {
+				struct hp_mapping *m = &registry.mappings[in[i].mapping];
+				munmap(m->base, m->size);
+				*m = registry.mappings[--registry.mapping_count];
+			}
+		goto out;
 	}
+	for (uint32_t i = 0; i < count; i++)
+		registry.patches[registry.patch_count++] = done[i];
+	registry.next_id++;
+	registry.last_error[0] = 0;
+	rc = id;
 out:
+	for (uint32_t i = 0; in && i < count; i++) {
+		free(in[i].indexes);
+		free(in[i].targets);
+	}
+	free(in);
+	free(done);
 	pthread_mutex_unlock(&registry.lock);
 	return rc;
 }
@@ -442,28 +480,34 @@ int hp_revert(int id)
 {
 	pthread_mutex_lock(&registry.lock);
 	int rc = 0;
-	struct patch *p = id ? find_patch(id) : registry.patch_count ? &registry.patches[registry.patch_count - 1] : NULL;
-	if (!p) {
+	if (id == 0)  /* the newest: the highest id live */
+		for (size_t i = 0; i < registry.patch_count; i++)
+			id = registry.patches[i].status.id > id ? registry.patches[i].status.id : id;
+	if (!id || !find_patch(id)) {
 		rc = fail(HP_E_NO_PATCH, "no live patch %d", id);
 		goto out;
 	}
-	struct site **sites = calloc(p->site_count + 1, sizeof *sites);
-	if (!sites) {
-		rc = fail(HP_E_MEMORY, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < p->site_count; i++)
-		sites[i] = &registry.sites[p->sites[i]];
-	if (write_sites(sites, p->site_count, 0)) {
-		rc = fail(HP_E_PROTECT, "cannot make the code writable: %s", strerror(errno));
+	/* Every module the patch redirects. */
+	struct patch *p;
+	while ((p = find_patch(id))) {
+		struct site **sites = calloc(p->site_count + 1, sizeof *sites);
+		if (!sites) {
+			rc = fail(HP_E_MEMORY, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < p->site_count; i++)
+			sites[i] = &registry.sites[p->sites[i]];
+		if (write_sites(sites, p->site_count, 0)) {
+			rc = fail(HP_E_PROTECT, "cannot make the code writable: %s", strerror(errno));
+			free(sites);
+			goto out;
+		}
+		for (size_t i = 0; i < p->site_count; i++)
+			sites[i]->patch = 0;
 		free(sites);
-		goto out;
+		free(p->sites);
+		*p = registry.patches[--registry.patch_count];
 	}
-	for (size_t i = 0; i < p->site_count; i++)
-		sites[i]->patch = 0;
-	free(sites);
-	free(p->sites);
-	*p = registry.patches[--registry.patch_count];
 	registry.last_error[0] = 0;
 out:
 	pthread_mutex_unlock(&registry.lock);
