@@ -295,6 +295,138 @@ static void pair_variant(struct ctx *c, struct entity *e)
 	}
 }
 
+static int bundled_symbol(struct hp_object *o, size_t section, GElf_Sym *out, const char **name);
+static const struct hp_dynreloc *old_slot(struct ctx *c, const char *name, uint32_t type1, uint32_t type2);
+
+/* The bytes at an address of the old module, or NULL. */
+static const uint8_t *old_bytes(struct ctx *c, uint64_t addr, size_t len)
+{
+	size_t n = 0;
+	elf_getshdrnum(c->old->elf.elf, &n);
+	for (size_t i = 1; i < n; i++) {
+		struct hp_section sec;
+		if (hp_elf_section_at(&c->old->elf, i, &sec) || !sec.data || !(sec.shdr.sh_flags & SHF_ALLOC))
+			continue;
+		if (addr >= sec.shdr.sh_addr && addr + len <= sec.shdr.sh_addr + sec.shdr.sh_size)
+			return sec.data + (addr - sec.shdr.sh_addr);
+	}
+	return NULL;
+}
+
+/* Whether the old module's code at addr is a PLT stub jumping through name's GOT slot. */
+static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
+{
+	const struct hp_dynreloc *slot = old_slot(c, name, R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT);
+	const uint8_t *code = old_bytes(c, addr, 16);
+	for (int k = 0; slot && code && k + 6 <= 16; k++)
+		if (code[k] == 0xff && code[k + 1] == 0x25) {  /* jmp *disp32(%rip) */
+			int32_t disp;
+			memcpy(&disp, code + k + 2, 4);
+			return addr + (uint64_t)k + 6 + (uint64_t)(int64_t)disp == slot->offset;
+		}
+	return 0;
+}
+
+/* Fingerprints come from IR; when they differ, the machine code may still be the same (a
+ * refreshed profile, an inferred attribute that changed nothing: hazard 25).  Same means: equal
+ * size, equal bytes outside relocated fields, and every relocated field pointing, in the old
+ * module, at the old copy of the same thing.  Anything not proven the same is "changed". */
+static int same_machine_code(struct ctx *c, struct entity *e)
+{
+	if (!e->old_sym || !e->old_sym->size || e->old_sym->type != STT_FUNC)
+		return 0;
+	struct hp_object *o = hp_build_object_for(c->new_build, e->new->tu->name, e->name);
+	const struct hp_symbol *ns = o ? hp_elf_find_symbol(&o->elf, e->name) : NULL;
+	struct hp_section sec;
+	if (!ns || ns->size != e->old_sym->size || hp_elf_section_at(&o->elf, ns->section, &sec) || !sec.data ||
+	    ns->value + ns->size > sec.shdr.sh_size)
+		return 0;
+	const uint8_t *now = sec.data + ns->value;
+	const uint8_t *was = old_bytes(c, e->old_sym->value, ns->size);
+	uint8_t *covered = calloc(ns->size, 1);
+	struct hp_reloc *rel = NULL;
+	long n = hp_elf_relocations(&o->elf, ns->section, &rel);
+	int same = was && covered && n >= 0;
+	for (long j = 0; same && j < n; j++) {
+		if (rel[j].offset < ns->value || rel[j].offset >= ns->value + ns->size)
+			continue;
+		size_t at = (size_t)(rel[j].offset - ns->value);
+		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
+		int pcrel = rel[j].type == R_X86_64_PC32 || rel[j].type == R_X86_64_PLT32;
+		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32S && rel[j].type != R_X86_64_32) ||
+		    at + (size_t)width > ns->size) {
+			same = 0;  /* GOT, TLS: relaxed or resolved differently by the linker */
+			break;
+		}
+		memset(covered + at, 1, (size_t)width);
+		uint64_t p = e->old_sym->value + at, field = 0;
+		memcpy(&field, was + at, (size_t)width);
+		if (width == 4)
+			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
+		uint64_t target = field - (uint64_t)rel[j].addend + (pcrel ? p : 0);  /* S in the old module */
+		const char *name = rel[j].sym_name;
+		GElf_Sym b = rel[j].sym;
+		uint64_t offset = 0;
+		if (GELF_ST_TYPE(rel[j].sym.st_info) == STT_SECTION) {
+			if (!bundled_symbol(o, rel[j].sym.st_shndx, &b, &name)) {
+				same = 0;  /* inside a section of its own: a jump table, a constant pool */
+				break;
+			}
+			offset = b.st_value;
+		}
+		if (name[0] == '.' && name[1] == 'L') {
+			/* A merged constant: the old field must point at the same bytes. */
+			struct hp_section cs;
+			const uint8_t *old_piece = NULL;
+			size_t len = 0;
+			if (!hp_elf_section_at(&o->elf, rel[j].sym.st_shndx, &cs) && cs.data && (cs.shdr.sh_flags & SHF_MERGE) &&
+			    rel[j].sym.st_value < cs.shdr.sh_size) {
+				const uint8_t *piece = cs.data + rel[j].sym.st_value;
+				const uint8_t *end = cs.shdr.sh_flags & SHF_STRINGS ?
+				                         memchr(piece, 0, cs.shdr.sh_size - rel[j].sym.st_value) : piece + cs.shdr.sh_entsize - 1;
+				len = end ? (size_t)(end - piece) + 1 : 0;
+				old_piece = len ? old_bytes(c, target, len) : NULL;
+				same = old_piece && !memcmp(old_piece, piece, len);
+			} else {
+				same = 0;
+			}
+			continue;
+		}
+		struct entity *t = find_entity(c, name);
+		if (t && t != e && ((variant_base(t->name) && t->status != HP_SAME) ||
+		                    (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME))) {
+			same = 0;  /* a variant with new code, or data with new contents: reached only anew */
+			break;
+		}
+		if (t && t->old_sym) {
+			same = t->old_sym->value - offset == target;
+		} else if (b.st_shndx == SHN_UNDEF) {
+			/* Defined elsewhere: the old module's own symbol, or its PLT stub for an import. */
+			const struct hp_symbol *old = hp_elf_find_symbol(&c->old->elf, name);
+			same = old && old->section != SHN_UNDEF ? old->value == target : pcrel && is_plt_stub_for(c, target, name);
+		} else {
+			/* Defined here without a record: a split-off part of code (never proven the same),
+			 * or compiler-made read-only data, the same only if its bytes are. */
+			struct hp_section ds;
+			struct hp_reloc *inner = NULL;
+			long k = hp_elf_section_at(&o->elf, b.st_shndx, &ds) || !ds.data ? -1 :
+			         hp_elf_relocations(&o->elf, b.st_shndx, &inner);
+			same = GELF_ST_TYPE(b.st_info) == STT_OBJECT && k == 0 && !(ds.shdr.sh_flags & SHF_WRITE) && b.st_size &&
+			       b.st_value + b.st_size <= ds.shdr.sh_size;
+			if (same) {
+				const uint8_t *old_piece = old_bytes(c, target + offset, b.st_size);
+				same = old_piece && !memcmp(old_piece, ds.data + b.st_value, b.st_size);
+			}
+			free(inner);
+		}
+	}
+	for (size_t k = 0; same && k < ns->size; k++)
+		same = covered[k] || now[k] == was[k];
+	free(rel);
+	free(covered);
+	return same;
+}
+
 static void compare(struct ctx *c)
 {
 	for (size_t i = 0; i < c->ent_count; i++) {
@@ -309,8 +441,19 @@ static void compare(struct ctx *c)
 		}
 		if (n && e->new->kind == HP_META_FUNCTION && variant_base(e->name) && e->status != HP_SAME)
 			pair_variant(c, e);
-		else if (e->status == HP_CHANGED && e->new->kind == HP_META_FUNCTION)
+	}
+	/* With every status known: changed IR may still be the same machine code. */
+	for (size_t i = 0; i < c->ent_count; i++) {
+		struct entity *e = &c->ents[i];
+		if (e->status != HP_CHANGED || e->new->kind != HP_META_FUNCTION || variant_base(e->name))
+			continue;
+		if (same_machine_code(c, e)) {
+			e->status = HP_SAME;
+			note(c, "function", e->name, unit_of(e), "same", 0,
+			     "its IR changed, but the machine code is identical: not patched");
+		} else {
 			explain_function(c, e);
+		}
 	}
 }
 
