@@ -32,6 +32,7 @@
 
 #include "hotpatch.h"
 #include "procmem.h"
+#include "read_file.h"
 
 extern int (*const fn_table[])(int);
 extern const unsigned fn_count;
@@ -158,19 +159,6 @@ static void pause_us(long us)
 	nanosleep(&ts, NULL);
 }
 
-static void *read_all(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	void *buf = malloc(n > 0 ? (size_t)n : 1);
-	*size = buf && n > 0 && fread(buf, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-	fclose(f);
-	return buf;
-}
 
 static void print_membarrier(void)
 {

@@ -5,6 +5,7 @@
 # Files named lib*.c go into a shared library libapp.so that app links against.  LDLIBS (an
 # environment variable) is added at the end of the link, after the objects.
 set -euo pipefail
+tools=$(cd "$(dirname "$0")/../../tools" && pwd)  # read_file.h, for test programs
 root=$1
 shift
 plugin=${HOTPATCH_PLUGIN:?HOTPATCH_PLUGIN must name hotpatch.so}
@@ -14,8 +15,8 @@ for side in old new; do
   objs=() libobjs=()
   for src in *.c; do
     case $src in
-      lib*.c) "$cc" -O2 -fPIC "$@" -fplugin="$plugin" -c "$src" -o "${src%.c}.o"; libobjs+=("${src%.c}.o") ;;
-      *) "$cc" -O2 "$@" -fplugin="$plugin" -c "$src" -o "${src%.c}.o"; objs+=("${src%.c}.o") ;;
+      lib*.c) "$cc" -O2 -fPIC "$@" -I"$tools" -fplugin="$plugin" -c "$src" -o "${src%.c}.o"; libobjs+=("${src%.c}.o") ;;
+      *) "$cc" -O2 "$@" -I"$tools" -fplugin="$plugin" -c "$src" -o "${src%.c}.o"; objs+=("${src%.c}.o") ;;
     esac
   done
   libs=()

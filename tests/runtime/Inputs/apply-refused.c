@@ -11,22 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "hotpatch.h"
+#include "read_file.h"
 
 int probe(void);
 
-static void *read_all(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	void *buf = malloc(n > 0 ? (size_t)n : 1);
-	*size = buf && n > 0 && fread(buf, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-	fclose(f);
-	return buf;
-}
 
 /* The process's mappings, read without allocating (so the read itself changes nothing). */
 static char maps_before[1 << 16], maps_after[1 << 16];

@@ -6,24 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "hotpatch.h"
+#include "read_file.h"
 
 int fa(void);
 int fb(void);
 int fc(void);
 
-static void *read_all(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	void *buf = malloc(n > 0 ? (size_t)n : 1);
-	*size = buf && n > 0 && fread(buf, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-	fclose(f);
-	return buf;
-}
 
 static void show(const char *when)
 {

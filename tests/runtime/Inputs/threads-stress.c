@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "hotpatch.h"
+#include "read_file.h"
 
 #define THREADS 8
 
@@ -41,19 +42,6 @@ static void *caller(void *arg)
 	return NULL;
 }
 
-static void *read_all(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	void *buf = malloc(n > 0 ? (size_t)n : 1);
-	*size = buf && n > 0 && fread(buf, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-	fclose(f);
-	return buf;
-}
 
 static long long now_us(void)
 {
