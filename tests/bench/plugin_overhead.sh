@@ -8,6 +8,8 @@
 # does not work (a download, a compile, the workload) and exits 1 after reporting if the three
 # workload builds disagree on their checksum.  The compiles run one at a time, on purpose.
 #
+#  - compile cost: instructions the compiler executes (callgrind, deterministic) on three files of
+#    this project, without and with the plugin;
 #  - compile time: user+sys CPU seconds of `clang-19 -O2 -c sqlite3.c`, without and with the plugin,
 #    interleaved (A B A B ...) so that drift in machine load hits both alike; medians and their ratio.
 #  - size: the sum of the sections named .text* in both objects (the plugin puts each function in
@@ -161,6 +163,30 @@ nop_overhead=$(pct "${ir[plain]}" "${ir[nop]}")
 plugin_overhead=$(pct "${ir[plain]}" "${ir[plugin]}")
 nop_text_pct=$(pct "${text[plain]}" "${text[nop]}")
 plugin_text_pct=$(pct "${text[plain]}" "${text[plugin]}")
+# ---- compile instructions under callgrind ------------------------------------------------------
+# Wall-clock compile times on a shared machine vary by more than the plugin costs; the compiler's
+# instruction count does not.  Same command lines, only -fplugin differing, on files of this
+# project (small, medium, large).  valgrind 3.19 cannot read the plugin's DWARF 5, so it gets a
+# copy without debug information.
+cg_files=(demo/kv/server.c runtime/hotpatch.c differ/diff.c)
+cg_plugin=$work/hotpatch-nodebug.so
+strip -g -o "$cg_plugin" "$plugin"
+declare -A cg_plain cg_plugin_ir cg_pct
+for f in "${cg_files[@]}"; do
+	for v in plain plugin; do
+		note "compiling $f ($v) under callgrind"
+		flags=(-O2 -I"$root/differ" -I"$root/plugin" -I"$root/runtime")
+		[[ $v == plugin ]] && flags+=(-fplugin="$cg_plugin")
+		valgrind --tool=callgrind --callgrind-out-file="$work/cc.callgrind" "$cc" "${flags[@]}" \
+			-c "$root/$f" -o "$work/cc.o" >/dev/null 2>"$work/cc.callgrind.log" ||
+			die "callgrind of $cc on $f failed (log: $work/cc.callgrind.log)"
+		n=$(awk '/^summary:/ { print $2 }' "$work/cc.callgrind")
+		if [[ $v == plain ]]; then cg_plain[$f]=$n; else cg_plugin_ir[$f]=$n; fi
+		rm -f "$work/cc.callgrind"
+	done
+	cg_pct[$f]=$(pct "${cg_plain[$f]}" "${cg_plugin_ir[$f]}")
+done
+
 elapsed=$((SECONDS - start))
 
 # ---- report ------------------------------------------------------------------------------------
@@ -181,6 +207,10 @@ report() {
 		"$(signed "$nop_overhead")" "${text[nop]}" "$(signed "$nop_text_pct")"
 	printf '%-34s %14s %7s %% %12s %7s %%\n' "plugin" "${ir[plugin]}" "$(signed "$plugin_overhead")" \
 		"${text[plugin]}" "$(signed "$plugin_text_pct")"
+	printf '\n%-34s %14s %14s %9s\n' "compiler instructions (callgrind)" "plain" "plugin" "overhead"
+	for f in "${cg_files[@]}"; do
+		printf '%-34s %14s %14s %7s %%\n' "$f" "${cg_plain[$f]}" "${cg_plugin_ir[$f]}" "$(signed "${cg_pct[$f]}")"
+	done
 	printf '\nchecksum: %s\n' "$checksum_note"
 	printf 'patch sites in sqlite3.o (hpdump --prologues): %s ok, %s bad (%s); %s of them an added 2-byte NOP\n' \
 		"$sites_ok" "$sites_bad" "$sites_note" "$sites_nop"
@@ -205,6 +235,14 @@ json_list() {
 	printf '  "compile_cpu_seconds": {"plain": %s, "plugin": %s, "plain_median": %s, "plugin_median": %s, "ratio_percent": %s, "overhead_percent": %s},\n' \
 		"$(json_list "${plain_times[@]}")" "$(json_list "${plugin_times[@]}")" "$plain_med" "$plugin_med" "$ratio" "$compile_overhead"
 	printf '  "compiler_warnings": {"plain": %d, "plugin": %d},\n' "$plain_warnings" "$plugin_warnings"
+	printf '  "compiler_instructions": {'
+	sep=
+	for f in "${cg_files[@]}"; do
+		printf '%s%s: {"plain": %s, "plugin": %s, "overhead_percent": %s}' "$sep" "$(json_str "$f")" \
+			"${cg_plain[$f]}" "${cg_plugin_ir[$f]}" "${cg_pct[$f]}"
+		sep=', '
+	done
+	printf '},\n'
 	printf '  "text_bytes": {"plain": %d, "plugin": %d, "growth": %d, "growth_percent": %s},\n' \
 		"$plain_text" "$plugin_text" "$text_growth" "$text_growth_pct"
 	printf '  "patch_sites": {"ok": %d, "bad": %d, "added_2_byte_nop": %d, "status": %s},\n' \
