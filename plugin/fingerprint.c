@@ -13,38 +13,45 @@
 
 /* ---- A pointer-keyed map: value -> position, and global -> cached content hash ------------ */
 
+/* Entries carry the generation they were put in; clearing starts a new generation, so that a
+ * map grown for one huge function does not cost its whole size again for every small one. */
 struct ptrmap {
 	uintptr_t *keys;
 	uint32_t *values;
-	size_t cap, used;         /* cap is a power of two; 0 is the empty key */
+	uint32_t *gens;
+	size_t cap, used;         /* cap is a power of two */
+	uint32_t gen;             /* entries of other generations are empty */
 };
 
 static size_t slot_of(const struct ptrmap *m, uintptr_t key)
 {
 	size_t i = (size_t)((key >> 4) * 0x9E3779B97F4A7C15ull) & (m->cap - 1);
-	while (m->keys[i] && m->keys[i] != key)
+	while (m->gens[i] == m->gen && m->keys[i] != key)
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
 
 static int ptrmap_grow(struct ptrmap *m)
 {
-	struct ptrmap n = { calloc(m->cap ? m->cap * 2 : 256, sizeof *n.keys),
-	                    calloc(m->cap ? m->cap * 2 : 256, sizeof *n.values),
-	                    m->cap ? m->cap * 2 : 256, m->used };
-	if (!n.keys || !n.values) {
+	size_t cap = m->cap ? m->cap * 2 : 256;
+	struct ptrmap n = { calloc(cap, sizeof *n.keys), calloc(cap, sizeof *n.values),
+		            calloc(cap, sizeof *n.gens), cap, m->used, 1 };
+	if (!n.keys || !n.values || !n.gens) {
 		free(n.keys);
 		free(n.values);
+		free(n.gens);
 		return -1;
 	}
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i]) {
+		if (m->gens[i] == m->gen) {
 			size_t s = slot_of(&n, m->keys[i]);
 			n.keys[s] = m->keys[i];
 			n.values[s] = m->values[i];
+			n.gens[s] = n.gen;
 		}
 	free(m->keys);
 	free(m->values);
+	free(m->gens);
 	*m = n;
 	return 0;
 }
@@ -54,10 +61,11 @@ static void ptrmap_put(struct ptrmap *m, const void *key, uint32_t value)
 	if ((m->used + 1) * 2 > m->cap && ptrmap_grow(m) != 0)
 		abort();  /* LLVM itself cannot continue without memory either */
 	size_t s = slot_of(m, (uintptr_t)key);
-	if (!m->keys[s])
+	if (m->gens[s] != m->gen)
 		m->used++;
 	m->keys[s] = (uintptr_t)key;
 	m->values[s] = value;
+	m->gens[s] = m->gen;
 }
 
 static int ptrmap_get(const struct ptrmap *m, const void *key, uint32_t *value)
@@ -65,7 +73,7 @@ static int ptrmap_get(const struct ptrmap *m, const void *key, uint32_t *value)
 	if (!m->cap)
 		return 0;
 	size_t s = slot_of(m, (uintptr_t)key);
-	if (!m->keys[s])
+	if (m->gens[s] != m->gen)
 		return 0;
 	*value = m->values[s];
 	return 1;
@@ -73,9 +81,12 @@ static int ptrmap_get(const struct ptrmap *m, const void *key, uint32_t *value)
 
 static void ptrmap_clear(struct ptrmap *m)
 {
-	if (m->cap)
-		memset(m->keys, 0, m->cap * sizeof *m->keys);
 	m->used = 0;
+	if (++m->gen == 0) {  /* wrapped: every old stamp could look current again */
+		if (m->cap)
+			memset(m->gens, 0, m->cap * sizeof *m->gens);
+		m->gen = 1;
+	}
 }
 
 /* ---- The fingerprinter -------------------------------------------------------------------- */
@@ -744,8 +755,10 @@ void hp_fingerprinter_free(struct hp_fingerprinter *fp)
 	free(fp->consts);
 	free(fp->local.keys);
 	free(fp->local.values);
+	free(fp->local.gens);
 	free(fp->content.keys);
 	free(fp->content.values);
+	free(fp->content.gens);
 	free(fp->contents);
 	free(fp);
 }
