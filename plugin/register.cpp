@@ -87,6 +87,41 @@ struct SourceFacts {
 // functions it refers to; closes each function's records over those callees, since any of them
 // may be inlined into it.  A function's source fingerprint is Clang's ODR hash of its body:
 // independent of source locations, so it changes only when the function's own code does.
+// A set of records as bits over the unit's records, numbered as first met: the callee closure
+// unions these along every call edge, which must stay cheap in units of thousands of functions.
+struct RecordSet {
+  std::vector<uint64_t> Bits;
+  bool insert(unsigned I) {
+    if (Bits.size() <= I / 64)
+      Bits.resize(I / 64 + 1);
+    uint64_t Bit = uint64_t(1) << (I % 64);
+    bool Fresh = !(Bits[I / 64] & Bit);
+    Bits[I / 64] |= Bit;
+    return Fresh;
+  }
+  bool merge(const RecordSet &O) {  // true when it grew
+    if (Bits.size() < O.Bits.size())
+      Bits.resize(O.Bits.size());
+    bool Grew = false;
+    for (size_t W = 0; W < O.Bits.size(); ++W) {
+      Grew |= (O.Bits[W] & ~Bits[W]) != 0;
+      Bits[W] |= O.Bits[W];
+    }
+    return Grew;
+  }
+  bool empty() const {
+    for (uint64_t W : Bits)
+      if (W)
+        return false;
+    return true;
+  }
+  template <typename F> void each(F Fn) const {
+    for (size_t W = 0; W < Bits.size(); ++W)
+      for (uint64_t B = Bits[W]; B; B &= B - 1)
+        Fn(unsigned(W * 64 + __builtin_ctzll(B)));
+  }
+};
+
 class LayoutCollector : public RecursiveASTVisitor<LayoutCollector> {
 public:
   explicit LayoutCollector(ASTContext &Ctx) : Ctx(Ctx) {}
@@ -159,9 +194,11 @@ public:
 
     // The type table is ordered by name and layout, never by pointer: output must not depend
     // on where the allocator put things.
-    std::set<const RecordDecl *> Used;
+    RecordSet UsedBits;
     for (auto &[Symbol, D] : Decls)
-      Used.insert(D.Records.begin(), D.Records.end());
+      UsedBits.merge(D.Records);
+    std::vector<const RecordDecl *> Used;
+    UsedBits.each([&](unsigned I) { Used.push_back(RecordList[I]); });
     struct Entry {
       std::string Name;
       hp_source_type T;
@@ -198,13 +235,11 @@ public:
         XXH128_canonicalFromHash(&C, XXH3_128bits(&D.ODRHash, sizeof D.ODRHash));
         memcpy(U.Source, C.digest, 16);
       }
-      for (const RecordDecl *RD : D.Direct)
-        U.Types.push_back(Index[RD]);
+      D.Direct.each([&](unsigned I) { U.Types.push_back(Index[RecordList[I]]); });
       std::sort(U.Types.begin(), U.Types.end());
       // The layout fingerprint covers everything it depends on, in table order.
       std::vector<uint32_t> All;
-      for (const RecordDecl *RD : D.Records)
-        All.push_back(Index[RD]);
+      D.Records.each([&](unsigned I) { All.push_back(Index[RecordList[I]]); });
       std::sort(All.begin(), All.end());
       std::string Text;
       for (uint32_t I : All) {
@@ -225,12 +260,21 @@ private:
     bool IsFunction = false, IsLocal = false;
     unsigned ODRHash = 0;
     llvm::SmallPtrSet<const Type *, 16> Seen;  // canonical types met in the body
-    std::set<const RecordDecl *> Direct;       // records its own code uses
-    std::set<const RecordDecl *> Records;      // ... and those of same-file callees
+    RecordSet Direct;                          // records its own code uses
+    RecordSet Records;                         // ... and those of same-file callees
     std::set<std::string> Callees;
   };
   ASTContext &Ctx;
   std::map<std::string, Decl> Decls;
+  std::map<const RecordDecl *, unsigned> RecordIndex;  // numbering for RecordSet
+  std::vector<const RecordDecl *> RecordList;
+
+  unsigned indexOf(const RecordDecl *RD) {
+    auto [It, Fresh] = RecordIndex.emplace(RD, RecordList.size());
+    if (Fresh)
+      RecordList.push_back(RD);
+    return It->second;
+  }
   Decl *Current = nullptr;
 
   static std::string symbolOf(const NamedDecl *ND) {
@@ -266,7 +310,7 @@ private:
     if (!RT)
       return;
     const RecordDecl *RD = RT->getDecl()->getDefinition();
-    if (!RD || RD->isInvalidDecl() || !D.Records.insert(RD).second)
+    if (!RD || RD->isInvalidDecl() || !D.Records.insert(indexOf(RD)))
       return;
     for (const FieldDecl *F : RD->fields()) {
       QualType FT = F->getType().getCanonicalType();
@@ -297,12 +341,9 @@ private:
       auto It = Callers.find(*Symbol);
       if (It == Callers.end() || D->Records.empty())
         continue;
-      for (const Node &Caller : It->second) {
-        size_t Before = Caller.second->Records.size();
-        Caller.second->Records.insert(D->Records.begin(), D->Records.end());
-        if (Caller.second->Records.size() != Before)
+      for (const Node &Caller : It->second)
+        if (Caller.second->Records.merge(D->Records))
           Work.push_back(Caller);
-      }
     }
   }
 
