@@ -21,6 +21,15 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# Waits until the load client has printed n more per-second lines (at most 15 s), then shows them.
+show_load() {
+	local from=$1 n=$2
+	for _ in $(seq 150); do
+		[ "$(wc -l < "$work/load.txt")" -ge $((from + n)) ] && break
+		sleep 0.1
+	done
+	tail -n +"$((from + 1))" "$work/load.txt" | head -n "$n"
+}
 cmake_kv() { cmake -S "$1" -B "$2" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_PREFIX_PATH="$work/prefix" "${@:3}" >/dev/null; }
 
 say "1. Build hotpatch and install it (into $work/prefix)"
@@ -42,10 +51,9 @@ say "3. Start v1 and put it under load: 4 connections setting and reading keys, 
 server=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && [ -S "$HOTPATCH_SOCKET_DIR/$server.sock" ] && break; sleep 0.05; done
 echo "    kv-server runs as pid $server on 127.0.0.1:$(cat "$work/port")"
-"$work/v1/kv-client" "$work/port" 4 60 "$work/stop" > "$work/load.txt" &
+"$work/v1/kv-client" "$work/port" 4 600 "$work/stop" > "$work/load.txt" &
 load=$!
-sleep 3.2
-cat "$work/load.txt"
+show_load 0 3
 echo "    v1 answers some requests with another key's value: the bug, live"
 
 say "4. The fix (v2) compares whole keys; build it with hotpatch_package() against the kept v1 build"
@@ -59,19 +67,16 @@ cmake --build "$work/v2" --target fix 2>&1 | grep -E 'patched|added|refused|wrot
 say "5. Apply the fix to the running v1 (pid $server) while the load goes on"
 lines=$(wc -l < "$work/load.txt")
 "$hpctl" apply "$server" "$work/v2/fix.hp" | indent
-sleep 3.2
-tail -n +"$((lines + 1))" "$work/load.txt"
+show_load "$lines" 3
 "$hpctl" status "$server" | indent
 
 say "6. Revert: the bug is back; apply again: gone again"
 lines=$(wc -l < "$work/load.txt")
 "$hpctl" revert "$server" | indent
-sleep 2.2
-tail -n +"$((lines + 1))" "$work/load.txt"
+show_load "$lines" 2
 lines=$(wc -l < "$work/load.txt")
 "$hpctl" apply "$server" "$work/v2/fix.hp" | indent
-sleep 2.2
-tail -n +"$((lines + 1))" "$work/load.txt"
+show_load "$lines" 2
 
 say "7. Result"
 touch "$work/stop"
