@@ -31,21 +31,8 @@
 # The report goes to stdout and, as JSON, to BUILD_DIR/bench/hpdiff_scale.json; progress goes to
 # stderr.  Sources, objects, logs and packages are made in BUILD_DIR/bench/hpdiff_scale/, each pair
 # deleted once measured, and the directory at the end, unless KEEP=1.
-set -euo pipefail
-export LC_ALL=C
-
-die() {
-	printf 'hpdiff_scale.sh: %s\n' "$*" >&2
-	exit 1
-}
-note() { printf '[hpdiff_scale] %s\n' "$*" >&2; }
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-[[ $# -le 1 ]] || die "usage: hpdiff_scale.sh [BUILD_DIR]"
-build=${1:-$root/build}
-[[ -d $build ]] || die "no build directory $build"
-build=$(cd "$build" && pwd)
+name=hpdiff_scale
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
 plugin=$build/lib/hotpatch.so
 hpdiff=$build/bin/hpdiff
 hpdump=$build/bin/hpdump

@@ -22,21 +22,8 @@
 #
 # The report goes to stdout and, as JSON, to BUILD_DIR/bench/plugin_overhead.json; progress, objects,
 # compiler logs and callgrind profiles stay in BUILD_DIR/bench/plugin_overhead/.
-set -euo pipefail
-export LC_ALL=C
-
-die() {
-	printf 'plugin_overhead.sh: %s\n' "$*" >&2
-	exit 1
-}
-note() { printf '[plugin_overhead] %s\n' "$*" >&2; }
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-[[ $# -le 1 ]] || die "usage: plugin_overhead.sh [BUILD_DIR]"
-build=${1:-$root/build}
-[[ -d $build ]] || die "no build directory $build"
-build=$(cd "$build" && pwd)
+name=plugin_overhead
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
 plugin=$build/lib/hotpatch.so
 hpdump=$build/bin/hpdump
 [[ -f $plugin ]] || die "no plugin at $plugin (run: ninja -C $build)"

@@ -42,22 +42,9 @@
 # The report goes to stdout and, as JSON, to BUILD_DIR/bench/runtime_apply.json; progress goes to
 # stderr.  Sources, builds and raw outputs are made in BUILD_DIR/bench/runtime_apply/, removed at the
 # end unless KEEP=1.  The control sockets go to a private temporary directory (HOTPATCH_SOCKET_DIR).
-set -euo pipefail
-export LC_ALL=C
-
-die() {
-	printf 'runtime_apply.sh: %s\n' "$*" >&2
-	exit 1
-}
-note() { printf '[runtime_apply] %s\n' "$*" >&2; }
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
+name=runtime_apply
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
 src=$here/runtime_apply
-[[ $# -le 1 ]] || die "usage: runtime_apply.sh [BUILD_DIR]"
-build=${1:-$root/build}
-[[ -d $build ]] || die "no build directory $build"
-build=$(cd "$build" && pwd)
 plugin=$build/lib/hotpatch.so
 hpdiff=$build/bin/hpdiff
 hpdump=$build/bin/hpdump
