@@ -15,3 +15,14 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
 [[ -d $build ]] || die "no build directory $build"
 build=$(cd "$build" && pwd)
+
+# JSON for the reports: a string, and a list of numbers.
+json_str() {
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	printf '"%s"' "$s"
+}
+json_list() {
+	local IFS=,
+	printf '[%s]' "$*"
+}

@@ -293,11 +293,6 @@ report() {
 	printf 'took %d s; JSON in %s\n' "$elapsed" "$out/hpdiff_scale.json"
 }
 
-json_str() {
-	local s=${1//\\/\\\\}
-	s=${s//\"/\\\"}
-	printf '"%s"' "$s"
-}
 json_pair() {
 	printf '{"functions": %d, "recorded_functions": %d, "wall_seconds": %s, "cpu_seconds": %s, "peak_rss_kib": %d, ' \
 		"$(functions "$1")" "${recorded[$1]}" "${wall[$1]}" "${cpu[$1]}" "${rss[$1]}"

@@ -205,15 +205,6 @@ report() {
 	printf 'took %d s; JSON in %s\n' "$elapsed" "$out/plugin_overhead.json"
 }
 
-json_str() {
-	local s=${1//\\/\\\\}
-	s=${s//\"/\\\"}
-	printf '"%s"' "$s"
-}
-json_list() {
-	local IFS=,
-	printf '[%s]' "$*"
-}
 {
 	printf '{\n'
 	printf '  "sqlite_version": %s,\n  "better_sqlite3": %s,\n' "$(json_str "$sqlite_version")" "$(json_str "$sqlite_npm")"

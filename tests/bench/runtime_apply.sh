@@ -106,15 +106,6 @@ kv() { awk -v p="$2" -v k="$3" '$1 == p { for (i = 2; i < NF; i++) if ($i == k) 
 diff_kib() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "null" || b == "null" || a < 0 || b < 0) print "null"; else print b - a }'; }
 signed() { [[ $1 == null || $1 == -* ]] && printf '%s' "$1" || printf '+%s' "$1"; }
 sum_list() { printf '%s\n' "$@" | awk '{ s += $1 } END { print s + 0 }'; }
-json_str() {
-	local s=${1//\\/\\\\}
-	s=${s//\"/\\\"}
-	printf '"%s"' "$s"
-}
-json_list() {
-	local IFS=,
-	printf '[%s]' "$*"
-}
 
 # gen_fns N DELTA: fns.c with N functions f_i(x) returning x + i (+ 1 when DELTA is 1), and the table.
 gen_fns() {
