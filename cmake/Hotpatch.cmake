@@ -38,9 +38,15 @@ function(hotpatch_package name)
   endif()
   get_filename_component(baseline "${HP_BASELINE}" ABSOLUTE BASE_DIR "${CMAKE_BINARY_DIR}")
   get_filename_component(output "${HP_OUTPUT}" ABSOLUTE BASE_DIR "${CMAKE_BINARY_DIR}")
-  # hpdiff exits 3 when the machine code did not change: nothing to ship, not a failure.
+  # Whatever the outcome, the package file left behind is this run's: the old one is removed
+  # first, so a pipeline can never ship a package made from code that is no longer the source.
+  # hpdiff exits 3 when the machine code did not change: nothing to ship, not a failure, but
+  # said, and no file.  Refusals (2) and errors (1) fail the build.
   add_custom_target(${name}
-    COMMAND sh -c "\"$0\" --explain \"$1\" \"$2\" -o \"$3\"; rc=$?; [ $rc -eq 3 ] && exit 0; exit $rc"
+    COMMAND sh -c "rm -f \"$3\"; \"$0\" --explain \"$1\" \"$2\" -o \"$3\"; rc=$?; \
+if [ $rc -eq 3 ]; then rm -f \"$3\"; \
+echo \"hotpatch: no machine code changed since the baseline $1: no package written ($3 does not exist)\"; exit 0; fi; \
+[ $rc -eq 0 ] || rm -f \"$3\"; exit $rc"
             "${HOTPATCH_HPDIFF}" "${baseline}" "${CMAKE_BINARY_DIR}" "${output}"
     DEPENDS ${HP_TARGETS}
     COMMENT "hotpatch: comparing ${baseline} with this build into ${output}"
