@@ -369,6 +369,7 @@ static int is_archive(const char *path)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: hpdump [--json] [--verbose] [--prologues] FILE...\n"
+	             "       hpdump --version\n"
 	             "Prints the hotpatch fingerprints recorded in objects, executables, shared\n"
 	             "libraries and archives built with -fplugin=hotpatch, and hotpatch packages.\n"
 	             "  --json       one JSON array for machines\n"
@@ -382,7 +383,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },     { "verbose", no_argument, NULL, 'v' },
 		{ "prologues", no_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },  { NULL, 0, NULL, 0 },
 	};
 	struct dump d = { 0 };
 	int opt;
@@ -392,6 +393,7 @@ int main(int argc, char **argv)
 		case 'v': d.verbose = 1; break;
 		case 'p': d.prologues = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("hpdump %s\n", HOTPATCH_VERSION); return 0;
 		default: usage(stderr); return 1;
 		}
 	}

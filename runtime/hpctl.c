@@ -20,6 +20,7 @@ static int usage(FILE *out)
 	fprintf(out, "usage: hpctl apply PID PACKAGE\n"
 	             "       hpctl revert PID [PATCH-ID]\n"
 	             "       hpctl status PID [--json]\n"
+	             "       hpctl --version\n"
 	             "Applies, reverts and lists live patches in process PID, which must be linked with\n"
 	             "libhotpatch.  Only the process's user (or root) may do so.\n");
 	return out == stdout ? 0 : 1;
@@ -158,6 +159,10 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 		return usage(stdout);
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("hpctl %s\n", HOTPATCH_VERSION);
+		return 0;
+	}
 	if (argc < 3)
 		return usage(stderr);
 	char *end;
