@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -69,12 +70,25 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
+/* Who may change this process's code: root, whatever user the process runs as now (a server
+ * that started as root and switched user is still root's to patch); any other user only a process
+ * that is wholly theirs, by the rule the kernel applies to ptrace: real, effective and saved uid
+ * all theirs (a process that can switch back to root is not), and still dumpable (the kernel
+ * marks a process that changed user as holding what the new user must not read). */
+static int may_patch(uid_t client)
+{
+	uid_t r, e, s;
+	if (client == 0)
+		return 1;
+	return getresuid(&r, &e, &s) == 0 && client == r && client == e && client == s &&
+	       prctl(PR_GET_DUMPABLE) == 1;
+}
+
 static void serve(int client)
 {
 	struct ucred cred;
 	socklen_t len = sizeof cred;
-	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-	    (cred.uid != getuid() && cred.uid != 0)) {
+	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) || !may_patch(cred.uid)) {
 		reply(client, "error 0 permission denied: not the process's user\n");
 		return;
 	}

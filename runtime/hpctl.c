@@ -2,6 +2,7 @@
  * list live patches.  Talks to the process over its control socket (control.h); the package is
  * handed over as an open file descriptor, so the process never opens a path of ours. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ static int usage(FILE *out)
 	return out == stdout ? 0 : 1;
 }
 
-/* The uid a process runs as, from /proc: its socket lives in that user's directory. */
+/* The uid a process runs as, from /proc. */
 static int process_uid(pid_t pid, uid_t *uid)
 {
 	char path[64];
@@ -38,34 +39,234 @@ static int process_uid(pid_t pid, uid_t *uid)
 	return 0;
 }
 
-/* Sends one request (with fd, if >= 0) and collects the whole reply. */
-static int request(pid_t pid, const char *line, int fd, char *reply, size_t size)
+/* Finding the socket.  The runtime binds DIR/PID.sock when it starts (and in each forked child),
+ * DIR depending on the user it ran as then and on what /run and /tmp were in its mount namespace
+ * then.  Since, it may have switched user (servers that start as root and setuid()), or it may
+ * live in another mount namespace (systemd's PrivateTmp=, containers): computing DIR here from its
+ * current uid would miss it.  So the process itself is asked, through /proc: among its open
+ * files (/proc/PID/fd) is a listening socket whose inode /proc/PID/net/unix lists with the path it
+ * was bound to; that path is then resolved in the process's own mount namespace, through
+ * /proc/PID/root.  Only when /proc does not tell (another user's process: not ours to read) is
+ * the directory computed as the runtime would.
+ *
+ * Abstract sockets (no file) would be reachable from any mount namespace too, but they are
+ * shared by a whole network namespace with no file permissions: any local user could bind the
+ * name first or connect to it, leaving SO_PEERCRED as the only guard.  A file in an owner-only
+ * directory keeps the kernel's permission check in front of the runtime's own. */
+
+/* The inodes of the sockets process pid has open; -1 (errno set) when /proc does not tell us. */
+static int socket_inodes(pid_t pid, unsigned long **out, size_t *count)
+{
+	char path[64], link[64];
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	size_t n = 0, cap = 0;
+	unsigned long *inodes = NULL;
+	for (struct dirent *e; (e = readdir(d));) {
+		char fd_path[300];
+		unsigned long inode;
+		snprintf(fd_path, sizeof fd_path, "%s/%s", path, e->d_name);
+		ssize_t len = readlink(fd_path, link, sizeof link - 1);
+		if (len < 0 && (errno == EACCES || errno == EPERM)) {  /* listed, but not ours to read */
+			closedir(d);
+			free(inodes);
+			errno = EACCES;
+			return -1;
+		}
+		if (len <= 0)
+			continue;
+		link[len] = 0;
+		if (sscanf(link, "socket:[%lu]", &inode) != 1)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			unsigned long *grown = realloc(inodes, cap * sizeof *grown);
+			if (!grown)
+				break;
+			inodes = grown;
+		}
+		inodes[n++] = inode;
+	}
+	closedir(d);
+	*out = inodes;
+	*count = n;
+	return 0;
+}
+
+/* "123.sock": the name the runtime gives its socket (the number is the pid in its own pid
+ * namespace, which need not be ours). */
+static long socket_name_pid(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	char *end;
+	long n = strtol(base, &end, 10);
+	return end != base && *base >= '0' && *base <= '9' && !strcmp(end, ".sock") ? n : -1;
+}
+
+/* The path of the hotpatch socket process pid listens on, as it was bound; 1 when found, 0 when
+ * the process has none, -1 when /proc would not tell us. */
+static int discover(pid_t pid, char *out, size_t size)
+{
+	unsigned long *inodes = NULL;
+	size_t count = 0;
+	if (socket_inodes(pid, &inodes, &count))
+		return -1;
+	char path[64], line[4200];
+	snprintf(path, sizeof path, "/proc/%d/net/unix", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		free(inodes);
+		return -1;
+	}
+	int found = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned flags, type, state;
+		unsigned long inode;
+		int at = 0;
+		line[strcspn(line, "\n")] = 0;
+		if (sscanf(line, "%*s %*s %*s %x %x %x %lu %n", &flags, &type, &state, &inode, &at) != 4 || !at ||
+		    line[at] != '/')
+			continue;
+		/* Listening (__SO_ACCEPTCON), a stream, one of the process's own, named as ours. */
+		const char *bound = line + at;
+		int own = 0;
+		for (size_t i = 0; i < count && !own; i++)
+			own = inodes[i] == inode;
+		long named = socket_name_pid(bound);
+		if (!(flags & 0x10000) || type != 1 || !own || named < 0)
+			continue;
+		/* Several candidates: the one named with its pid (as we see it) wins. */
+		if (!found || named == pid) {
+			snprintf(out, size, "%s", bound);
+			found = 1 + (named == pid);
+		}
+	}
+	fclose(f);
+	free(inodes);
+	return found ? 1 : 0;
+}
+
+/* Says why a process has no runtime to talk to, and what to do, in one line. */
+static void no_runtime(pid_t pid)
+{
+	char path[64], env[65536];
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), disabled = 0;
+	ssize_t n = fd >= 0 ? read(fd, env, sizeof env - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(env + i) + 1) {
+		env[n] = 0;
+		disabled |= !strcmp(env + i, "HOTPATCH_DISABLE=1");
+	}
+	if (disabled)
+		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it runs with HOTPATCH_DISABLE=1; "
+		        "restart it without\n", (int)pid);
+	else
+		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: the program is not linked with "
+		        "libhotpatch; link it with -lhotpatch (pkg-config --libs hotpatch) or hotpatch_target()\n",
+		        (int)pid);
+}
+
+/* Opens the directory of socket path bound, as process pid sees it, and checks it is owner-only
+ * and belongs to root or the process's user; returns the descriptor, or -1 (reported). */
+static int open_socket_dir(pid_t pid, uid_t uid, const char *bound, int through_root)
+{
+	char dir[4200];
+	const char *slash = strrchr(bound, '/');
+	int len = (int)(slash - bound);
+	if (through_root)
+		snprintf(dir, sizeof dir, "/proc/%d/root%.*s/", (int)pid, len, bound);
+	else
+		snprintf(dir, sizeof dir, "%.*s/", len, bound);
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) || (st.st_mode & 077) || (st.st_uid != uid && st.st_uid != 0)) {
+		fprintf(stderr, "hpctl: process %d: its socket directory %.*s must be mode 0700 and owned by uid %u or "
+		        "root\n", (int)pid, len ? len : 1, len ? bound : "/", (unsigned)uid);
+		close(fd);
+		errno = EPERM;
+		return -2;
+	}
+	return fd;
+}
+
+/* Connects to process pid's control socket; returns the socket, or -1 (reported). */
+static int connect_to(pid_t pid)
 {
 	uid_t uid;
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char bound[4096];
 	if (process_uid(pid, &uid)) {
 		fprintf(stderr, "hpctl: no process %d\n", (int)pid);
 		return -1;
 	}
-	if (hp_control_path(addr.sun_path, sizeof addr.sun_path, pid, uid)) {
+	int found = discover(pid, bound, sizeof bound);
+	if (found == 0) {
+		no_runtime(pid);
+		return -1;
+	}
+	if (found < 0 && hp_control_path(bound, sizeof bound, pid, uid)) {
 		fprintf(stderr, "hpctl: socket path too long\n");
 		return -1;
 	}
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr)) {
-		int saved = errno;
-		char dir[200];
-		struct stat st;
-		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening at %s: %s\n", (int)pid,
-		        addr.sun_path, strerror(saved));
-		/* The runtime will not listen in a directory others can write or read. */
-		if (saved == ENOENT && !hp_control_dir(dir, sizeof dir, uid) && stat(dir, &st) == 0 &&
-		    ((st.st_mode & 077) || st.st_uid != uid))
-			fprintf(stderr, "hpctl: %s must be mode 0700 and owned by uid %u\n", dir, (unsigned)uid);
-		if (s >= 0)
-			close(s);
+	if (bound[0] != '/') {
+		fprintf(stderr, "hpctl: process %d: its socket %s is not an absolute path\n", (int)pid, bound);
 		return -1;
 	}
+	/* In the process's mount namespace first; the plain path when /proc/PID/root is not ours to
+	 * follow (then the process must share our view of the files). */
+	int dir = open_socket_dir(pid, uid, bound, 1);
+	if (dir == -1)
+		dir = open_socket_dir(pid, uid, bound, 0);
+	if (dir == -2)
+		return -1;
+	int saved = errno;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	/* Through the directory's descriptor: a short path whatever the directory's length. */
+	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dir, strrchr(bound, '/') + 1);
+	int s = dir < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr)) {
+		saved = dir < 0 ? saved : errno;
+		if (saved == EACCES || saved == EPERM)
+			fprintf(stderr, "hpctl: process %d: cannot reach its hotpatch socket %s: %s (only the process's "
+			        "user or root may patch it)\n", (int)pid, bound, strerror(saved));
+		else if (found < 0 && saved == ENOENT)
+			fprintf(stderr, "hpctl: process %d: no hotpatch socket at %s, and its open files are not ours to read: "
+			        "only the process's user or root may patch it\n", (int)pid, bound);
+		else
+			fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening at %s: %s\n", (int)pid, bound,
+			        strerror(saved));
+		if (s >= 0)
+			close(s);
+		if (dir >= 0)
+			close(dir);
+		return -1;
+	}
+	close(dir);
+	/* The kernel names the process that listens: it must be the one asked for, not another that
+	 * took the name. */
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof cred;
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid != pid) {
+		fprintf(stderr, "hpctl: process %d: the socket %s is served by process %d, not by it\n", (int)pid, bound,
+		        (int)cred.pid);
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* Sends one request (with fd, if >= 0) and collects the whole reply. */
+static int request(pid_t pid, const char *line, int fd, char *reply, size_t size)
+{
+	int s = connect_to(pid);
+	if (s < 0)
+		return -1;
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { (void *)line, strlen(line) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
