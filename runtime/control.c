@@ -18,6 +18,8 @@
 
 #include "hotpatch.h"
 
+#define MAX_MODULES 64  /* of one package, reported per module */
+
 static struct {
 	int fd;                       /* listening socket, -1 when off */
 	char path[108];
@@ -61,6 +63,13 @@ static void *read_package(int fd, size_t *size)
 	}
 	*size = got;
 	return buf;
+}
+
+/* "module ID applied FUNCTIONS NAME\tPATH" or "module ID skipped 0 NAME\t": names may hold spaces. */
+static void send_module(int fd, int id, const struct hp_module_result *r)
+{
+	reply(fd, "module %d %s %u %s\t%s\n", id, r->state == HP_MODULE_APPLIED ? "applied" : "skipped", r->functions,
+	      r->name, r->path);
 }
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -107,16 +116,23 @@ static void serve(int client)
 
 	int id = 0;
 	if (!strncmp(line, "apply", 5)) {
-		size_t size = 0;
-		void *data = pkg >= 0 ? read_package(pkg, &size) : NULL;
-		int rc = data ? hp_apply(data, size) : -HP_E_PACKAGE;
+		/* On the heap: the thread's stack is 64 KiB. */
+		size_t size = 0, modules = 0;
+		struct hp_module_result *result = malloc(MAX_MODULES * sizeof *result);
+		void *data = pkg >= 0 && result ? read_package(pkg, &size) : NULL;
+		int rc = data ? hp_apply_modules(data, size, result, MAX_MODULES, &modules) : -HP_E_PACKAGE;
 		free(data);
-		if (!data)
+		if (!result)
+			reply(client, "error %d out of memory\n", HP_E_MEMORY);
+		else if (!data)
 			reply(client, "error %d cannot read the package from the descriptor sent\n", HP_E_PACKAGE);
 		else if (rc < 0)
 			reply_error(client, rc);
-		else
+		for (size_t i = 0; rc > 0 && i < modules && i < MAX_MODULES; i++)
+			send_module(client, rc, &result[i]);
+		if (rc > 0)
 			reply(client, "ok %d\n", rc);
+		free(result);
 	} else if (sscanf(line, "revert %d", &id) == 1) {
 		int rc = hp_revert(id);
 		if (rc < 0)
@@ -132,6 +148,18 @@ static void serve(int client)
 			hex(st[i].checksum, 16, sum);
 			reply(client, "patch %d %lld %u %s %s %s\n", st[i].id, (long long)st[i].applied, st[i].functions,
 			      id_hex, sum, st[i].module);
+		}
+		/* Then the modules each patch skipped (not loaded here), once per patch. */
+		for (int i = 0; i < live && i < 64; i++) {
+			int first = 1;
+			for (int j = 0; j < i && first; j++)
+				first = st[j].id != st[i].id;
+			struct hp_module_result *mods = first ? malloc(MAX_MODULES * sizeof *mods) : NULL;
+			int n = mods ? hp_patch_modules(st[i].id, mods, MAX_MODULES) : 0;
+			for (int k = 0; k < n && k < MAX_MODULES; k++)
+				if (mods[k].state == HP_MODULE_SKIPPED)
+					send_module(client, st[i].id, &mods[k]);
+			free(mods);
 		}
 		reply(client, "ok %d\n", live);
 	} else {

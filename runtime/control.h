@@ -6,10 +6,17 @@
  * UID.  One request per connection, one line of text; apply sends the package as a file
  * descriptor (SCM_RIGHTS) with its line.  Replies end with a line "ok ..." or "error ...":
  *
- *   apply\n            ok ID                       | error CODE MESSAGE
+ *   apply\n            MODULE lines, then ok ID    | error CODE MESSAGE
  *   revert ID\n        ok                          | error CODE MESSAGE
  *   status\n           patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE  (one per live
- *                      patch, APPLIED in seconds since the epoch), then ok COUNT */
+ *                      patch and module, APPLIED in seconds since the epoch), then the
+ *                      MODULE lines of skipped modules, then ok COUNT
+ *
+ * MODULE: "module ID STATE FUNCTIONS NAME<tab>PATH", STATE "applied" or "skipped" (not loaded
+ * in the process: PATH empty), NAME the module's name in the package.
+ *
+ * hpctl finds the socket through the process itself (/proc/PID/fd and /proc/PID/net/unix) and
+ * reaches it in the process's mount namespace (/proc/PID/root): hpctl.c says why. */
 #ifndef HP_CONTROL_H
 #define HP_CONTROL_H
 

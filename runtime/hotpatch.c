@@ -30,11 +30,21 @@ struct site {
 	int patch;                    /* id of the live patch redirecting it; 0: none */
 };
 
+/* One module of a live patch (a patch of several modules has one entry for each, same id). */
 struct patch {
 	struct hp_patch_status status;
 	size_t *sites;                /* indexes into registry.sites */
 	size_t site_count;
 	uintptr_t module_base;
+	uint32_t index;               /* of the module in its package */
+	char name[256];               /* the module's name in the package */
+};
+
+/* A module of a live patch that was not loaded when it was applied. */
+struct skipped {
+	int id;
+	uint32_t index;
+	char name[256];
 };
 
 /* Slots live in pages near each module: a page of 512 cells at a time. */
@@ -52,6 +62,8 @@ static struct {
 	size_t index_cap;             /* a power of two, at least twice site_count */
 	struct patch *patches;
 	size_t patch_count;
+	struct skipped *skipped;
+	size_t skipped_count;
 	struct hp_mapping *mappings;  /* kept: threads may still run in reverted code */
 	size_t mapping_count;
 	struct slot_page *pages;
@@ -257,6 +269,9 @@ static int write_sites(struct site **sites, size_t count, int redirect)
 /* One module of a package on its way in. */
 struct incoming {
 	struct hp_pkg_module m;
+	const char *name;             /* in the package */
+	int loaded;                   /* 0: not in this process, skipped */
+	int committed;                /* redirected by this apply */
 	struct hp_loaded mod;
 	int replaced;                 /* id of the live patch of this module it replaces; 0: none */
 	size_t *indexes;              /* its sites, in redirect order */
@@ -274,14 +289,15 @@ static struct patch *patch_of_module(uintptr_t base, const char *path)
 	return NULL;
 }
 
-/* Phase 1, for every module before anything else: find it, and check every entry holds the
- * bytes the package expects.  Allocates nothing. */
+/* Phase 1, for every module before anything else: find it (a module not loaded here is
+ * skipped), and check every entry holds the bytes the package expects.  Allocates nothing. */
 static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 {
 	hp_package_module(pkg, index, &in->m);
-	const char *name = hp_package_string(pkg, in->m.name);
+	in->name = hp_package_string(pkg, in->m.name);
 	if (hp_find_module(in->m.build_id, in->m.build_id_size, &in->mod))
-		return fail(HP_E_MODULE, "module %s: no loaded module has its build-id", name);
+		return 0;
+	in->loaded = 1;
 	struct patch *live = patch_of_module(in->mod.base, in->mod.path);
 	in->replaced = live ? live->status.id : 0;
 	for (uint32_t i = 0; i < in->m.redirect_count; i++) {
@@ -351,7 +367,7 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
 
 /* Phase 3: retarget slots (atomic; switches the functions both patches redirect), redirect the
  * entries not redirected yet, then restore those only the replaced patch had. */
-static int commit_module(const void *pkg, struct incoming *in, int id, struct patch *out)
+static int commit_module(const void *pkg, uint32_t index, struct incoming *in, int id, struct patch *out)
 {
 	size_t n = in->m.redirect_count, fresh = 0;
 	struct site **todo = calloc(n + 1, sizeof *todo);
@@ -398,6 +414,8 @@ static int commit_module(const void *pkg, struct incoming *in, int id, struct pa
 	out->sites = in->indexes;
 	out->site_count = n;
 	out->module_base = in->mod.base;
+	out->index = index;
+	snprintf(out->name, sizeof out->name, "%s", in->name);
 	in->indexes = NULL;
 	return 0;
 }
@@ -418,14 +436,35 @@ static void uncommit(struct patch *p, size_t count)
 	}
 }
 
-int hp_apply(const void *package, size_t size)
+/* Forgets the skipped modules of patches no module of which is live any more (reverted, or
+ * replaced module by module). */
+static void forget_skipped(void)
+{
+	for (size_t i = registry.skipped_count; i-- > 0;)
+		if (!find_patch(registry.skipped[i].id))
+			registry.skipped[i] = registry.skipped[--registry.skipped_count];
+}
+
+/* "app, libfoo.so or server": the package's module names, for an error. */
+static void module_names(const struct incoming *in, uint32_t count, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = 0;
+	for (uint32_t i = 0; i < count && len + 1 < size; i++) {
+		int n = snprintf(out + len, size - len, "%s%s", !i ? "" : i + 1 < count ? ", " : " or ", in[i].name);
+		len += n > 0 ? (size_t)n : 0;
+	}
+}
+
+int hp_apply_modules(const void *package, size_t size, struct hp_module_result *results, size_t max,
+                     size_t *result_count)
 {
 	char why[300];
 	pthread_mutex_lock(&registry.lock);
 	struct hp_pkg_header h;
 	struct incoming *in = NULL;
 	struct patch *done = NULL;
-	uint32_t count = 0, committed = 0;
+	uint32_t count = 0, committed = 0, loaded = 0;
 	int rc = 0;
 	if (!package || hp_package_check(package, size, why, sizeof why)) {
 		rc = fail(HP_E_PACKAGE, "%s", package ? why : "no package");
@@ -433,35 +472,69 @@ int hp_apply(const void *package, size_t size)
 	}
 	hp_package_header(package, &h);
 	count = h.module_count;
-	in = calloc(count, sizeof *in);
-	done = calloc(count, sizeof *done);
+	in = calloc(count + 1, sizeof *in);
+	done = calloc(count + 1, sizeof *done);
+	struct skipped *skipped = realloc(registry.skipped, (registry.skipped_count + count + 1) * sizeof *skipped);
+	if (skipped)
+		registry.skipped = skipped;
 	struct patch *grown = realloc(registry.patches, (registry.patch_count + count) * sizeof *grown);
-	if (!in || !done || !grown) {
+	if (grown)
+		registry.patches = grown;
+	if (!in || !done || !grown || !skipped) {
 		rc = fail(HP_E_MEMORY, "out of memory");
 		goto out;
 	}
-	registry.patches = grown;
 	int id = registry.next_id;
 	for (uint32_t i = 0; i < count && !rc; i++)
 		rc = verify_module(package, i, &in[i]);
 	for (uint32_t i = 0; i < count && !rc; i++)
-		rc = map_module(package, i, &in[i]);
+		loaded += (uint32_t)in[i].loaded;
+	if (!rc && !loaded) {
+		char names[400];
+		module_names(in, count, names, sizeof names);
+		rc = fail(HP_E_MODULE, "no loaded module has the build-id of %s", names);
+	}
 	for (uint32_t i = 0; i < count && !rc; i++)
-		if (!(rc = commit_module(package, &in[i], id, &done[i])))
+		if (in[i].loaded)
+			rc = map_module(package, i, &in[i]);
+	for (uint32_t i = 0; i < count && !rc; i++)
+		if (in[i].loaded && !(rc = commit_module(package, i, &in[i], id, &done[committed]))) {
 			committed++;
+			in[i].committed = 1;
+		}
 	if (rc) {
 		uncommit(done, committed);
-		/* New code mapped for nothing; from the last, since removal moves the last entry. */
+		/* New code mapped for nothing (but code a thread may have entered stays); from the last,
+		 * since removal moves the last entry. */
 		for (uint32_t i = count; i-- > 0;)
-			if (in[i].mapped_now && i >= committed) {
+			if (in[i].mapped_now && !in[i].committed) {
 				struct hp_mapping *m = &registry.mappings[in[i].mapping];
 				munmap(m->base, m->size);
 				*m = registry.mappings[--registry.mapping_count];
 			}
 		goto out;
 	}
-	for (uint32_t i = 0; i < count; i++)
+	for (uint32_t i = 0; i < committed; i++)
 		registry.patches[registry.patch_count++] = done[i];
+	for (uint32_t i = 0; i < count; i++)
+		if (!in[i].loaded) {
+			struct skipped *k = &registry.skipped[registry.skipped_count++];
+			k->id = id;
+			k->index = i;
+			snprintf(k->name, sizeof k->name, "%s", in[i].name);
+		}
+	forget_skipped();  /* of patches this one replaced entirely */
+	for (uint32_t i = 0, k = 0; i < count && i < max; i++) {
+		memset(&results[i], 0, sizeof results[i]);
+		snprintf(results[i].name, sizeof results[i].name, "%s", in[i].name);
+		results[i].state = in[i].loaded ? HP_MODULE_APPLIED : HP_MODULE_SKIPPED;
+		if (in[i].loaded) {
+			snprintf(results[i].path, sizeof results[i].path, "%s", done[k].status.module);
+			results[i].functions = done[k++].status.functions;
+		}
+	}
+	if (result_count)
+		*result_count = count;
 	registry.next_id++;
 	registry.last_error[0] = 0;
 	rc = id;
@@ -474,6 +547,65 @@ out:
 	free(done);
 	pthread_mutex_unlock(&registry.lock);
 	return rc;
+}
+
+int hp_apply(const void *package, size_t size)
+{
+	return hp_apply_modules(package, size, NULL, 0, NULL);
+}
+
+struct indexed_result {
+	uint32_t index;
+	struct hp_module_result r;
+};
+
+static int by_index(const void *a, const void *b)
+{
+	uint32_t x = ((const struct indexed_result *)a)->index, y = ((const struct indexed_result *)b)->index;
+	return (x > y) - (x < y);
+}
+
+int hp_patch_modules(int id, struct hp_module_result *out, size_t max)
+{
+	pthread_mutex_lock(&registry.lock);
+	int n = 0;
+	struct indexed_result *all = NULL;
+	if (!find_patch(id)) {
+		n = fail(HP_E_NO_PATCH, "no live patch %d", id);
+		goto out;
+	}
+	all = calloc(registry.patch_count + registry.skipped_count, sizeof *all);
+	if (!all) {
+		n = fail(HP_E_MEMORY, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < registry.patch_count; i++) {
+		const struct patch *p = &registry.patches[i];
+		if (p->status.id != id)
+			continue;
+		struct indexed_result *e = &all[n++];
+		e->index = p->index;
+		e->r.state = HP_MODULE_APPLIED;
+		e->r.functions = p->status.functions;
+		snprintf(e->r.name, sizeof e->r.name, "%s", p->name);
+		snprintf(e->r.path, sizeof e->r.path, "%s", p->status.module);
+	}
+	for (size_t i = 0; i < registry.skipped_count; i++) {
+		const struct skipped *k = &registry.skipped[i];
+		if (k->id != id)
+			continue;
+		struct indexed_result *e = &all[n++];
+		e->index = k->index;
+		e->r.state = HP_MODULE_SKIPPED;
+		snprintf(e->r.name, sizeof e->r.name, "%s", k->name);
+	}
+	qsort(all, (size_t)n, sizeof *all, by_index);  /* the package's order */
+	for (size_t i = 0; i < (size_t)n && i < max; i++)
+		out[i] = all[i].r;
+out:
+	free(all);
+	pthread_mutex_unlock(&registry.lock);
+	return n;
 }
 
 int hp_revert(int id)
@@ -508,6 +640,7 @@ int hp_revert(int id)
 		free(p->sites);
 		*p = registry.patches[--registry.patch_count];
 	}
+	forget_skipped();
 	registry.last_error[0] = 0;
 out:
 	pthread_mutex_unlock(&registry.lock);

@@ -18,7 +18,7 @@ extern "C" {
 
 enum hp_error {
 	HP_E_PACKAGE = 1,   /* malformed, truncated or corrupt package */
-	HP_E_MODULE,        /* no loaded module has the build-id the package is for */
+	HP_E_MODULE,        /* none of the package's modules is loaded (by build-id) */
 	HP_E_MISMATCH,      /* a function entry does not hold the bytes the package expects */
 	HP_E_MEMORY,        /* no memory within ±2 GiB of the module, or out of memory */
 	HP_E_SYMBOL,        /* a symbol the package imports is not in the process */
@@ -28,10 +28,37 @@ enum hp_error {
 	HP_E_CONFLICT,      /* another live patch redirects a function of this package */
 };
 
-/* Applies a package (the bytes of a .hp file; the library keeps what it needs).  A package for
- * a module that already has a live patch replaces that patch: each function both patch is
- * switched with one atomic store.  Returns the new patch's id (> 0). */
+/* Applies a package (the bytes of a .hp file; the library keeps what it needs).  A package made
+ * from a build tree may hold several modules (programs and libraries): it applies to every one of
+ * them loaded in this process, all or none (every loaded one is verified before any is mapped,
+ * and every one is mapped before any is redirected), and skips those not loaded here; it is
+ * refused only when none is.  A package for a module that already has a live patch replaces
+ * that patch: each function both patch is switched with one atomic store.  Returns the new
+ * patch's id (> 0). */
 int hp_apply(const void *package, size_t size);
+
+enum hp_module_state {
+	HP_MODULE_APPLIED = 1,        /* redirected in this process */
+	HP_MODULE_SKIPPED,            /* not loaded in this process: nothing to patch */
+};
+
+/* What became of one module of a package. */
+struct hp_module_result {
+	char name[256];               /* the module's name in the package (its path in the build tree) */
+	char path[256];               /* where it is loaded in this process; "" when skipped */
+	int state;                    /* enum hp_module_state */
+	unsigned functions;           /* redirected; 0 when skipped */
+};
+
+/* hp_apply, also telling what became of each of the package's modules: up to max results in
+ * out, in the package's order; *count (unless NULL) gets how many modules the package has.  On
+ * failure nothing is applied and out is not filled. */
+int hp_apply_modules(const void *package, size_t size, struct hp_module_result *out, size_t max,
+                     size_t *count);
+
+/* The modules of live patch id, applied and skipped, as hp_apply_modules reported them: fills up
+ * to max entries and returns how many there are, or -HP_E_NO_PATCH. */
+int hp_patch_modules(int id, struct hp_module_result *out, size_t max);
 
 /* Reverts a live patch (id 0: the newest): every entry gets its original bytes back.  Threads
  * already running the new code finish in it; the new code stays mapped. */

@@ -314,6 +314,41 @@ static int failed(pid_t pid, const char *last)
 	return 1;
 }
 
+/* A "module ID STATE FUNCTIONS NAME<tab>PATH" line (control.h); 0 when it is one. */
+struct module {
+	int id, applied;
+	unsigned functions;
+	char name[512], path[512];
+};
+
+static int parse_module(const char *line, struct module *m)
+{
+	char state[16];
+	int at = 0;
+	if (sscanf(line, "module %d %15s %u %n", &m->id, state, &m->functions, &at) != 3 || !at)
+		return -1;
+	const char *tab = strchr(line + at, '\t');
+	if (!tab)
+		return -1;
+	snprintf(m->name, sizeof m->name, "%.*s", (int)(tab - line - at), line + at);
+	snprintf(m->path, sizeof m->path, "%s", tab + 1);
+	m->applied = !strcmp(state, "applied");
+	return 0;
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (const char *p = s; *p; p++)
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if ((unsigned char)*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	putchar('"');
+}
+
 static int status(pid_t pid, int json)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
@@ -323,9 +358,13 @@ static int status(pid_t pid, int json)
 	if (strncmp(last, "ok", 2))
 		return failed(pid, last);
 	int count = 0;
+	size_t skipped = 0;
+	char *skipped_lines[256];
 	printf(json ? "{\"pid\":%d,\"patches\":[" : "process %d: ", (int)pid);
 	for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
 		int id;
+		if (!strncmp(line, "module ", 7) && skipped < sizeof skipped_lines / sizeof *skipped_lines)
+			skipped_lines[skipped++] = line;
 		long long applied;
 		unsigned functions;
 		char build_id[65], sum[33], module[512];
@@ -334,11 +373,10 @@ static int status(pid_t pid, int json)
 			continue;
 		if (json) {
 			printf("%s{\"id\":%d,\"applied\":%lld,\"functions\":%u,\"build_id\":\"%s\",\"checksum\":\"%s\","
-			       "\"module\":\"",
+			       "\"module\":",
 			       count ? "," : "", id, applied, functions, build_id, sum);
-			for (const char *p = module; *p; p++)
-				printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-			printf("\"}");
+			json_string(module);
+			printf("}");
 		} else {
 			char when[32];
 			time_t t = (time_t)applied;
@@ -348,6 +386,23 @@ static int status(pid_t pid, int json)
 			printf("  %-4d %-19s %-9u %.16s %s\n", id, when, functions, build_id, module);
 		}
 		count++;
+	}
+	/* The modules of those patches that were not loaded in the process. */
+	if (json)
+		printf("],\"skipped\":[");
+	for (size_t i = 0, n = 0; i < skipped; i++) {
+		struct module m;
+		if (parse_module(skipped_lines[i], &m) || m.applied)
+			continue;
+		if (json) {
+			printf("%s{\"id\":%d,\"module\":", n++ ? "," : "", m.id);
+			json_string(m.name);
+			printf("}");
+		} else {
+			char what[600];
+			snprintf(what, sizeof what, "%s (not loaded: skipped)", m.name);
+			printf("  %-4d %-19s %-9s %-16s %s\n", m.id, "-", "-", "-", what);
+		}
 	}
 	if (json)
 		printf("]}\n");
@@ -388,6 +443,16 @@ int main(int argc, char **argv)
 		if (sscanf(last, "ok %d", &id) != 1)
 			return failed((pid_t)pid, last);
 		printf("process %ld: applied %s as patch %d\n", pid, argv[3], id);
+		/* Then what became of each of the package's modules. */
+		for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
+			struct module m;
+			if (parse_module(line, &m))
+				continue;
+			if (m.applied)
+				printf("  %s: applied, %u function%s (%s)\n", m.name, m.functions, m.functions == 1 ? "" : "s", m.path);
+			else
+				printf("  %s: skipped: not loaded in this process\n", m.name);
+		}
 		return 0;
 	}
 	if (!strcmp(argv[1], "revert") && (argc == 3 || argc == 4)) {

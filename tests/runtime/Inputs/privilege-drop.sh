@@ -29,7 +29,8 @@ mark start
 { "$hpctl" apply "$parent" "$dir/fix.hp" 2>&1 || true; } | names >> "$dir/out.txt"
 { "$hpctl" apply "$child" "$dir/fix.hp" 2>&1 || true; } | names >> "$dir/out.txt"
 mark applied
-sleep 0.2
+# What each printed last, now that both run the fixed code.
+for who in parent child; do echo "last: $(grep "^$who " "$dir/out.txt" | tail -n 1)" >> "$dir/out.txt"; done
 echo "== other user" >> "$dir/out.txt"
 setpriv --reuid=1 --regid=1 --clear-groups "$hpctl" status "$parent" 2>&1 | names >> "$dir/out.txt" || true
 kill -0 "$parent" && kill -0 "$child"
