@@ -250,9 +250,9 @@ control_note="the control thread runs"
 # berkeley SIZE-OUTPUT-LINE: text data bss
 size_so=$(size -B "$lib_so" | awk 'NR == 2 { print $1, $2, $3 }')
 code_so=$(size -A "$lib_so" | awk '$1 ~ /^\.text/ { s += $2 } END { print s + 0 }')
-mapfile -t objs < <(size -B "$lib_a" | awk 'NR > 1 { print $6, $1, $2, $3 }')
+mapfile -t objs < <(size -B "${lib_a%.a}-objects.a" | awk 'NR > 1 { print $6, $1, $2, $3 }')
 declare -A obj_code
-while read -r name bytes; do obj_code[$name]=$bytes; done < <(size -A "$lib_a" | awk '
+while read -r name bytes; do obj_code[$name]=$bytes; done < <(size -A "${lib_a%.a}-objects.a" | awk '
 	/\(ex / { name = $1 } $1 ~ /^\.text/ { s[name] += $2 } END { for (k in s) print k, s[k] }')
 obj_total=$(printf '%s\n' "${objs[@]}" | awk '{ t += $2; d += $3; b += $4 } END { print t, d, b }')
 obj_code_total=$(sum_list "${obj_code[@]}")
