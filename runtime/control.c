@@ -98,7 +98,7 @@ static void serve(int client)
 	struct ucred cred;
 	socklen_t len = sizeof cred;
 	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) || !may_patch(cred.uid)) {
-		reply(client, "error 0 permission denied: not the process's user\n");
+		reply(client, "error 0 permission denied: only root, or the user the process wholly runs as, may patch it\n");
 		return;
 	}
 	char line[256] = "";

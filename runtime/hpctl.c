@@ -95,8 +95,28 @@ static int socket_inodes(pid_t pid, unsigned long **out, size_t *count)
 	return 0;
 }
 
-/* "123.sock": the name the runtime gives its socket (the number is the pid in its own pid
- * namespace, which need not be ours). */
+/* The pid process pid has in its own pid namespace (the last of NSpid), which need not be ours:
+ * the runtime names its socket with it. */
+static long own_pid(pid_t pid)
+{
+	char path[64], line[512];
+	long own = pid;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "NSpid:", 6))
+			for (char *p = line + 6, *end;; p = end) {
+				long n = strtol(p, &end, 10);
+				if (end == p)
+					break;
+				own = n;
+			}
+	if (f)
+		fclose(f);
+	return own;
+}
+
+/* "123.sock": the name the runtime gives its socket; -1 for any other name. */
 static long socket_name_pid(const char *path)
 {
 	const char *base = strrchr(path, '/');
@@ -122,7 +142,8 @@ static int discover(pid_t pid, char *out, size_t size)
 		return -1;
 	}
 	int found = 0;
-	while (fgets(line, sizeof line, f)) {
+	long own = own_pid(pid);
+	while (fgets(line, sizeof line, f) && !found) {
 		unsigned flags, type, state;
 		unsigned long inode;
 		int at = 0;
@@ -130,18 +151,15 @@ static int discover(pid_t pid, char *out, size_t size)
 		if (sscanf(line, "%*s %*s %*s %x %x %x %lu %n", &flags, &type, &state, &inode, &at) != 4 || !at ||
 		    line[at] != '/')
 			continue;
-		/* Listening (__SO_ACCEPTCON), a stream, one of the process's own, named as ours. */
+		/* Listening (__SO_ACCEPTCON), a stream, one of the process's own, named as the runtime
+		 * names it (PID.sock): not a socket of the program's own that hpctl must not talk to. */
 		const char *bound = line + at;
-		int own = 0;
-		for (size_t i = 0; i < count && !own; i++)
-			own = inodes[i] == inode;
-		long named = socket_name_pid(bound);
-		if (!(flags & 0x10000) || type != 1 || !own || named < 0)
-			continue;
-		/* Several candidates: the one named with its pid (as we see it) wins. */
-		if (!found || named == pid) {
+		int held = 0;
+		for (size_t i = 0; i < count && !held; i++)
+			held = inodes[i] == inode;
+		if ((flags & 0x10000) && type == 1 && held && socket_name_pid(bound) == own) {
 			snprintf(out, size, "%s", bound);
-			found = 1 + (named == pid);
+			found = 1;
 		}
 	}
 	fclose(f);

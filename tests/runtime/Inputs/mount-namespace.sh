@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mount-namespace.sh DIR: runs DIR/old/app in a mount namespace of its own with a private tmpfs
+# mount-namespace.sh DIR [pid]: runs DIR/old/app in a mount namespace of its own with a private tmpfs
 # on /tmp and its socket directory there (as systemd's PrivateTmp=yes gives a service), then
 # applies DIR/fix.hp from outside with hpctl, shows status, reverts.  Prints the program's
 # distinct lines with hpctl's transcript in between.
@@ -8,12 +8,21 @@ dir=$1
 hpctl=${HPCTL:?}
 sockdir=$(mktemp -u /tmp/hpns.XXXXXX)  # a name only, made inside the namespace's /tmp
 : > "$dir/out.txt"
-# unshare and sh exec in place: $! is the program's pid.
-unshare -m sh -c 'mount -t tmpfs none /tmp && HOTPATCH_SOCKET_DIR=$0 exec "$1"' "$sockdir" "$dir/old/app" \
+# With a second argument "pid", also a pid namespace of its own, where the program is pid 1 and
+# names its socket 1.sock.  unshare and sh exec in place: $! is the program's pid, except that
+# a new pid namespace needs a fork (-f): the program is then unshare's child.
+flags=(-m)
+[ "${2:-}" = pid ] && flags=(-m -p -f)
+unshare "${flags[@]}" sh -c 'mount -t tmpfs none /tmp && HOTPATCH_SOCKET_DIR=$0 exec "$1"' "$sockdir" "$dir/old/app" \
   >> "$dir/out.txt" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -S "/proc/$pid/root$sockdir/$pid.sock" ] && break; sleep 0.05; done
+if [ "${2:-}" = pid ]; then
+  for _ in $(seq 100); do child=$(pgrep -P $pid -x app) && break; sleep 0.05; done
+  pid=$child
+  grep NSpid "/proc/$pid/status" | awk '{ print "pid inside:", $NF }' >> "$dir/out.txt"
+fi
+for _ in $(seq 100); do [ -n "$(ls "/proc/$pid/root$sockdir" 2>/dev/null)" ] && break; sleep 0.05; done
 mark() { sleep 0.2; echo "== $*" >> "$dir/out.txt"; }
 mark start
 [ -e "$sockdir" ] && echo "socket outside: $sockdir" >> "$dir/out.txt" || echo "socket outside: none" >> "$dir/out.txt"
