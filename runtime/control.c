@@ -1,6 +1,7 @@
 /* control.c — the runtime's end of the control channel (control.h): a thread that waits on a
- * UNIX socket and serves hpctl.  Only the process's own user or root may use it: the socket
- * lives in an owner-only directory and the kernel's SO_PEERCRED names every client.  Started
+ * UNIX socket and serves hpctl.  Only root, or the user the process wholly runs as, may use it
+ * (may_patch): the socket lives in an owner-only directory and the kernel's SO_PEERCRED names
+ * every client.  Started
  * when the library loads unless HOTPATCH_DISABLE=1; while idle the thread sleeps in accept(). */
 #define _GNU_SOURCE
 #include "control.h"
@@ -243,8 +244,9 @@ static void after_fork_child(void)
 	start();
 }
 
-/* Not static: a program linking libhotpatch.a statically without calling it keeps this object
- * (and so the channel) with -Wl,-u,hp_control_start, as hotpatch_target() does. */
+/* Not static: the name a static link uses to keep this object (and so the channel) although the
+ * program calls nothing in it: libhotpatch.a is a linker script saying EXTERN(hp_control_start),
+ * and hotpatch_target() passes -Wl,-u,hp_control_start. */
 __attribute__((constructor)) void hp_control_start(void)
 {
 	start();
