@@ -1,8 +1,8 @@
 /* control.c — the runtime's end of the control channel (control.h): a thread that waits on a
  * UNIX socket and serves hpctl.  Only root, or the user the process wholly runs as, may use it
  * (may_patch): the socket lives in an owner-only directory and the kernel's SO_PEERCRED names
- * every client.  Started
- * when the library loads unless HOTPATCH_DISABLE=1; while idle the thread sleeps in accept(). */
+ * every client.  Started when the library loads unless HOTPATCH_DISABLE=1; while idle the
+ * thread sleeps in accept(). */
 #define _GNU_SOURCE
 #include "control.h"
 
