@@ -5,6 +5,10 @@
 set -u
 hpctl=$1
 shift
+# Their sockets go to a directory of their own, removed at the end: killed, they leave them.
+export HOTPATCH_SOCKET_DIR
+HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
+trap 'rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
 for prog in "$@"; do
   name=$(basename "$prog")
   env -u LD_LIBRARY_PATH "$prog" 2> "$prog.err" &
