@@ -23,7 +23,7 @@ static int usage(FILE *out)
 	             "       hpctl status PID [--json]\n"
 	             "       hpctl --version\n"
 	             "Applies, reverts and lists live patches in process PID, which must be linked with\n"
-	             "libhotpatch.  Only the process's user (or root) may do so.\n");
+	             "libhotpatch.  Only root, or the user the process wholly runs as, may do so.\n");
 	return out == stdout ? 0 : 1;
 }
 
@@ -251,11 +251,11 @@ static int connect_to(pid_t pid)
 	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr)) {
 		saved = dir < 0 ? saved : errno;
 		if (saved == EACCES || saved == EPERM)
-			fprintf(stderr, "hpctl: process %d: cannot reach its hotpatch socket %s: %s (only the process's "
-			        "user or root may patch it)\n", (int)pid, bound, strerror(saved));
+			fprintf(stderr, "hpctl: process %d: cannot reach its hotpatch socket %s: %s (only root, or the user "
+			        "the process wholly runs as, may patch it)\n", (int)pid, bound, strerror(saved));
 		else if (found < 0 && saved == ENOENT)
 			fprintf(stderr, "hpctl: process %d: no hotpatch socket at %s, and its open files are not ours to read: "
-			        "only the process's user or root may patch it\n", (int)pid, bound);
+			        "only root, or the user the process wholly runs as, may patch it\n", (int)pid, bound);
 		else
 			fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening at %s: %s\n", (int)pid, bound,
 			        strerror(saved));
