@@ -27,16 +27,22 @@ static int usage(FILE *out)
 	return out == stdout ? 0 : 1;
 }
 
-/* The uid a process runs as, from /proc. */
+/* The real uid a process runs as (the one the runtime names its directory after), from
+ * /proc/PID/status: the owner of /proc/PID is root for a process that is not dumpable. */
 static int process_uid(pid_t pid, uid_t *uid)
 {
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof path, "/proc/%d", (int)pid);
-	if (stat(path, &st))
-		return -1;
-	*uid = st.st_uid;
-	return 0;
+	char path[64], line[256];
+	unsigned real;
+	int found = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof line, f))
+		found = sscanf(line, "Uid: %u", &real) == 1;
+	if (f)
+		fclose(f);
+	if (found)
+		*uid = (uid_t)real;
+	return found ? 0 : -1;
 }
 
 /* Finding the socket.  The runtime binds DIR/PID.sock when it starts (and in each forked child),
