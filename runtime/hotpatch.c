@@ -276,6 +276,10 @@ struct incoming {
 	int replaced;                 /* id of the live patch of this module it replaces; 0: none */
 	size_t *indexes;              /* its sites, in redirect order */
 	uintptr_t *targets;           /* the new entries */
+	uint64_t *previous;           /* what each site's slot held before (undo) */
+	struct site **fresh;          /* the sites it redirected that no patch redirected before */
+	size_t fresh_count;
+	struct site **stale;          /* room for the sites only the replaced patch redirects */
 	size_t mapping;               /* index in registry.mappings */
 	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
 };
@@ -325,7 +329,11 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
 	const struct hp_pkg_header *h = pkg;
 	in->indexes = calloc(in->m.redirect_count + 1, sizeof *in->indexes);
 	in->targets = calloc(in->m.redirect_count + 1, sizeof *in->targets);
-	if (!in->indexes || !in->targets)
+	in->previous = calloc(in->m.redirect_count + 1, sizeof *in->previous);
+	in->fresh = calloc(in->m.redirect_count + 1, sizeof *in->fresh);
+	struct patch *live = in->replaced ? patch_of_module(in->mod.base, in->mod.path) : NULL;
+	in->stale = calloc((live ? live->site_count : 0) + 1, sizeof *in->stale);
+	if (!in->indexes || !in->targets || !in->previous || !in->fresh || !in->stale)
 		return fail(HP_E_MEMORY, "out of memory");
 	size_t found = registry.mapping_count;
 	for (size_t i = 0; i < registry.mapping_count && found == registry.mapping_count; i++)
@@ -345,7 +353,6 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
 		in->mapped_now = 1;
 	}
 	in->mapping = found;
-	hp_register_unwind(&registry.mappings[found]);
 	for (uint32_t i = 0; i < in->m.redirect_count; i++) {
 		struct hp_pkg_redirect r;
 		hp_package_redirect(pkg, &in->m, i, &r);
@@ -365,25 +372,45 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
 	return 0;
 }
 
-/* Phase 3: retarget slots (atomic; switches the functions both patches redirect), redirect the
- * entries not redirected yet, then restore those only the replaced patch had. */
-static int commit_module(const void *pkg, uint32_t index, struct incoming *in, int id, struct patch *out)
+/* Phase 3: retarget slots (atomic; switches the functions both this package and a patch it
+ * replaces redirect), then redirect the entries not redirected yet.  What it replaces stays
+ * registered until every module has come this far (finish_module), so that a failure in this
+ * or a later module can put everything back (undo_module). */
+static int commit_module(struct incoming *in)
 {
-	size_t n = in->m.redirect_count, fresh = 0;
-	struct site **todo = calloc(n + 1, sizeof *todo);
-	if (!todo)
-		return fail(HP_E_MEMORY, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		__atomic_store_n(registry.sites[in->indexes[i]].slot, (uint64_t)in->targets[i], __ATOMIC_RELEASE);
-	for (size_t i = 0; i < n; i++)
-		if (!registry.sites[in->indexes[i]].patch)
-			todo[fresh++] = &registry.sites[in->indexes[i]];
-	if (write_sites(todo, fresh, 1)) {
-		int rc = fail(HP_E_PROTECT, "module %s: cannot make its code writable: %s", in->mod.path, strerror(errno));
-		write_sites(todo, fresh, 0);
-		free(todo);
-		return rc;
+	size_t n = in->m.redirect_count;
+	in->fresh_count = 0;
+	/* From here on threads may run the new code: its mapping stays, and it is registered with
+	 * the unwinder first (never a mapping that may yet be unmapped). */
+	in->committed = 1;
+	hp_register_unwind(&registry.mappings[in->mapping]);
+	for (size_t i = 0; i < n; i++) {
+		struct site *s = &registry.sites[in->indexes[i]];
+		in->previous[i] = __atomic_load_n(s->slot, __ATOMIC_ACQUIRE);
+		__atomic_store_n(s->slot, (uint64_t)in->targets[i], __ATOMIC_RELEASE);
+		if (!s->patch)
+			in->fresh[in->fresh_count++] = s;
 	}
+	if (write_sites(in->fresh, in->fresh_count, 1))  /* undo_module takes it back */
+		return fail(HP_E_PROTECT, "module %s: cannot make its code writable: %s", in->mod.path, strerror(errno));
+	return 0;
+}
+
+/* Takes back a committed module: its new entries get their original bytes, and the functions a
+ * replaced patch redirects go back to that patch's code.  Its new code stays mapped: a thread
+ * may have entered it meanwhile. */
+static void undo_module(struct incoming *in)
+{
+	write_sites(in->fresh, in->fresh_count, 0);
+	for (size_t i = 0; i < in->m.redirect_count; i++)
+		__atomic_store_n(registry.sites[in->indexes[i]].slot, in->previous[i], __ATOMIC_RELEASE);
+}
+
+/* Every module committed: the patch it replaces gives up what this one does not redirect (those
+ * functions get their original bytes) and its entry; the new entry is written to out. */
+static void finish_module(const void *pkg, uint32_t index, struct incoming *in, int id, struct patch *out)
+{
+	size_t n = in->m.redirect_count;
 	struct patch *replaced = in->replaced ? patch_of_module(in->mod.base, in->mod.path) : NULL;
 	if (replaced) {
 		size_t stale = 0;
@@ -392,15 +419,14 @@ static int commit_module(const void *pkg, uint32_t index, struct incoming *in, i
 			for (size_t i = 0; i < n && !kept; i++)
 				kept = in->indexes[i] == replaced->sites[k];
 			if (!kept)
-				todo[stale++] = &registry.sites[replaced->sites[k]];
+				in->stale[stale++] = &registry.sites[replaced->sites[k]];
 		}
-		write_sites(todo, stale, 0);
+		write_sites(in->stale, stale, 0);
 		for (size_t k = 0; k < stale; k++)
-			todo[k]->patch = 0;
+			in->stale[k]->patch = 0;
 		free(replaced->sites);
-		*replaced = registry.patches[--registry.patch_count];  /* the new patch takes its place */
+		*replaced = registry.patches[--registry.patch_count];
 	}
-	free(todo);
 	for (size_t i = 0; i < n; i++)
 		registry.sites[in->indexes[i]].patch = id;
 	memset(out, 0, sizeof *out);
@@ -417,23 +443,6 @@ static int commit_module(const void *pkg, uint32_t index, struct incoming *in, i
 	out->index = index;
 	snprintf(out->name, sizeof out->name, "%s", in->name);
 	in->indexes = NULL;
-	return 0;
-}
-
-/* Takes back the redirects of committed modules (a later module could not be committed). */
-static void uncommit(struct patch *p, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		struct site **sites = calloc(p[i].site_count + 1, sizeof *sites);
-		for (size_t k = 0; sites && k < p[i].site_count; k++)
-			sites[k] = &registry.sites[p[i].sites[k]];
-		if (sites)
-			write_sites(sites, p[i].site_count, 0);
-		for (size_t k = 0; k < p[i].site_count; k++)
-			registry.sites[p[i].sites[k]].patch = 0;
-		free(sites);
-		free(p[i].sites);
-	}
 }
 
 /* Forgets the skipped modules of patches no module of which is live any more (reverted, or
@@ -498,13 +507,14 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 		if (in[i].loaded)
 			rc = map_module(package, i, &in[i]);
 	for (uint32_t i = 0; i < count && !rc; i++)
-		if (in[i].loaded && !(rc = commit_module(package, i, &in[i], id, &done[committed]))) {
-			committed++;
-			in[i].committed = 1;
-		}
+		if (in[i].loaded)
+			rc = commit_module(&in[i]);
 	if (rc) {
-		uncommit(done, committed);
-		/* New code mapped for nothing (but code a thread may have entered stays); from the last,
+		/* The process back as it was, patches this one would replace included. */
+		for (uint32_t i = count; i-- > 0;)
+			if (in[i].committed)
+				undo_module(&in[i]);
+		/* New code mapped for nothing (no thread ever ran it: never committed); from the last,
 		 * since removal moves the last entry. */
 		for (uint32_t i = count; i-- > 0;)
 			if (in[i].mapped_now && !in[i].committed) {
@@ -514,6 +524,9 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 			}
 		goto out;
 	}
+	for (uint32_t i = 0; i < count; i++)
+		if (in[i].loaded)
+			finish_module(package, i, &in[i], id, &done[committed++]);
 	for (uint32_t i = 0; i < committed; i++)
 		registry.patches[registry.patch_count++] = done[i];
 	for (uint32_t i = 0; i < count; i++)
@@ -542,6 +555,9 @@ out:
 	for (uint32_t i = 0; in && i < count; i++) {
 		free(in[i].indexes);
 		free(in[i].targets);
+		free(in[i].previous);
+		free(in[i].fresh);
+		free(in[i].stale);
 	}
 	free(in);
 	free(done);
