@@ -18,7 +18,10 @@ unshare "${flags[@]}" sh -c 'mount -t tmpfs none /tmp && HOTPATCH_SOCKET_DIR=$0 
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 if [ "${2:-}" = pid ]; then
-  for _ in $(seq 100); do child=$(pgrep -P $pid -x app) && break; sleep 0.05; done
+  for _ in $(seq 100); do
+    child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null) && child=${child%% *} && [ -n "$child" ] && break
+    sleep 0.05
+  done
   pid=$child
   grep NSpid "/proc/$pid/status" | awk '{ print "pid inside:", $NF }' >> "$dir/out.txt"
 fi
