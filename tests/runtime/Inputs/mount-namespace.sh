@@ -16,7 +16,8 @@ flags=(-m)
 unshare "${flags[@]}" sh -c 'mount -t tmpfs none /tmp && HOTPATCH_SOCKET_DIR=$0 exec "$1"' "$sockdir" "$dir/old/app" \
   >> "$dir/out.txt" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
+# SIGKILL: the first process of a pid namespace ignores other signals sent from outside.
+trap 'kill -KILL $pid 2>/dev/null || true' EXIT
 if [ "${2:-}" = pid ]; then
   for _ in $(seq 100); do
     child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null) && child=${child%% *} && [ -n "$child" ] && break
