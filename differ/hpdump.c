@@ -105,6 +105,12 @@ static void print_table(struct dump *d, struct hp_elf *e, const struct hp_meta *
 					printf("%s %s", k ? "," : "", tu->records[r->calls[k]].name);
 				printf("\n");
 			}
+			if (r->line_count) {  /* the values its body took from __LINE__ */
+				printf("      lines");
+				for (uint32_t k = 0; k < r->line_count; k++)
+					printf("%s %u", k ? "," : "", r->lines[k]);
+				printf("\n");
+			}
 		}
 		if (d->verbose)
 			for (size_t k = 0; k < tu->type_count; k++) {

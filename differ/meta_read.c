@@ -42,7 +42,7 @@ static int check_blob(const uint8_t *p, size_t avail, size_t at, struct layout *
 	if (h->total_size > avail || h->total_size < h->header_size)
 		return bad(err, err_size, at, "blob size %u exceeds the section (%zu bytes left)",
 		           h->total_size, avail);
-	if (h->record_size < sizeof(struct hp_meta_record) || h->type_size < sizeof(struct hp_meta_type))
+	if (h->record_size < HP_META_RECORD_MIN_SIZE || h->type_size < sizeof(struct hp_meta_type))
 		return bad(err, err_size, at, "record size %u or type size %u too small", h->record_size,
 		           h->type_size);
 	uint64_t end = h->header_size;
@@ -78,6 +78,13 @@ static int check_range(const struct layout *l, uint32_t first, uint32_t count, s
 	return 0;
 }
 
+/* A record as this reader knows it: fields a shorter (older) record lacks read as zero. */
+static void read_record(const uint8_t *at, uint16_t record_size, struct hp_meta_record *r)
+{
+	memset(r, 0, sizeof *r);
+	memcpy(r, at, record_size < sizeof *r ? record_size : sizeof *r);
+}
+
 int hp_meta_parse(const uint8_t *data, size_t size, struct hp_meta *out, char *err, size_t err_size)
 {
 	memset(out, 0, sizeof *out);
@@ -101,10 +108,11 @@ int hp_meta_parse(const uint8_t *data, size_t size, struct hp_meta *out, char *e
 		for (uint32_t i = 0; i < h->record_count; i++) {
 			struct hp_meta_record r;
 			size_t ra = at + l.records + (size_t)i * h->record_size;
-			memcpy(&r, p + l.records + (size_t)i * h->record_size, sizeof r);
+			read_record(p + l.records + (size_t)i * h->record_size, h->record_size, &r);
 			if (check_string(&l, r.name, ra, "record name", err, err_size) ||
 			    check_range(&l, r.types_first, r.types_count, ra, err, err_size) ||
-			    check_range(&l, r.calls_first, r.calls_count, ra, err, err_size))
+			    check_range(&l, r.calls_first, r.calls_count, ra, err, err_size) ||
+			    check_range(&l, r.lines_first, r.lines_count, ra, err, err_size))
 				return -1;
 			if (r.kind != HP_META_FUNCTION && r.kind != HP_META_VARIABLE)
 				return bad(err, err_size, ra, "unknown record kind %u", r.kind);
@@ -179,11 +187,13 @@ int hp_meta_parse(const uint8_t *data, size_t size, struct hp_meta *out, char *e
 		tu->type_count = h->type_count;
 		for (uint32_t i = 0; i < h->record_count; i++, rec++) {
 			struct hp_meta_record r;
-			memcpy(&r, p + l.records + (size_t)i * h->record_size, sizeof r);
+			read_record(p + l.records + (size_t)i * h->record_size, h->record_size, &r);
 			*rec = (struct hp_rec){ .name = str + r.name, .kind = r.kind, .linkage = r.linkage,
 				                .flags = r.flags, .size = r.size, .types = idx + r.types_first,
 				                .type_count = r.types_count, .calls = idx + r.calls_first,
-				                .call_count = r.calls_count, .tu = tu };
+				                .call_count = r.calls_count, .lines = idx + r.lines_first,
+				                .line_count = r.lines_count, .tu = tu };
+			memcpy(rec->lines_fingerprint, r.lines_fingerprint, 16);
 			memcpy(rec->shape_fingerprint, r.shape_fingerprint, 16);
 			memcpy(rec->abi_fingerprint, r.abi_fingerprint, 16);
 			memcpy(rec->fingerprint, r.fingerprint, 16);

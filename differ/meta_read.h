@@ -20,6 +20,9 @@ struct hp_rec {
 	uint32_t type_count;
 	const uint32_t *calls;        /* indices into tu->records */
 	uint32_t call_count;
+	const uint32_t *lines;        /* values its own body took from __LINE__, in AST order */
+	uint32_t line_count;          /* 0 also for records written before lines were recorded */
+	uint8_t lines_fingerprint[16];  /* its source with those values masked; zero when unknown */
 	struct hp_tu *tu;
 };
 

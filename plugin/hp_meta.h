@@ -86,7 +86,14 @@ struct hp_meta_record {
 	uint8_t layout_fingerprint[16];   /* XXH3-128 over the layouts of the types it uses */
 	uint8_t shape_fingerprint[16];    /* functions: fingerprint without integer constant values */
 	uint8_t abi_fingerprint[16];      /* functions: type, calling convention, argument attributes */
+	/* Added after the first release of version 1 (records of 112 bytes read as "no lines"). */
+	uint32_t lines_first;             /* indices[lines_first ..] = values its own body took from */
+	uint32_t lines_count;             /*   __LINE__ (or __builtin_LINE()), in AST order */
+	uint8_t lines_fingerprint[16];    /* functions: its source with those values masked out */
 };
+
+/* The shortest record a reader accepts: version 1 before the line fields. */
+#define HP_META_RECORD_MIN_SIZE 112
 
 struct hp_meta_type {
 	uint32_t name;                    /* "struct conn", "union value", ... */
@@ -95,7 +102,7 @@ struct hp_meta_type {
 };
 
 _Static_assert(sizeof(struct hp_meta_header) == 72, "hp_meta_header layout is part of the format");
-_Static_assert(sizeof(struct hp_meta_record) == 112, "hp_meta_record layout is part of the format");
+_Static_assert(sizeof(struct hp_meta_record) == 136, "hp_meta_record layout is part of the format");
 _Static_assert(sizeof(struct hp_meta_type) == 24, "hp_meta_type layout is part of the format");
 
 #endif

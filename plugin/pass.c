@@ -150,6 +150,20 @@ static uint8_t linkage_of(LLVMValueRef g)
 	}
 }
 
+/* The values a function's body took from __LINE__ and its source with them masked: what lets
+ * hpdiff tell a function that only moved to other lines (docs/hpdiff.md, "Line numbers"). */
+static int add_lines(struct finish *f, const struct hp_source_decl *u, struct hp_meta_record *r)
+{
+	r->lines_first = (uint32_t)f->blob.index_count;
+	for (size_t i = 0; u && i < u->line_count; i++)
+		if (hp_blob_index(&f->blob, u->lines[i]))
+			return fail(f, "out of memory");
+	r->lines_count = (uint32_t)(f->blob.index_count - r->lines_first);
+	if (u)
+		memcpy(r->lines_fingerprint, u->lines_fingerprint, 16);
+	return 0;
+}
+
 /* Lists the types a symbol uses itself in the blob; its layout fingerprint also covers those
  * of the same-file functions it may inline (the front end computed it). */
 static int add_type_uses(struct finish *f, const struct hp_source_decl *u, struct hp_meta_record *r)
@@ -168,6 +182,8 @@ static int add_type_uses(struct finish *f, const struct hp_source_decl *u, struc
 			return fail(f, "out of memory");
 	}
 	r->types_count = (uint32_t)(f->blob.index_count - r->types_first);
+	if (add_lines(f, u, r))
+		return -1;
 	if (u) {
 		memcpy(r->layout_fingerprint, u->layout, 16);
 		memcpy(r->source_fingerprint, u->source_fingerprint, 16);

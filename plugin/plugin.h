@@ -37,6 +37,9 @@ struct hp_source_decl {
 	uint8_t source_fingerprint[16];  /* functions: from Clang's ODR hash of the body */
 	const char *const *callees;   /* same-file functions it refers to, by symbol */
 	size_t callee_count;
+	const uint32_t *lines;        /* functions: values its body took from __LINE__, AST order */
+	size_t line_count;
+	uint8_t lines_fingerprint[16];  /* functions: its source with those values masked out */
 };
 
 /* Facts only the front end has; NULL for IR inputs (-fpass-plugin). */
