@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lines.h"
 #include "prologue.h"
 
 /* ---- Memory: hpdiff is a command; running out of memory ends it with a message ------------ */
@@ -330,7 +331,8 @@ static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
 /* Fingerprints come from IR; when they differ, the machine code may still be the same (a
  * refreshed profile, an inferred attribute that changed nothing: hazard 25).  Same means: equal
  * size, equal bytes outside relocated fields, and every relocated field pointing, in the old
- * module, at the old copy of the same thing.  Anything not proven the same is "changed". */
+ * module, at the old copy of the same thing.  Anything not proven the same is "changed".
+ * Returns 1 for the same code, 2 when it differs only in line numbers (lines.c), else 0. */
 static int same_machine_code(struct ctx *c, struct entity *e)
 {
 	if (!e->old_sym || !e->old_sym->size || e->old_sym->type != STT_FUNC)
@@ -420,8 +422,11 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 			free(inner);
 		}
 	}
-	for (size_t k = 0; same && k < ns->size; k++)
-		same = covered[k] || now[k] == was[k];
+	int bytes = 1;
+	for (size_t k = 0; same && bytes && k < ns->size; k++)
+		bytes = covered[k] || now[k] == was[k];
+	if (same && !bytes)
+		same = hp_lines_only_change(e->old, e->new, was, now, covered, ns->size) ? 2 : 0;
 	free(rel);
 	free(covered);
 	return same;
@@ -447,7 +452,13 @@ static void compare(struct ctx *c)
 		struct entity *e = &c->ents[i];
 		if (e->status != HP_CHANGED || e->new->kind != HP_META_FUNCTION || variant_base(e->name))
 			continue;
-		if (same_machine_code(c, e)) {
+		int same = same_machine_code(c, e);
+		if (same == 2 && !c->opt->patch_line_changes) {
+			e->status = HP_SAME;
+			note(c, "function", e->name, unit_of(e), "same", 0, "only line numbers changed: not patched");
+		} else if (same == 2) {
+			snprintf(e->why, sizeof e->why, "only line numbers changed");
+		} else if (same) {
 			e->status = HP_SAME;
 			note(c, "function", e->name, unit_of(e), "same", 0,
 			     "its IR changed, but the machine code is identical: not patched");

@@ -20,6 +20,7 @@
 struct hp_diff_options {
 	int allow_unfingerprinted;    /* accept functions without metadata (objects without plugin) */
 	int allow_lost_state;         /* accept a removed static local */
+	int patch_line_changes;       /* patch functions whose code differs only in __LINE__ values */
 };
 
 enum hp_status { HP_SAME, HP_CHANGED, HP_NEW, HP_REMOVED };

@@ -34,6 +34,7 @@ static void usage(FILE *out)
 	        "                            default: the directory of NEW)\n"
 	        "      --allow-unfingerprinted  ignore functions built without the plugin\n"
 	        "      --allow-lost-state    accept removed static locals (their state is dropped)\n"
+	        "      --patch-line-changes  patch functions whose code differs only in __LINE__ values\n"
 	        "Exit status: 0 written, 1 error, 2 refused, 3 no code change.\n");
 }
 
@@ -85,7 +86,7 @@ static void print_json(struct hp_module_diff *const *diffs, size_t count, const 
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST };
+	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST, OPT_LINES };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
@@ -93,6 +94,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "objects", required_argument, NULL, OPT_OBJECTS },
 		{ "allow-unfingerprinted", no_argument, NULL, OPT_UNFP },
 		{ "allow-lost-state", no_argument, NULL, OPT_LOST },
+		{ "patch-line-changes", no_argument, NULL, OPT_LINES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -105,6 +107,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_OBJECTS: o->objects = optarg; break;
 		case OPT_UNFP: o->diff.allow_unfingerprinted = 1; break;
 		case OPT_LOST: o->diff.allow_lost_state = 1; break;
+		case OPT_LINES: o->diff.patch_line_changes = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: fprintf(stderr, "hpdiff: see hpdiff --help\n"); return -1;
 		}
