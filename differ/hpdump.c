@@ -174,6 +174,9 @@ static void print_json(struct dump *d, struct hp_elf *e, const struct hp_meta *m
 				printf(k ? "," : "");
 				hp_json_string(tu->records[r->calls[k]].name);
 			}
+			printf("],\"lines\":[");
+			for (uint32_t k = 0; k < r->line_count; k++)
+				printf("%s%u", k ? "," : "", r->lines[k]);
 			printf("]}");
 		}
 		printf("],\"types\":[");
