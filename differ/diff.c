@@ -328,6 +328,39 @@ static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
 	return 0;
 }
 
+static size_t variant_base(const char *name);
+
+/* A GOT load of the new code (mov sym@GOTPCREL(%rip), %reg) against the old module's code at
+ * the same place: the old field must reach the old module's GOT slot for the same symbol, or,
+ * where the linker relaxed the load to `lea sym(%rip)` (opcode 8b -> 8d), the symbol itself.
+ * Marks the field (and a relaxed opcode byte) as compared.  Other relaxations are not matched. */
+static int same_got_load(struct ctx *c, struct entity *e, const struct hp_reloc *r, const uint8_t *was,
+                         const uint8_t *now, size_t at, size_t size, uint8_t *covered)
+{
+	const char *name = r->sym_name;
+	if (at < 2 || at + 4 > size || GELF_ST_TYPE(r->sym.st_info) == STT_SECTION || !name[0])
+		return 0;
+	struct entity *t = find_entity(c, name);
+	if (t && t != e && ((variant_base(t->name) && t->status != HP_SAME) ||
+	                    (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME)))
+		return 0;  /* a variant with new code, or data with new contents: reached only anew */
+	int32_t field;
+	memcpy(&field, was + at, 4);
+	uint64_t target = e->old_sym->value + at + (uint64_t)(int64_t)field - (uint64_t)r->addend;
+	const struct hp_dynreloc *slot = old_slot(c, name, R_X86_64_GLOB_DAT, R_X86_64_GLOB_DAT);
+	const struct hp_symbol *sym = hp_elf_find_symbol(&c->old->elf, name);
+	if (was[at - 2] == now[at - 2] && slot && slot->offset == target) {
+		memset(covered + at, 1, 4);
+		return 1;
+	}
+	if (r->type != R_X86_64_GOTPCREL && now[at - 2] == 0x8b && was[at - 2] == 0x8d && sym &&
+	    sym->section != SHN_UNDEF && sym->value == target) {
+		memset(covered + at - 2, 1, 6);
+		return 1;
+	}
+	return 0;
+}
+
 /* Fingerprints come from IR; when they differ, the machine code may still be the same (a
  * refreshed profile, an inferred attribute that changed nothing: hazard 25).  Same means: equal
  * size, equal bytes outside relocated fields, and every relocated field pointing, in the old
@@ -355,6 +388,11 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 		size_t at = (size_t)(rel[j].offset - ns->value);
 		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
 		int pcrel = rel[j].type == R_X86_64_PC32 || rel[j].type == R_X86_64_PLT32;
+		if (rel[j].type == R_X86_64_GOTPCREL || rel[j].type == R_X86_64_GOTPCRELX ||
+		    rel[j].type == R_X86_64_REX_GOTPCRELX) {
+			same = same_got_load(c, e, &rel[j], was, now, at, ns->size, covered);
+			continue;
+		}
 		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32S && rel[j].type != R_X86_64_32) ||
 		    at + (size_t)width > ns->size) {
 			same = 0;  /* GOT, TLS: relaxed or resolved differently by the linker */
