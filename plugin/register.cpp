@@ -12,6 +12,7 @@
 #include "clang/Frontend/FrontendPluginRegistry.h"
 #include "clang/Lex/PPCallbacks.h"
 #include "clang/Lex/Preprocessor.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/IR/Module.h"
@@ -475,11 +476,14 @@ public:
     } else if (auto *VD = dyn_cast<VarDecl>(E->getDecl())) {
       const Expr *Init = VD->hasGlobalStorage() ? VD->getAnyInitializer() : nullptr;
       if (Init && !Init->isValueDependent()) {
-        ODRHash H;
-        H.AddStmt(Init);
-        unsigned V = H.CalculateHash();
+        auto [It, Fresh] = InitHashes.try_emplace(VD, 0);  // large tables are read often
+        if (Fresh) {
+          ODRHash H;
+          H.AddStmt(Init);
+          It->second = H.CalculateHash();
+        }
         Current.Extra.push_back('V');
-        Current.Extra.append((const char *)&V, sizeof V);
+        Current.Extra.append((const char *)&It->second, sizeof It->second);
       }
     }
     return true;
@@ -495,6 +499,7 @@ private:
   SourceFacts &Facts;
   Body Current;
   bool InFunction = false;
+  llvm::DenseMap<const VarDecl *, unsigned> InitHashes;
 
   void addInt(const llvm::APSInt &V) {
     uint64_t Bits = V.getExtValue();
