@@ -430,9 +430,9 @@ private:
 // Per function with a body: the values its own body took from __LINE__ (integer literals that
 // are a __LINE__ expansion, and __builtin_LINE()), in AST order, and a fingerprint of its
 // source with those values masked.  hpdiff calls a function "only line numbers changed" when
-// its machine code differs only where these values sit and nothing else in the source of it
-// and of its same-file callees changed: the masked fingerprint is what proves the second part,
-// so that a real constant that happens to change like a line number is still a code change.
+// its machine code differs only where these values (its own and its same-file callees') sit
+// and nothing else in its own source changed: the masked fingerprint proves the second part,
+// so that a constant of its own that happens to change like a line number is a code change.
 class LineCollector : public RecursiveASTVisitor<LineCollector> {
 public:
   LineCollector(ASTContext &Ctx, SourceFacts &Facts) : Ctx(Ctx), Facts(Facts) {}
