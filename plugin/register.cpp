@@ -4,6 +4,7 @@
 
 #include "clang/AST/ASTConsumer.h"
 #include "clang/AST/ASTContext.h"
+#include "clang/AST/Mangle.h"
 #include "clang/AST/ODRHash.h"
 #include "clang/AST/RecordLayout.h"
 #include "clang/AST/RecursiveASTVisitor.h"
@@ -133,22 +134,33 @@ struct RecordSet {
 
 class LayoutCollector : public RecursiveASTVisitor<LayoutCollector> {
 public:
-  explicit LayoutCollector(ASTContext &Ctx) : Ctx(Ctx) {}
+  explicit LayoutCollector(ASTContext &Ctx) : Ctx(Ctx), Mangler(Ctx.createMangleContext()) {}
+
+  // C++: a template's instantiations are code like any other; its pattern is not.
+  bool shouldVisitTemplateInstantiations() const { return true; }
 
   bool VisitFunctionDecl(FunctionDecl *FD) {
+    if (FD->isDependentContext() || FD->isInvalidDecl()) {
+      Current = nullptr;  // a template's pattern, or code Clang rejected: nothing is emitted
+      return true;
+    }
     if (!FD->doesThisDeclarationHaveABody())
       return true;
-    Current = &Decls[symbolOf(FD)];
+    std::vector<std::string> Names = symbolsOf(FD);
+    Current = &Decls[Names[0]];
+    for (size_t I = 1; I < Names.size(); ++I)
+      Aliases[Names[0]].push_back(Names[I]);
     Current->IsFunction = true;
     Current->IsLocal = !FD->isExternallyVisible();
-    Current->ODRHash = FD->getODRHash();
+    Current->ODRHash = sourceHash(FD);
     addType(FD->getReturnType());
     for (ParmVarDecl *P : FD->parameters())
       addType(P->getType());
     return true;
   }
   bool VisitVarDecl(VarDecl *VD) {
-    if (isa<ParmVarDecl>(VD))
+    if (isa<ParmVarDecl>(VD) || VD->isInvalidDecl() || VD->getType()->isDependentType() ||
+        VD->getDeclContext()->isDependentContext())
       return true;
     if (VD->hasGlobalStorage() && !VD->isStaticLocal() && VD->hasInit()) {
       // A file-scope variable: a record of its own (its initializer may reference functions).
@@ -157,7 +169,9 @@ public:
       return true;
     }
     if (VD->isStaticLocal()) {
-      if (auto *FD = dyn_cast_or_null<FunctionDecl>(VD->getParentFunctionOrMethod()))
+      if (Mangler->shouldMangleDeclName(VD))  // C++ names static locals as symbols of their own
+        addTypeTo(Decls[symbolOf(VD)], VD->getType());
+      else if (auto *FD = dyn_cast_or_null<FunctionDecl>(VD->getParentFunctionOrMethod()))
         addTypeTo(Decls[symbolOf(FD) + "." + VD->getName().str()], VD->getType());
     } else if (VD->hasGlobalStorage()) {
       addTypeTo(Decls[symbolOf(VD)], VD->getType());
@@ -172,7 +186,16 @@ public:
     addType(E->getType());
     if (auto *DRE = dyn_cast<DeclRefExpr>(E))
       if (auto *FD = dyn_cast<FunctionDecl>(DRE->getDecl()))
-        Current->Callees.insert(symbolOf(FD));
+        if (!FD->isDependentContext())
+          Current->Callees.insert(symbolsOf(FD)[0]);
+    // C++ calls methods and constructors without a DeclRefExpr.
+    const FunctionDecl *Callee = nullptr;
+    if (auto *ME = dyn_cast<MemberExpr>(E))
+      Callee = dyn_cast<CXXMethodDecl>(ME->getMemberDecl());
+    else if (auto *CE = dyn_cast<CXXConstructExpr>(E))
+      Callee = CE->getConstructor();
+    if (Callee && !Callee->isDependentContext() && !Callee->isInvalidDecl())
+      Current->Callees.insert(symbolsOf(Callee)[0]);
     return true;
   }
   bool VisitUnaryExprOrTypeTraitExpr(UnaryExprOrTypeTraitExpr *E) {
@@ -185,10 +208,11 @@ public:
       addType(E->getTypeSourceInfo()->getType());
     return true;
   }
-  // Keep Current pointing at the function whose body is being walked.
-  bool TraverseFunctionDecl(FunctionDecl *FD) {
+  // Keep Current pointing at the function whose body is being walked (C++ methods, local
+  // classes and template instantiations nest declarations inside one another).
+  bool TraverseDecl(clang::Decl *D) {
     Decl *Saved = Current;
-    bool R = RecursiveASTVisitor::TraverseFunctionDecl(FD);
+    bool R = RecursiveASTVisitor::TraverseDecl(D);
     Current = Saved;
     return R;
   }
@@ -239,6 +263,9 @@ public:
         U.Callees.push_back(C);
         Out.Decls[C].IsReferenced = true;
       }
+      auto Al = Aliases.find(Symbol);
+      if (Al != Aliases.end())
+        AliasOut.emplace_back(Symbol, Al->second);
       if (D.IsFunction) {
         XXH128_canonical_t C;
         XXH128_canonicalFromHash(&C, XXH3_128bits(&D.ODRHash, sizeof D.ODRHash));
@@ -262,6 +289,15 @@ public:
         memcpy(U.Layout, C.digest, 16);
       }
     }
+    // A C++ constructor or destructor is emitted under several symbols (complete, base): each
+    // is the same source.
+    for (auto &[Symbol, Names] : AliasOut)
+      for (const std::string &A : Names)
+        if (!Out.Decls.count(A)) {
+          SourceFacts::Decl Copy = Out.Decls[Symbol];
+          Copy.IsReferenced = false;
+          Out.Decls[A] = std::move(Copy);
+        }
   }
 
 private:
@@ -274,7 +310,10 @@ private:
     std::set<std::string> Callees;
   };
   ASTContext &Ctx;
+  std::unique_ptr<MangleContext> Mangler;
   std::map<std::string, Decl> Decls;
+  std::map<std::string, std::vector<std::string>> Aliases;  // C++ structors' other symbols
+  std::vector<std::pair<std::string, std::vector<std::string>>> AliasOut;
   std::map<const RecordDecl *, unsigned> RecordIndex;  // numbering for RecordSet
   std::vector<const RecordDecl *> RecordList;
 
@@ -286,10 +325,52 @@ private:
   }
   Decl *Current = nullptr;
 
-  static std::string symbolOf(const NamedDecl *ND) {
+  // The symbol the IR knows a declaration by: C names as written, C++ names mangled.
+  std::string symbolOf(const NamedDecl *ND, GlobalDecl GD = GlobalDecl()) {
     if (auto *A = ND->getAttr<AsmLabelAttr>())
       return A->getLabel().str();
-    return ND->getName().str();
+    if (!Mangler->shouldMangleDeclName(ND))
+      return ND->getName().str();
+    std::string S;
+    llvm::raw_string_ostream OS(S);
+    Mangler->mangleName(GD.getDecl() ? GD : GlobalDecl(ND), OS);
+    return S;
+  }
+  // Clang's ODR hash skips template specializations and everything inside them (it gives them
+  // all one value), so a C++ function's source hash is its type and body, hashed the same way.
+  unsigned sourceHash(FunctionDecl *FD) {
+    if (!Ctx.getLangOpts().CPlusPlus)
+      return FD->getODRHash();
+    ODRHash H;
+    H.AddQualType(FD->getType());
+    if (Stmt *Body = FD->getBody()) {
+      H.AddStmt(Body);
+      // The ODR hash stops at a lambda; its body is this function's code all the same.
+      struct Lambdas : RecursiveASTVisitor<Lambdas> {
+        ODRHash &H;
+        explicit Lambdas(ODRHash &H) : H(H) {}
+        bool VisitLambdaExpr(LambdaExpr *L) {
+          H.AddStmt(L->getBody());
+          return true;
+        }
+      } Walk(H);
+      Walk.TraverseStmt(Body);
+    }
+    return H.CalculateHash();
+  }
+
+  // Constructors and destructors have one symbol per variant; the first is the primary.
+  std::vector<std::string> symbolsOf(const FunctionDecl *FD) {
+    if (auto *C = dyn_cast<CXXConstructorDecl>(FD))
+      return {symbolOf(C, GlobalDecl(C, Ctor_Complete)), symbolOf(C, GlobalDecl(C, Ctor_Base))};
+    if (auto *D = dyn_cast<CXXDestructorDecl>(FD)) {
+      std::vector<std::string> V{symbolOf(D, GlobalDecl(D, Dtor_Complete)),
+                                 symbolOf(D, GlobalDecl(D, Dtor_Base))};
+      if (D->isVirtual())
+        V.push_back(symbolOf(D, GlobalDecl(D, Dtor_Deleting)));
+      return V;
+    }
+    return {symbolOf(FD)};
   }
 
   // Called for every expression: only note the distinct types; finish() expands them.
@@ -319,8 +400,13 @@ private:
     if (!RT)
       return;
     const RecordDecl *RD = RT->getDecl()->getDefinition();
-    if (!RD || RD->isInvalidDecl() || !D.Records.insert(indexOf(RD)))
+    // Only a record Clang can lay out: never a template's pattern, rejected or incomplete.
+    if (!RD || RD->isInvalidDecl() || RD->isDependentType() || !RD->isCompleteDefinition() ||
+        !D.Records.insert(indexOf(RD)))
       return;
+    if (auto *CXX = dyn_cast<CXXRecordDecl>(RD))  // base classes are part of the layout
+      for (const CXXBaseSpecifier &B : CXX->bases())
+        addTypeTo(D, B.getType());
     for (const FieldDecl *F : RD->fields()) {
       QualType FT = F->getType().getCanonicalType();
       while (auto *AT = dyn_cast<ArrayType>(FT.getTypePtr()))
@@ -368,6 +454,19 @@ private:
     std::string Text = RD->isUnion() ? "union" : "struct";
     Text += " size=" + std::to_string(L.getSize().getQuantity()) +
             " align=" + std::to_string(L.getAlignment().getQuantity());
+    if (auto *CXX = dyn_cast<CXXRecordDecl>(RD)) {  // C++: bases and the vtable pointer
+      if (CXX->isDynamicClass())
+        Text += L.hasOwnVFPtr() ? " vptr" : " dynamic";
+      for (const CXXBaseSpecifier &B : CXX->bases()) {
+        const CXXRecordDecl *Base = B.getType()->getAsCXXRecordDecl();
+        if (!Base)
+          continue;
+        CharUnits Off = B.isVirtual() ? L.getVBaseClassOffset(Base) : L.getBaseClassOffset(Base);
+        Text += std::string("\n") + (B.isVirtual() ? "virtual " : "") + "base:" +
+                B.getType().getCanonicalType().getAsString(Policy) + "@" +
+                std::to_string(Off.getQuantity());
+      }
+    }
     unsigned I = 0;
     for (const FieldDecl *F : RD->fields()) {
       QualType FT = F->getType().getCanonicalType();
@@ -394,7 +493,13 @@ private:
     memcpy(T.layout, C.digest, 16);
     T.size = (uint32_t)Ctx.getASTRecordLayout(RD).getSize().getQuantity();
     std::string Tag = RD->isUnion() ? "union " : "struct ";
-    if (!RD->getName().empty())
+    if (!RD->getName().empty() && isa<CXXRecordDecl>(RD) && Ctx.getLangOpts().CPlusPlus) {
+      // C++: qualified, with template arguments, so that vector<int> is not vector<char>.
+      PrintingPolicy Policy(Ctx.getLangOpts());
+      Policy.AnonymousTagLocations = false;
+      Policy.SuppressTagKeyword = true;
+      Name = Tag + Ctx.getRecordType(RD).getCanonicalType().getAsString(Policy);
+    } else if (!RD->getName().empty())
       Name = Tag + RD->getName().str();
     else if (const TypedefNameDecl *TD = RD->getTypedefNameForAnonDecl())
       Name = Tag + TD->getName().str();
@@ -403,6 +508,10 @@ private:
       snprintf(Hex, sizeof Hex, "%016llx", (unsigned long long)H.high64);
       Name = Tag + "<anonymous " + Hex + ">";
     }
+    // A record declared inside a function is known by that function too: two functions (or two
+    // instantiations of one template) may each declare their own "struct L".
+    if (auto *FD = dyn_cast_or_null<FunctionDecl>(RD->getParentFunctionOrMethod()))
+      Name += " in " + symbolsOf(FD)[0];
   }
 };
 
