@@ -350,6 +350,28 @@ static char *tu_identity(const char *main_file, const char *root)
 	return id;
 }
 
+/* The directory source identities are relative to: the root, or the deepest directory the
+ * main file shares with the working directory.  register.cpp makes __FILE__ relative to it. */
+char *hp_source_root(const char *main_file, const char *root)
+{
+	char cwd[PATH_MAX];
+	char *file = normalize(main_file);
+	char *base = root ? normalize(root) : getcwd(cwd, sizeof cwd) ? normalize(cwd) : NULL;
+	if (!file || !base || root) {
+		free(file);
+		return base;
+	}
+	size_t common = 0;
+	for (size_t i = 0; file[i] && file[i] == base[i]; i++)
+		if (file[i] == '/')
+			common = i;
+	if (!strncmp(file, base, strlen(base)) && file[strlen(base)] == '/')
+		common = strlen(base);
+	file[common ? common : 1] = 0;
+	free(base);
+	return file;
+}
+
 /* Gives every file-local symbol a name unique to its translation unit (hazard 6), stable
  * across checkouts because it derives from the source identity, not the path. */
 static int make_local_names_unique(struct finish *f, const char *tu)

@@ -754,6 +754,8 @@ protected:
     Facts->Producer = getClangFullVersion();
     Facts->Options = describeOptions(CI);
     Facts->view();
+    if (In.isFile())
+      mapPathsToRoot(CI, Facts->MainFile, Facts->Root);
 
     CI.getPreprocessor().addPPCallbacks(std::make_unique<LineSiteRecorder>(Facts));
     auto F = Facts;
@@ -764,6 +766,19 @@ protected:
   ActionType getActionType() override { return AddBeforeMainAction; }
 
 private:
+  // __FILE__ and __builtin_FILE() name the file as the compiler was given it: an absolute path
+  // (CMake passes those) would make two checkouts differ in every function with an assert.  So
+  // paths under the project root expand relative to it, as -fmacro-prefix-map=ROOT/= would;
+  // the preprocessor has not started yet, so this covers the main file and every header.  A
+  // mapping the user gave for the same directory wins.  No root in common ("/"): no mapping.
+  static void mapPathsToRoot(CompilerInstance &CI, const std::string &MainFile,
+                             const std::string &Root) {
+    char *Dir = hp_source_root(MainFile.c_str(), Root.empty() ? nullptr : Root.c_str());
+    if (Dir && strcmp(Dir, "/") != 0)
+      CI.getLangOpts().MacroPrefixMap.emplace(std::string(Dir) + "/", "");
+    free(Dir);
+  }
+
   // The options that shape machine code without necessarily showing in every function's IR.
   static std::string describeOptions(const CompilerInstance &CI) {
     const CodeGenOptions &CG = CI.getCodeGenOpts();
