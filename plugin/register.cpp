@@ -16,6 +16,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/PassPlugin.h"
@@ -34,6 +35,10 @@ extern "C" {
 }
 
 using namespace clang;
+
+#ifndef HOTPATCH_VERSION
+#error "HOTPATCH_VERSION must come from CMake (project version)"
+#endif
 
 namespace {
 
@@ -719,7 +724,11 @@ protected:
     for (const std::string &Arg : Args) {
       size_t Eq = Arg.find('=');
       std::string Key = Arg.substr(0, Eq), Value = Eq == std::string::npos ? "" : Arg.substr(Eq + 1);
-      if (Key == "root" && !Value.empty()) {
+      if (Key == "version" && Value.empty()) {
+        // To stdout, like clang --version; the compilation goes on.
+        llvm::outs() << "hotpatch plugin " HOTPATCH_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
+        llvm::outs().flush();
+      } else if (Key == "root" && !Value.empty()) {
         Facts->Root = Value;
       } else if (Key == "exclude") {
         for (size_t I = 0; I <= Value.size();) {
@@ -731,7 +740,7 @@ protected:
       } else {
         D.Report(D.getCustomDiagID(DiagnosticsEngine::Error,
                                    "hotpatch: unknown plugin argument '%0' "
-                                   "(known: root=DIR, exclude=NAME[,NAME...])"))
+                                   "(known: root=DIR, exclude=NAME[,NAME...], version)"))
             << Arg;
         return false;
       }
@@ -808,7 +817,7 @@ static FrontendPluginRegistry::Add<HotpatchAction>
 
 // -fpass-plugin= entry: IR inputs and -save-temps have no AST action.
 extern "C" LLVM_ATTRIBUTE_WEAK ::llvm::PassPluginLibraryInfo llvmGetPassPluginInfo() {
-  return {LLVM_PLUGIN_API_VERSION, "hotpatch", "0.1", [](llvm::PassBuilder &PB) {
+  return {LLVM_PLUGIN_API_VERSION, "hotpatch", HOTPATCH_VERSION, [](llvm::PassBuilder &PB) {
             if (!FrontEndActive)
               registerPasses(PB, nullptr);
           }};
