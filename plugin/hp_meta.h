@@ -15,6 +15,10 @@
 
 #include <stdint.h>
 
+#if defined(__cplusplus) && !defined(__clang__)
+#define _Static_assert static_assert  /* C11's keyword; g++ compiling the plugin knows only C++'s */
+#endif
+
 #define HP_META_SECTION ".hotpatch"
 #define HP_META_MAGIC "HOTPATCH"          /* 8 bytes, no terminator in the blob */
 #define HP_META_VERSION 1
