@@ -228,7 +228,7 @@ public:
         addTypeTo(D, QualType(T, 0));
       D.Direct = D.Records;
     }
-    closeOverCallees();
+    addCalleeRecords();
 
     // The type table is ordered by name and layout, never by pointer: output must not depend
     // on where the allocator put things.
@@ -421,30 +421,19 @@ private:
     }
   }
 
-  // Propagates each function's records to its callers until nothing changes, revisiting only
-  // the callers of functions whose sets grew.
-  void closeOverCallees() {
-    using Node = std::pair<const std::string *, Decl *>;
-    std::map<std::string, std::vector<Node>> Callers;
+  // Adds to each function the records its direct same-file callees' own code uses: any of them
+  // may be inlined into it.  One level, matching the call list hpdiff explains with: a callee's
+  // callees are that callee's business.  Through the whole closure, a function whose code
+  // changed because a callee two calls away now uses one more type got a new layout
+  // fingerprint, and hpdiff said "a type it uses changed layout" where no layout had changed.
+  void addCalleeRecords() {
     for (auto &[Symbol, D] : Decls)
       if (D.IsFunction)
-        for (const std::string &C : D.Callees)
-          if (C != Symbol)
-            Callers[C].push_back({&Symbol, &D});
-    std::vector<Node> Work;
-    for (auto &[Symbol, D] : Decls)
-      if (D.IsFunction)
-        Work.push_back({&Symbol, &D});
-    while (!Work.empty()) {
-      auto [Symbol, D] = Work.back();
-      Work.pop_back();
-      auto It = Callers.find(*Symbol);
-      if (It == Callers.end() || D->Records.empty())
-        continue;
-      for (const Node &Caller : It->second)
-        if (Caller.second->Records.merge(D->Records))
-          Work.push_back(Caller);
-    }
+        for (const std::string &C : D.Callees) {
+          auto It = Decls.find(C);
+          if (C != Symbol && It != Decls.end() && It->second.IsFunction)
+            D.Records.merge(It->second.Direct);
+        }
   }
 
   // A record's identity is its tag and name; its layout is every field's name, type, offset
