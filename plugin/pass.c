@@ -286,6 +286,40 @@ static int is_static_local_name(LLVMModuleRef m, const char *name)
 	return f && !LLVMIsDeclaration(f);
 }
 
+/* Per source decl: 1 when a recorded function's call list reaches it, directly or through
+ * functions that have no code of their own.  NULL when out of memory (or no source info). */
+static char *reached_decls(struct finish *f)
+{
+	const struct hp_source_info *src = f->source;
+	if (!src)
+		return NULL;
+	size_t n = src->decl_count;
+	char *reached = calloc(n + 1, 1);
+	size_t *work = malloc((n + 1) * sizeof *work), top = 0;
+	if (!reached || !work) {
+		free(reached);
+		free(work);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (f->decl_used[i]) {
+			reached[i] = 1;
+			work[top++] = i;
+		}
+	while (top) {
+		const struct hp_source_decl *d = &src->decls[work[--top]];
+		for (size_t c = 0; c < d->callee_count; c++) {
+			const struct hp_source_decl *e = find_decl(src, d->callees[c]);
+			if (e && !reached[e - src->decls]) {
+				reached[e - src->decls] = 1;
+				work[top++] = (size_t)(e - src->decls);
+			}
+		}
+	}
+	free(work);
+	return reached;
+}
+
 /* Source identity: the main file's path relative to the project root, or, without a root,
  * relative to the deepest directory it shares with the working directory.  Both make two
  * checkouts of one project agree while their absolute paths differ. */
@@ -536,10 +570,15 @@ static int finish_module(struct finish *f)
 			k++;
 		}
 
-	/* Functions that optimization folded away entirely, so callers can still be explained. */
+	/* Functions that optimization folded away entirely, so callers can still be explained:
+	 * those the recorded code reaches through call lists.  Not every function some inline
+	 * function refers to: a C++ unit's headers name hundreds that no emitted code uses. */
+	char *reached = reached_decls(f);
+	if (src && !reached)
+		goto oom_flags;
 	for (size_t i = 0; src && i < src->decl_count; i++) {
 		const struct hp_source_decl *d = &src->decls[i];
-		if (!d->is_function || !d->is_referenced || f->decl_used[i])
+		if (!d->is_function || !d->is_referenced || f->decl_used[i] || !reached[i])
 			continue;
 		struct hp_meta_record r = { .kind = HP_META_FUNCTION, .flags = HP_META_INLINED_AWAY };
 		int local = d->is_local;  /* its record name takes the unit's suffix, as if it had code */
@@ -555,9 +594,12 @@ static int finish_module(struct finish *f)
 		names[count++] = source_name;
 		int rc = hp_blob_string(&f->blob, record_name, &r.name);
 		free(record_name);
-		if (rc || add_type_uses(f, d, &r) || hp_blob_record(&f->blob, &r))
+		if (rc || add_type_uses(f, d, &r) || hp_blob_record(&f->blob, &r)) {
+			free(reached);
 			goto oom_flags;
+		}
 	}
+	free(reached);
 	if (add_calls(f, names) || hp_blob_emit(&f->blob, f->module))
 		goto oom_flags;
 
