@@ -1,9 +1,10 @@
 /* main.c — the program: calls into util.c, asserts on its arguments. */
 #include <stdio.h>
 #include "util.h"
+int part(int v);
 int main(int argc, char **argv) {
   assert(argc > 0);
   (void)argv;
-  printf("%d %s\n", scale(checked(argc)), where());
+  printf("%d %s %d\n", scale(checked(argc)), where(), part(argc) > 0);
   return 0;
 }
