@@ -191,7 +191,7 @@ public:
     addType(E->getType());
     if (auto *DRE = dyn_cast<DeclRefExpr>(E))
       if (auto *FD = dyn_cast<FunctionDecl>(DRE->getDecl()))
-        if (!FD->isDependentContext())
+        if (!FD->isDependentContext() && !FD->isInvalidDecl())
           Current->Callees.insert(symbolsOf(FD)[0]);
     // C++ calls methods and constructors without a DeclRefExpr.
     const FunctionDecl *Callee = nullptr;
