@@ -65,25 +65,24 @@ static int add_file(const char *path, const char *rel)
 	}
 	int rc = read_meta(&e, &m, walk.err, walk.err_size);
 	if (rc == 0 && !linked) {
-		/* An object of the project built without the plugin: remember what it defines, so
-		 * that hpdiff can tell its code from the system's (crt files, libc_nonshared.a). */
+		/* An object of the project built without the plugin: kept, so that hpdiff can compare
+		 * its machine code with the running module's and tell it from the system's code
+		 * (crt files, libc_nonshared.a), which is not in the tree. */
 		struct hp_build *b = walk.b;
-		for (size_t i = 0; i < e.symbol_count; i++) {
-			if (e.symbols[i].type != STT_FUNC)
-				continue;
-			char **grown = realloc(b->plain_functions, (b->plain_count + 1) * sizeof *grown);
-			char *name = strdup(e.symbols[i].name);
-			if (!grown || !name) {
-				free(name);
-				if (grown)
-					b->plain_functions = grown;
-				break;
-			}
-			b->plain_functions = grown;
-			b->plain_functions[b->plain_count++] = name;
+		struct hp_object *n = realloc(b->plain_objects, (b->plain_object_count + 1) * sizeof *n);
+		char *name = strdup(rel);
+		if (!n || !name) {
+			free(name);
+			if (n)
+				b->plain_objects = n;
+			hp_elf_close(&e);
+			snprintf(walk.err, walk.err_size, "out of memory");
+			walk.failed = 1;
+			return -1;
 		}
-		if (!b->plain_example)
-			b->plain_example = strdup(rel);
+		b->plain_objects = n;
+		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name };
+		return 0;
 	}
 	if (rc <= 0) {
 		hp_elf_close(&e);
@@ -103,7 +102,7 @@ static int add_file(const char *path, const char *rel)
 		if (!n)
 			goto oom;
 		b->objects = n;
-		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0 };
+		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, NULL };
 	}
 	return 0;
 oom:
@@ -123,16 +122,6 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	while (*rel == '/')
 		rel++;
 	return add_file(path, rel);
-}
-
-static int string_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int hp_build_has_plain_function(const struct hp_build *b, const char *name)
-{
-	return b->plain_count && bsearch(&name, b->plain_functions, b->plain_count, sizeof name, string_cmp);
 }
 
 static int module_cmp(const void *a, const void *b)
@@ -217,7 +206,7 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 		return -1;
 	}
 	qsort(b->modules, b->module_count, sizeof *b->modules, module_cmp);
-	qsort(b->plain_functions, b->plain_count, sizeof *b->plain_functions, string_cmp);
+	qsort(b->plain_objects, b->plain_object_count, sizeof *b->plain_objects, object_cmp);
 	qsort(b->objects, b->object_count, sizeof *b->objects, object_cmp);
 	return 0;
 }
@@ -234,10 +223,12 @@ void hp_build_free(struct hp_build *b)
 		hp_elf_close(&b->objects[i].elf);
 		free(b->objects[i].section_symbol);
 	}
-	for (size_t i = 0; i < b->plain_count; i++)
-		free(b->plain_functions[i]);
-	free(b->plain_functions);
-	free(b->plain_example);
+	for (size_t i = 0; i < b->plain_object_count; i++) {
+		hp_elf_close(&b->plain_objects[i].elf);
+		free(b->plain_objects[i].section_symbol);
+		free(b->plain_objects[i].name);
+	}
+	free(b->plain_objects);
 	free(b->modules);
 	free(b->objects);
 	free(b->root);

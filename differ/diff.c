@@ -48,6 +48,8 @@ struct entity {
 	enum hp_status status;
 	char why[200];
 	struct copy *copy;                /* its new code or data in the package */
+	struct hp_object *plain;          /* no record: a function of this object built without the
+	                                     plugin (only for comparing its machine code) */
 };
 
 /* A piece of a new object's section placed in one of the package's segments. */
@@ -327,6 +329,88 @@ static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
 	return 0;
 }
 
+/* The old module's one definition of a name; NULL when it has none, or several (file-local
+ * names of code built without the plugin repeat across objects and cannot be told apart). */
+static const struct hp_symbol *old_unique(struct ctx *c, const char *name)
+{
+	const struct hp_symbol *s = NULL;
+	return hp_elf_count_symbols(&c->old->elf, name, &s) == 1 ? s : NULL;
+}
+
+static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp_reloc *r, uint64_t target,
+                             int depth);
+
+/* Whether a section of an object built without the plugin sits, unchanged, at base in the old
+ * module: every function and variable it defines at the same offset with the same size (so
+ * references the assembler resolved inside it still reach the same things), and for data,
+ * the same bytes and relocated fields pointing at the same things (one level: a jump table
+ * pointing into code).  Code is compared function by function by same_machine_code. */
+static int same_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base, int depth)
+{
+	struct hp_section sec;
+	if (hp_elf_section_at(&o->elf, index, &sec) || !(sec.shdr.sh_flags & SHF_ALLOC) ||
+	    (sec.shdr.sh_flags & (SHF_MERGE | SHF_TLS)))
+		return 0;
+	for (size_t i = 1; i < o->elf.symtab_count; i++) {
+		GElf_Sym s;
+		const char *name;
+		if (hp_elf_symbol_at(&o->elf, i, &s, &name) || s.st_shndx != index || !*name ||
+		    (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_OBJECT))
+			continue;
+		const struct hp_symbol *old = old_unique(c, name);
+		if (!old || old->value != base + s.st_value || old->size != s.st_size)
+			return 0;
+	}
+	if ((sec.shdr.sh_flags & SHF_EXECINSTR) || sec.shdr.sh_type == SHT_NOBITS)
+		return 1;
+	if (depth > 0 || !sec.data)
+		return 0;
+	size_t size = sec.shdr.sh_size;
+	const uint8_t *was = old_bytes(c, base, size);
+	uint8_t *covered = calloc(size ? size : 1, 1);
+	struct hp_reloc *rel = NULL;
+	long n = hp_elf_relocations(&o->elf, index, &rel);
+	int same = was && covered && n >= 0;
+	for (long j = 0; same && j < n; j++) {
+		int pcrel = rel[j].type == R_X86_64_PC32;
+		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
+		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32 && rel[j].type != R_X86_64_32S) ||
+		    rel[j].offset + (uint64_t)width > size) {
+			same = 0;
+			break;
+		}
+		size_t at = (size_t)rel[j].offset;
+		uint64_t field = 0;
+		memcpy(&field, was + at, (size_t)width);
+		if (width == 4)
+			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
+		memset(covered + at, 1, (size_t)width);
+		same = same_plain_target(c, o, &rel[j], field - (uint64_t)rel[j].addend + (pcrel ? base + at : 0), depth + 1);
+	}
+	for (size_t k = 0; same && k < size; k++)
+		same = covered[k] || sec.data[k] == was[k];
+	free(rel);
+	free(covered);
+	return same;
+}
+
+/* Whether a relocated field of code or data built without the plugin, which points at target
+ * (the symbol's address, without the addend) in the old module, points at the same thing. */
+static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp_reloc *r, uint64_t target,
+                             int depth)
+{
+	if (r->sym.st_shndx == SHN_UNDEF) {
+		const struct hp_symbol *old = hp_elf_find_symbol(&c->old->elf, r->sym_name);
+		return old && old->value == target;
+	}
+	if (r->sym.st_shndx >= SHN_LORESERVE)
+		return 0;
+	if (GELF_ST_TYPE(r->sym.st_info) == STT_SECTION)
+		return same_plain_section(c, o, r->sym.st_shndx, target, depth);
+	const struct hp_symbol *old = old_unique(c, r->sym_name);
+	return old && old->value == target && same_plain_section(c, o, r->sym.st_shndx, target - r->sym.st_value, depth);
+}
+
 /* Fingerprints come from IR; when they differ, the machine code may still be the same (a
  * refreshed profile, an inferred attribute that changed nothing: hazard 25).  Same means: equal
  * size, equal bytes outside relocated fields, and every relocated field pointing, in the old
@@ -335,12 +419,14 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 {
 	if (!e->old_sym || !e->old_sym->size || e->old_sym->type != STT_FUNC)
 		return 0;
-	struct hp_object *o = hp_build_object_for(c->new_build, e->new->tu->name, e->name);
+	struct hp_object *o = e->plain ? e->plain : hp_build_object_for(c->new_build, e->new->tu->name, e->name);
 	const struct hp_symbol *ns = o ? hp_elf_find_symbol(&o->elf, e->name) : NULL;
 	struct hp_section sec;
 	if (!ns || ns->size != e->old_sym->size || hp_elf_section_at(&o->elf, ns->section, &sec) || !sec.data ||
 	    ns->value + ns->size > sec.shdr.sh_size)
 		return 0;
+	if (e->plain && !same_plain_section(c, o, ns->section, e->old_sym->value - ns->value, 0))
+		return 0;  /* without function sections, what shares its section must not have moved */
 	const uint8_t *now = sec.data + ns->value;
 	const uint8_t *was = old_bytes(c, e->old_sym->value, ns->size);
 	uint8_t *covered = calloc(ns->size, 1);
@@ -365,6 +451,10 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
 		uint64_t target = field - (uint64_t)rel[j].addend + (pcrel ? p : 0);  /* S in the old module */
 		const char *name = rel[j].sym_name;
+		if (e->plain && rel[j].sym.st_shndx != SHN_UNDEF && !(name[0] == '.' && name[1] == 'L')) {
+			same = same_plain_target(c, o, &rel[j], target, 0);  /* no records: by place and bytes */
+			continue;
+		}
 		GElf_Sym b = rel[j].sym;
 		uint64_t offset = 0;
 		if (GELF_ST_TYPE(rel[j].sym.st_info) == STT_SECTION) {
@@ -607,32 +697,60 @@ static void verify_entities(struct ctx *c)
 		else if ((o->flags | n->flags) & HP_META_NO_PATCH)
 			note(c, "function", e->name, unit, "refused", 0, "changed, but marked not patchable (hotpatch_exclude)");
 	}
-	if (c->opt->allow_unfingerprinted)
-		return;
-	size_t missing = 0;
-	const char *example = NULL;
-	for (size_t i = 0; i < c->new->elf.symbol_count; i++) {
-		const struct hp_symbol *s = &c->new->elf.symbols[i];
-		/* Only the project's own objects count: crt files and system archives are not its code. */
-		if (s->type != STT_FUNC || s->section == SHN_UNDEF || find_entity(c, s->name) ||
-		    !hp_build_has_plain_function(c->new_build, s->name))
+}
+
+/* Whether a module was linked from an object built without the plugin: it defines every global
+ * function and variable of the object.  (Objects of other programs of the tree, or left over,
+ * are not its code.) */
+static int linked_from(struct hp_module *m, struct hp_object *o)
+{
+	int globals = 0;
+	for (size_t i = 0; i < o->elf.symbol_count; i++) {
+		const struct hp_symbol *s = &o->elf.symbols[i];
+		if (s->bind == STB_LOCAL || (s->type != STT_FUNC && s->type != STT_OBJECT) || s->section >= SHN_LORESERVE)
 			continue;
-		/* A part split off after the plugin ran ("parent.cold.1") belongs to its parent. */
-		const char *cold = strstr(s->name, ".cold");
-		if (cold) {
-			char parent[512];
-			snprintf(parent, sizeof parent, "%.*s", (int)(cold - s->name), s->name);
-			if (find_entity(c, parent))
-				continue;
-		}
-		missing++;
-		example = example ? example : s->name;
+		if (!hp_elf_find_symbol(&m->elf, s->name))
+			return 0;
+		globals++;
 	}
-	if (missing)
-		note(c, "module", c->new->name, NULL, "refused", 0,
-		     "%zu function(s) without fingerprints, e.g. %s: objects built without -fplugin=hotpatch, "
-		     "such as %s (--allow-unfingerprinted to ignore them)", missing, example,
-		     c->new_build->plain_example ? c->new_build->plain_example : "?");
+	return globals > 0;
+}
+
+/* Objects built without the plugin have no fingerprints: their functions are compared as
+ * machine code with the running module's (same_machine_code).  Identical code needs nothing;
+ * changed code cannot be patched from here, so it is refused unless --allow-unfingerprinted. */
+static void verify_plain(struct ctx *c)
+{
+	for (size_t oi = 0; oi < c->new_build->plain_object_count; oi++) {
+		struct hp_object *o = &c->new_build->plain_objects[oi];
+		if (!linked_from(c->new, o))
+			continue;
+		size_t same = 0, differ = 0;
+		for (size_t i = 0; i < o->elf.symbol_count; i++) {
+			const struct hp_symbol *s = &o->elf.symbols[i];
+			if (s->type != STT_FUNC || s->section >= SHN_LORESERVE)
+				continue;
+			struct entity e = { .name = s->name, .plain = o };
+			size_t olds = hp_elf_count_symbols(&c->old->elf, s->name, &e.old_sym);
+			if (olds == 1 && same_machine_code(c, &e)) {
+				same++;
+				continue;
+			}
+			differ++;
+			const char *what = olds == 0 ? "this function is new" :
+			                   olds > 1 ? "the running module has several file-local functions of that name" :
+			                              "its machine code changed";
+			if (c->opt->allow_unfingerprinted)
+				note(c, "function", s->name, o->name, "skipped", 0,
+				     "built without the plugin and %s; not patched (--allow-unfingerprinted)", what);
+			else
+				note(c, "function", s->name, o->name, "refused", 0,
+				     "built without the plugin and %s: rebuild it with -fplugin=hotpatch", what);
+		}
+		if (!differ)
+			note(c, "object", o->name, o->name, "same", 0,
+			     "built without the plugin; machine code of its %zu function(s) identical", same);
+	}
 }
 
 /* ---- include and resolve ------------------------------------------------------------------ */
@@ -1316,6 +1434,7 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 	propagate_variants(&c);
 	verify_units(&c);
 	verify_entities(&c);
+	verify_plain(&c);
 	if (d->refusals == 0 && include_changed(&c) == 0 && resolve_all(&c) == 0 && build_unwind(&c) == 0)
 		rc = 0;
 	else if (d->refusals && !err[0])

@@ -274,6 +274,22 @@ const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *n
 	return NULL;
 }
 
+size_t hp_elf_count_symbols(const struct hp_elf *e, const char *name, const struct hp_symbol **first)
+{
+	size_t lo = 0, hi = e->symbol_count, n = 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(e->symbols[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo < e->symbol_count && !strcmp(e->symbols[lo].name, name) ? &e->symbols[lo] : NULL;
+	while (lo + n < e->symbol_count && !strcmp(e->symbols[lo + n].name, name))
+		n++;
+	return n;
+}
+
 static int dynreloc_cmp(const void *a, const void *b)
 {
 	const struct hp_dynreloc *x = a, *y = b;

@@ -74,6 +74,10 @@ const uint8_t *hp_elf_symbol_bytes(struct hp_elf *elf, const struct hp_symbol *s
  * ("stderr@GLIBC_2.2.5", as GNU ld writes copy-relocated data) matches its plain name. */
 const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *elf, const char *name);
 
+/* How many defined symbols have exactly that name (file-local names may repeat, one per
+ * object); *first is set to the first of them when there is one. */
+size_t hp_elf_count_symbols(const struct hp_elf *elf, const char *name, const struct hp_symbol **first);
+
 /* Section by index or by name; returns 0, or -1 when there is no such section. */
 int hp_elf_section_at(struct hp_elf *elf, size_t index, struct hp_section *out);
 int hp_elf_section_named(struct hp_elf *elf, const char *name, struct hp_section *out);
