@@ -124,6 +124,20 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	return add_file(path, rel);
 }
 
+/* The directory to walk for a root given as a symbolic link (a "current" link to the latest
+ * build): its target, since a physical walk does not follow the root itself.  NULL otherwise. */
+static char *walk_root(const char *path)
+{
+	struct stat st;
+	char *link = strdup(path);  /* "link/" names the directory; nftw sees the link itself */
+	size_t n = link ? strlen(link) : 0;
+	while (n > 1 && link[n - 1] == '/')
+		link[--n] = 0;
+	int is_link = link && !lstat(link, &st) && S_ISLNK(st.st_mode);
+	free(link);
+	return is_link ? realpath(path, NULL) : NULL;
+}
+
 static int module_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct hp_module *)a)->name, ((const struct hp_module *)b)->name);
@@ -150,13 +164,16 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 	err[0] = 0;
 	if (S_ISDIR(st.st_mode)) {
 		b->root = strdup(path);
-		walk.root = path;
+		char *real = walk_root(path);
+		walk.root = real ? real : path;
 		walk.want_objects = want_objects;
-		/* Physical walk: symlinked library names would list one module twice. */
-		if (nftw(path, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
+		/* Physical walk: symlinked library names would list one module twice, and a link to a
+		 * directory could list another tree's modules or loop. */
+		if (nftw(walk.root, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
 			snprintf(err, err_size, "%s: cannot read the build tree: %s", path, strerror(errno));
 			walk.failed = 1;
 		}
+		free(real);
 	} else {
 		char *copy = strdup(path);
 		char *slash = copy ? strrchr(copy, '/') : NULL;
@@ -180,13 +197,15 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 			}
 			if (!walk.failed && want_objects) {
 				const char *dir = objects_dir ? objects_dir : b->root;
-				walk.root = dir;
+				char *real = walk_root(dir);
+				walk.root = real ? real : dir;
 				walk.want_objects = 1;
 				size_t modules = b->module_count;
-				if (nftw(dir, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
+				if (nftw(walk.root, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
 					snprintf(err, err_size, "%s: cannot read: %s", dir, strerror(errno));
 					walk.failed = 1;
 				}
+				free(real);
 				/* Only the named file is compared, not other programs beside it. */
 				for (size_t i = modules; i < b->module_count; i++) {
 					hp_meta_free(&b->modules[i].meta);
