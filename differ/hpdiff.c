@@ -2,11 +2,14 @@
  * a package that patches a process running the old build into the new one's code.
  *
  * Exit status: 0 package written, 1 error, 2 refused (unsafe to patch), 3 no code change. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "build.h"
 #include "diff.h"
@@ -128,14 +131,38 @@ static int same_file(const char *a, const char *b)
 	return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);
 }
 
+/* Removes a package an earlier run left at the output path, so that it cannot be taken for the
+ * result of this run when this run writes none.  Only a package (a file that starts like one,
+ * or a link to one) is removed: a mistyped -o never costs another file. */
+static void discard_output(const char *path)
+{
+	char magic[sizeof(((struct hp_pkg_header *)0)->magic)];
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	int package = f && fread(magic, 1, sizeof magic, f) == sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
+	if (f)
+		fclose(f);
+	if (package && unlink(path) && errno != ENOENT)
+		fprintf(stderr, "hpdiff: %s: cannot remove the earlier package: %s\n", path, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	char err[1024] = "";
-	if (parse_args(argc, argv, &o))
+	if (parse_args(argc, argv, &o)) {
+		discard_output(o.output);
 		return EXIT_ERROR;
+	}
+	struct stat st;
+	if ((same_file(o.output, o.old_path) || same_file(o.output, o.new_path)) ||
+	    (!stat(o.output, &st) && S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "hpdiff: %s: the package would replace %s\n", o.output,
+		        S_ISDIR(st.st_mode) ? "a directory" : "one of the builds");
+		return EXIT_ERROR;
+	}
 	if (same_file(o.old_path, o.new_path)) {
 		fprintf(stderr, "hpdiff: %s: OLD and NEW are the same build\n", o.new_path);
+		discard_output(o.output);
 		return EXIT_ERROR;
 	}
 
@@ -143,11 +170,13 @@ int main(int argc, char **argv)
 	struct hp_build old_build, new_build;
 	if (hp_build_load(o.old_path, NULL, 0, &old_build, err, sizeof err)) {
 		fprintf(stderr, "hpdiff: %s\n", err);
+		discard_output(o.output);
 		return EXIT_ERROR;
 	}
 	if (hp_build_load(o.new_path, o.objects, 1, &new_build, err, sizeof err)) {
 		fprintf(stderr, "hpdiff: %s\n", err);
 		hp_build_free(&old_build);
+		discard_output(o.output);
 		return EXIT_ERROR;
 	}
 
@@ -222,6 +251,8 @@ int main(int argc, char **argv)
 	}
 	status = refusals ? EXIT_REFUSED : changed ? EXIT_WRITTEN : EXIT_UNCHANGED;
 out:
+	if (status != EXIT_WRITTEN)
+		discard_output(o.output);
 	for (size_t i = 0; i < count; i++) {
 		hp_module_diff_free(diffs[i]);
 		free(diffs[i]);
