@@ -20,7 +20,7 @@ enum { EXIT_WRITTEN = 0, EXIT_ERROR = 1, EXIT_REFUSED = 2, EXIT_UNCHANGED = 3 };
 
 struct options {
 	const char *old_path, *new_path, *output, *objects;
-	int explain, json;
+	int explain, json, version;
 	struct hp_diff_options diff;
 };
 
@@ -37,6 +37,7 @@ static void usage(FILE *out)
 	        "                            default: the directory of NEW)\n"
 	        "      --allow-unfingerprinted  ignore functions built without the plugin\n"
 	        "      --allow-lost-state    accept removed static locals (their state is dropped)\n"
+	        "      --version             print the version and exit\n"
 	        "Exit status: 0 written, 1 error, 2 refused, 3 no code change.\n");
 }
 
@@ -88,7 +89,7 @@ static void print_json(struct hp_module_diff *const *diffs, size_t count, const 
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST };
+	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
@@ -96,6 +97,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "objects", required_argument, NULL, OPT_OBJECTS },
 		{ "allow-unfingerprinted", no_argument, NULL, OPT_UNFP },
 		{ "allow-lost-state", no_argument, NULL, OPT_LOST },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -108,6 +110,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_OBJECTS: o->objects = optarg; break;
 		case OPT_UNFP: o->diff.allow_unfingerprinted = 1; break;
 		case OPT_LOST: o->diff.allow_lost_state = 1; break;
+		case OPT_VERSION: o->version = 1; return 0;
 		case 'h': usage(stdout); exit(0);
 		default: fprintf(stderr, "hpdiff: see hpdiff --help\n"); return -1;
 		}
@@ -152,6 +155,10 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o)) {
 		discard_output(o.output);
 		return EXIT_ERROR;
+	}
+	if (o.version) {
+		printf("hpdiff (hotpatch) %s\n", HOTPATCH_VERSION);
+		return EXIT_WRITTEN;
 	}
 	struct stat st;
 	if ((same_file(o.output, o.old_path) || same_file(o.output, o.new_path)) ||
