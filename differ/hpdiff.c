@@ -43,23 +43,52 @@ static void usage(FILE *out)
 
 
 
-static void print_explain(const struct hp_module_diff *d)
+/* One module of OLD, its counterpart in NEW, and what the comparison decided. */
+struct pair {
+	const struct hp_module *old, *new;
+	struct hp_module_diff *d;
+	int identical;                /* same build-id: bit-identical, not compared */
+};
+
+/* A build-id as hex digits, or "none". */
+static const char *build_id(const struct hp_elf *e, char out[129])
 {
-	char id[65];
-	hp_hex(d->out.build_id, d->out.build_id_size, id);
-	printf("module %s (build-id %s)\n", d->out.name, id);
+	if (!e->build_id_size)
+		return "none";
+	hp_hex(e->build_id, e->build_id_size, out);
+	return out;
+}
+
+/* "app build-id X, libapp.so build-id Y" for a whole build, for messages about builds. */
+static void describe_build(const struct hp_build *b, char *out, size_t size)
+{
+	char id[129];
+	size_t n = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < b->module_count && n < size; i++) {
+		int w = snprintf(out + n, size - n, "%s%s build-id %s", i ? ", " : "", b->modules[i].name,
+		                 build_id(&b->modules[i].elf, id));
+		n += w > 0 ? (size_t)w : 0;
+	}
+}
+
+static void print_explain(const struct pair *p)
+{
+	const struct hp_module_diff *d = p->d;
+	char id[129];
+	printf("module %s (build-id %s)\n", d->out.name, build_id(&p->old->elf, id));
 	if (!d->note_count)
-		printf("  no code change\n");
+		printf("  no code change%s\n", p->identical ? " (identical build)" : "");
 	for (size_t i = 0; i < d->note_count; i++) {
 		const struct hp_note *n = &d->notes[i];
 		printf("  %-8s  %-8s  %s  [%s]: %s\n", n->verdict, n->kind, n->symbol, n->unit, n->why);
 	}
 }
 
-static void print_json(struct hp_module_diff *const *diffs, size_t count, const char *result,
-                       const char *package, long size)
+static void print_json(const struct pair *pairs, size_t count, const char *result, const char *package,
+                       long size)
 {
-	char id[65];
+	char id[129];
 	printf("{\"result\":\"%s\",\"package\":", result);
 	if (package)
 		hp_json_string(package);
@@ -67,11 +96,11 @@ static void print_json(struct hp_module_diff *const *diffs, size_t count, const 
 		printf("null");
 	printf(",\"size\":%ld,\"modules\":[", size);
 	for (size_t m = 0; m < count; m++) {
-		const struct hp_module_diff *d = diffs[m];
-		hp_hex(d->out.build_id, d->out.build_id_size, id);
+		const struct hp_module_diff *d = pairs[m].d;
 		printf("%s{\"name\":", m ? "," : "");
 		hp_json_string(d->out.name);
-		printf(",\"build_id\":\"%s\",\"redirects\":%zu,\"notes\":[", id, d->out.redirect_count);
+		printf(",\"build_id\":\"%s\",\"redirects\":%zu,\"notes\":[", build_id(&pairs[m].old->elf, id),
+		       d->out.redirect_count);
 		for (size_t i = 0; i < d->note_count; i++) {
 			const struct hp_note *n = &d->notes[i];
 			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"symbol\":", i ? "," : "", n->verdict, n->kind);
@@ -151,7 +180,7 @@ static void discard_output(const char *path)
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	char err[1024] = "";
+	char err[1024] = "", what[1024];
 	if (parse_args(argc, argv, &o)) {
 		discard_output(o.output);
 		return EXIT_ERROR;
@@ -167,16 +196,18 @@ int main(int argc, char **argv)
 		        S_ISDIR(st.st_mode) ? "a directory" : "one of the builds");
 		return EXIT_ERROR;
 	}
-	if (same_file(o.old_path, o.new_path)) {
-		fprintf(stderr, "hpdiff: %s: OLD and NEW are the same build\n", o.new_path);
-		discard_output(o.output);
-		return EXIT_ERROR;
-	}
 
 	/* load */
 	struct hp_build old_build, new_build;
 	if (hp_build_load(o.old_path, NULL, 0, &old_build, err, sizeof err)) {
 		fprintf(stderr, "hpdiff: %s\n", err);
+		discard_output(o.output);
+		return EXIT_ERROR;
+	}
+	if (same_file(o.old_path, o.new_path)) {
+		describe_build(&old_build, what, sizeof what);
+		fprintf(stderr, "hpdiff: %s: OLD and NEW are the same build (%s)\n", o.new_path, what);
+		hp_build_free(&old_build);
 		discard_output(o.output);
 		return EXIT_ERROR;
 	}
@@ -187,11 +218,11 @@ int main(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 
-	/* pair modules and diff each */
+	/* pair modules and diff each; refusals of every module are collected before deciding */
 	int status = EXIT_ERROR;
-	struct hp_module_diff **diffs = calloc(old_build.module_count + 1, sizeof *diffs);
+	struct pair *pairs = calloc(old_build.module_count + 1, sizeof *pairs);
 	size_t count = 0, refusals = 0, changed = 0, identical = 0;
-	for (size_t i = 0; diffs && i < old_build.module_count; i++) {
+	for (size_t i = 0; pairs && i < old_build.module_count; i++) {
 		struct hp_module *om = &old_build.modules[i], *nm = NULL;
 		for (size_t k = 0; k < new_build.module_count && !nm; k++)
 			if (!strcmp(new_build.modules[k].name, om->name) ||
@@ -199,37 +230,46 @@ int main(int argc, char **argv)
 				nm = &new_build.modules[k];
 		if (!nm)
 			continue;  /* the module is gone in the new build: nothing to patch */
-		if (om->elf.build_id_size && om->elf.build_id_size == nm->elf.build_id_size &&
-		    !memcmp(om->elf.build_id, nm->elf.build_id, om->elf.build_id_size)) {
-			identical++;
-			continue;
-		}
-		struct hp_module_diff *d = calloc(1, sizeof *d);
-		if (!d || hp_diff_module(om, nm, &new_build, &o.diff, d, err, sizeof err)) {
-			fprintf(stderr, "hpdiff: %s\n", d ? err : "out of memory");
-			if (d)
-				hp_module_diff_free(d);
-			free(d);
+		struct pair *p = &pairs[count];
+		*p = (struct pair){ om, nm, calloc(1, sizeof *p->d), 0 };
+		if (!p->d) {
+			fprintf(stderr, "hpdiff: out of memory\n");
 			goto out;
 		}
-		diffs[count++] = d;
-		refusals += d->refusals;
-		changed += d->changed;
+		count++;
+		if (om->elf.build_id_size && om->elf.build_id_size == nm->elf.build_id_size &&
+		    !memcmp(om->elf.build_id, nm->elf.build_id, om->elf.build_id_size)) {
+			/* Bit-identical (a reproducible build of the same sources): nothing to compare. */
+			p->identical = 1;
+			identical++;
+			p->d->out.name = strdup(om->name);
+			if (!p->d->out.name) {
+				fprintf(stderr, "hpdiff: out of memory\n");
+				goto out;
+			}
+			continue;
+		}
+		if (hp_diff_module(om, nm, &new_build, &o.diff, p->d, err, sizeof err)) {
+			fprintf(stderr, "hpdiff: %s\n", err);
+			goto out;
+		}
+		refusals += p->d->refusals;
+		changed += p->d->changed;
 	}
-	if (count == 0 && identical) {
-		fprintf(stderr, "hpdiff: %s and %s are the same build (identical build-ids)\n", o.old_path, o.new_path);
+	if (!pairs) {
+		fprintf(stderr, "hpdiff: out of memory\n");
 		goto out;
 	}
 
-	/* report, then write */
+	/* write, then report */
 	long size = 0;
 	const char *result = refusals ? "refused" : changed ? "written" : "unchanged";
 	if (!refusals && changed) {
 		struct hp_out_module **mods = calloc(count, sizeof *mods);
 		size_t n = 0;
 		for (size_t i = 0; mods && i < count; i++)
-			if (diffs[i]->out.redirect_count)
-				mods[n++] = &diffs[i]->out;
+			if (pairs[i].d->out.redirect_count)
+				mods[n++] = &pairs[i].d->out;
 		size = mods ? hp_package_write(o.output, mods, n, err, sizeof err) : -1;
 		free(mods);
 		if (size < 0) {
@@ -238,33 +278,38 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.json) {
-		print_json(diffs, count, result, size > 0 ? o.output : NULL, size);
+		print_json(pairs, count, result, size > 0 ? o.output : NULL, size);
 	} else {
 		for (size_t i = 0; o.explain && i < count; i++)
-			print_explain(diffs[i]);
+			print_explain(&pairs[i]);
 		for (size_t i = 0; i < count; i++)
-			for (size_t k = 0; k < diffs[i]->note_count; k++) {
-				const struct hp_note *nt = &diffs[i]->notes[k];
+			for (size_t k = 0; k < pairs[i].d->note_count; k++) {
+				const struct hp_note *nt = &pairs[i].d->notes[k];
 				if (!strcmp(nt->verdict, "refused"))
-					fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", diffs[i]->out.name, nt->symbol,
+					fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", pairs[i].d->out.name, nt->symbol,
 					        nt->unit, nt->why);
 			}
-		if (refusals)
+		if (refusals) {
 			fprintf(stderr, "hpdiff: %zu reason(s) to refuse; no package written\n", refusals);
-		else if (!changed)
+		} else if (!changed && count && identical == count) {
+			describe_build(&old_build, what, sizeof what);
+			printf("hpdiff: no code change between %s and %s: identical builds (%s)\n", o.old_path, o.new_path,
+			       what);
+		} else if (!changed) {
 			printf("hpdiff: no code change between %s and %s\n", o.old_path, o.new_path);
-		else
+		} else {
 			printf("hpdiff: wrote %s (%ld bytes): %zu function(s) redirected\n", o.output, size, changed);
+		}
 	}
 	status = refusals ? EXIT_REFUSED : changed ? EXIT_WRITTEN : EXIT_UNCHANGED;
 out:
 	if (status != EXIT_WRITTEN)
 		discard_output(o.output);
 	for (size_t i = 0; i < count; i++) {
-		hp_module_diff_free(diffs[i]);
-		free(diffs[i]);
+		hp_module_diff_free(pairs[i].d);
+		free(pairs[i].d);
 	}
-	free(diffs);
+	free(pairs);
 	hp_build_free(&old_build);
 	hp_build_free(&new_build);
 	return status;
