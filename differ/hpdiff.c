@@ -59,6 +59,14 @@ static const char *build_id(const struct hp_elf *e, char out[129])
 	return out;
 }
 
+/* "app (build-id OLD, new build-id NEW)": how refusals and errors name a module. */
+static void describe(const struct pair *p, char *out, size_t size)
+{
+	char a[129], b[129];
+	snprintf(out, size, "%s (build-id %s, new build-id %s)", p->old->name, build_id(&p->old->elf, a),
+	         build_id(&p->new->elf, b));
+}
+
 /* "app build-id X, libapp.so build-id Y" for a whole build, for messages about builds. */
 static void describe_build(const struct hp_build *b, char *out, size_t size)
 {
@@ -177,6 +185,36 @@ static void discard_output(const char *path)
 		fprintf(stderr, "hpdiff: %s: cannot remove the earlier package: %s\n", path, strerror(errno));
 }
 
+/* The newest (or oldest) modification time among a build's modules, in nanoseconds. */
+static long long module_time(const struct hp_build *b, int newest)
+{
+	long long best = -1;
+	for (size_t i = 0; i < b->module_count; i++) {
+		struct stat st;
+		if (stat(b->modules[i].elf.path, &st))
+			return -1;
+		long long t = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+		if (best < 0 || (newest ? t > best : t < best))
+			best = t;
+	}
+	return best;
+}
+
+/* A hint that OLD and NEW were given the wrong way round: every module of NEW is older than
+ * every module of OLD.  File times are weak evidence (a copy or an archive may reset them, an
+ * old release may be rebuilt later), so this is only a warning. */
+static void warn_if_swapped(const struct options *o, const struct hp_build *old, const struct hp_build *new)
+{
+	long long new_newest = module_time(new, 1), old_oldest = module_time(old, 0);
+	if (new_newest < 0 || old_oldest < 0 || new_newest >= old_oldest)
+		return;
+	char a[1024], b[1024];
+	describe_build(new, a, sizeof a);
+	describe_build(old, b, sizeof b);
+	fprintf(stderr, "hpdiff: warning: NEW %s (%s) is older than OLD %s (%s): are the builds swapped?\n",
+	        o->new_path, a, o->old_path, b);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -217,6 +255,7 @@ int main(int argc, char **argv)
 		discard_output(o.output);
 		return EXIT_ERROR;
 	}
+	warn_if_swapped(&o, &old_build, &new_build);
 
 	/* pair modules and diff each; refusals of every module are collected before deciding */
 	int status = EXIT_ERROR;
@@ -250,7 +289,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (hp_diff_module(om, nm, &new_build, &o.diff, p->d, err, sizeof err)) {
-			fprintf(stderr, "hpdiff: %s\n", err);
+			describe(p, what, sizeof what);
+			fprintf(stderr, "hpdiff: %s: %s\n", what, err);
 			goto out;
 		}
 		refusals += p->d->refusals;
@@ -285,9 +325,10 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < count; i++)
 			for (size_t k = 0; k < pairs[i].d->note_count; k++) {
 				const struct hp_note *nt = &pairs[i].d->notes[k];
-				if (!strcmp(nt->verdict, "refused"))
-					fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", pairs[i].d->out.name, nt->symbol,
-					        nt->unit, nt->why);
+				if (strcmp(nt->verdict, "refused"))
+					continue;
+				describe(&pairs[i], what, sizeof what);
+				fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", what, nt->symbol, nt->unit, nt->why);
 			}
 		if (refusals) {
 			fprintf(stderr, "hpdiff: %zu reason(s) to refuse; no package written\n", refusals);
