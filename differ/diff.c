@@ -1337,13 +1337,22 @@ static int build_unwind(struct ctx *c)
 	return 0;
 }
 
+/* Whether a refusal names the symbol (its code is then not listed as patched). */
+static int refused(struct ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->d->note_count; i++)
+		if (!strcmp(c->d->notes[i].verdict, "refused") && !strcmp(c->d->notes[i].symbol, name))
+			return 1;
+	return 0;
+}
+
 /* Every changed function that the running module has: its new code, and a redirect from the
  * old entry, with the exact bytes the runtime must find there first. */
 static int include_changed(struct ctx *c)
 {
 	for (size_t i = 0; i < c->ent_count; i++) {
 		struct entity *e = &c->ents[i];
-		if (e->status != HP_CHANGED || e->new->kind != HP_META_FUNCTION || !has_code(e->new))
+		if (e->status != HP_CHANGED || e->new->kind != HP_META_FUNCTION || !has_code(e->new) || refused(c, e->name))
 			continue;
 		if (!e->old_sym) {
 			note(c, "function", e->name, unit_of(e), "skipped", 0, "%s; not linked into the running module", e->why);
@@ -1435,10 +1444,15 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 	verify_units(&c);
 	verify_entities(&c);
 	verify_plain(&c);
-	if (d->refusals == 0 && include_changed(&c) == 0 && resolve_all(&c) == 0 && build_unwind(&c) == 0)
+	/* Built even when refused, so that --explain lists what the package would hold; an error
+	 * met only because of what was refused already is not reported over the refusals. */
+	size_t refused_early = d->refusals;
+	if (include_changed(&c) == 0 && resolve_all(&c) == 0 && build_unwind(&c) == 0)
 		rc = 0;
-	else if (d->refusals && !err[0])
+	else if (d->refusals && (refused_early || !err[0])) {
 		rc = 0;
+		err[0] = 0;
+	}
 out:
 	for (size_t i = 0; i < c.copy_count; i++)
 		free(c.copies[i]);
