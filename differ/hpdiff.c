@@ -83,20 +83,22 @@ static void describe_build(const struct hp_build *b, char *out, size_t size)
 static void print_explain(const struct pair *p)
 {
 	const struct hp_module_diff *d = p->d;
-	char id[129];
+	char id[129], sym[512], why[1024];
 	printf("module %s (build-id %s)\n", d->out.name, build_id(&p->old->elf, id));
 	if (!d->note_count)
 		printf("  no code change%s\n", p->identical ? " (identical build)" : "");
 	for (size_t i = 0; i < d->note_count; i++) {
 		const struct hp_note *n = &d->notes[i];
-		printf("  %-8s  %-8s  %s  [%s]: %s\n", n->verdict, n->kind, n->symbol, n->unit, n->why);
+		hp_source_name(n->symbol, sym, sizeof sym);
+		hp_source_name(n->why, why, sizeof why);
+		printf("  %-8s  %-8s  %s  [%s]: %s\n", n->verdict, n->kind, sym, n->unit, why);
 	}
 }
 
 static void print_json(const struct pair *pairs, size_t count, const char *result, const char *package,
                        long size)
 {
-	char id[129];
+	char id[129], text[1024];
 	printf("{\"result\":\"%s\",\"package\":", result);
 	if (package)
 		hp_json_string(package);
@@ -111,12 +113,16 @@ static void print_json(const struct pair *pairs, size_t count, const char *resul
 		       d->out.redirect_count);
 		for (size_t i = 0; i < d->note_count; i++) {
 			const struct hp_note *n = &d->notes[i];
-			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"symbol\":", i ? "," : "", n->verdict, n->kind);
+			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"name\":", i ? "," : "", n->verdict, n->kind);
+			hp_source_name(n->symbol, text, sizeof text);
+			hp_json_string(text);
+			printf(",\"symbol\":");
 			hp_json_string(n->symbol);
 			printf(",\"unit\":");
 			hp_json_string(n->unit);
 			printf(",\"why\":");
-			hp_json_string(n->why);
+			hp_source_name(n->why, text, sizeof text);
+			hp_json_string(text);
 			printf(",\"size\":%llu}", (unsigned long long)n->size);
 		}
 		printf("]}");
@@ -325,10 +331,13 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < count; i++)
 			for (size_t k = 0; k < pairs[i].d->note_count; k++) {
 				const struct hp_note *nt = &pairs[i].d->notes[k];
+				char sym[512], why[1024];
 				if (strcmp(nt->verdict, "refused"))
 					continue;
 				describe(&pairs[i], what, sizeof what);
-				fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", what, nt->symbol, nt->unit, nt->why);
+				hp_source_name(nt->symbol, sym, sizeof sym);
+				hp_source_name(nt->why, why, sizeof why);
+				fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", what, sym, nt->unit, why);
 			}
 		if (refusals) {
 			fprintf(stderr, "hpdiff: %zu reason(s) to refuse; no package written\n", refusals);
