@@ -109,8 +109,10 @@ static void print_json(const struct pair *pairs, size_t count, const char *resul
 		const struct hp_module_diff *d = pairs[m].d;
 		printf("%s{\"name\":", m ? "," : "");
 		hp_json_string(d->out.name);
-		printf(",\"build_id\":\"%s\",\"redirects\":%zu,\"notes\":[", build_id(&pairs[m].old->elf, id),
-		       d->out.redirect_count);
+		printf(",\"build_id\":\"%s\"", build_id(&pairs[m].old->elf, id));
+		printf(",\"new_build_id\":\"%s\",\"identical\":%s", build_id(&pairs[m].new->elf, id),
+		       pairs[m].identical ? "true" : "false");
+		printf(",\"redirects\":%zu,\"notes\":[", d->out.redirect_count);
 		for (size_t i = 0; i < d->note_count; i++) {
 			const struct hp_note *n = &d->notes[i];
 			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"name\":", i ? "," : "", n->verdict, n->kind);
