@@ -35,7 +35,8 @@ static void usage(FILE *out)
 	        "      --json                the same for machines, on stdout\n"
 	        "      --objects DIR         where NEW's object files are (for linked-file inputs;\n"
 	        "                            default: the directory of NEW)\n"
-	        "      --allow-unfingerprinted  ignore functions built without the plugin\n"
+	        "      --allow-unfingerprinted  accept changed code in objects built without the\n"
+	        "                            plugin (it is not patched)\n"
 	        "      --allow-lost-state    accept removed static locals (their state is dropped)\n"
 	        "      --version             print the version and exit\n"
 	        "Exit status: 0 written, 1 error, 2 refused, 3 no code change.\n");
