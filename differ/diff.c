@@ -110,6 +110,7 @@ struct ctx {
 	size_t slot_count;
 	struct hp_dynreloc *dyn;          /* the old module's GOT slots and TLS entries */
 	size_t dyn_count;
+	struct plain_memo **plain_memo;   /* per object without metadata: same_plain_section's answers */
 	char *err;
 	size_t err_size;
 };
@@ -345,7 +346,40 @@ static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp
  * references the assembler resolved inside it still reach the same things), and for data,
  * the same bytes and relocated fields pointing at the same things (one level: a jump table
  * pointing into code).  Code is compared function by function by same_machine_code. */
+static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base, int depth);
+
+/* What same_plain_section answered for a section, per depth (0 or 1): asked once per function
+ * and per reference, the answer is computed once per section. */
+struct plain_memo {
+	uint64_t base[2];
+	int8_t known[2], same[2];
+};
+
 static int same_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base, int depth)
+{
+	size_t which = (size_t)(o - c->new_build->plain_objects), sections = 0;
+	elf_getshdrnum(o->elf.elf, &sections);
+	if (which >= c->new_build->plain_object_count || index >= sections || depth > 1)
+		return check_plain_section(c, o, index, base, depth);
+	if (!c->plain_memo)
+		c->plain_memo = memset(xrealloc(NULL, c->new_build->plain_object_count * sizeof *c->plain_memo), 0,
+		                       c->new_build->plain_object_count * sizeof *c->plain_memo);
+	if (!c->plain_memo[which])
+		c->plain_memo[which] = memset(xrealloc(NULL, sections * sizeof **c->plain_memo), 0,
+		                              sections * sizeof **c->plain_memo);
+	struct plain_memo *m = &c->plain_memo[which][index];
+	if (m->known[depth] && m->base[depth] == base)
+		return m->same[depth];
+	int same = check_plain_section(c, o, index, base, depth);
+	if (!m->known[depth]) {
+		m->known[depth] = 1;
+		m->base[depth] = base;
+		m->same[depth] = (int8_t)same;
+	}
+	return same;
+}
+
+static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base, int depth)
 {
 	struct hp_section sec;
 	if (hp_elf_section_at(&o->elf, index, &sec) || !(sec.shdr.sh_flags & SHF_ALLOC) ||
@@ -430,8 +464,8 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 	const uint8_t *now = sec.data + ns->value;
 	const uint8_t *was = old_bytes(c, e->old_sym->value, ns->size);
 	uint8_t *covered = calloc(ns->size, 1);
-	struct hp_reloc *rel = NULL;
-	long n = hp_elf_relocations(&o->elf, ns->section, &rel);
+	const struct hp_reloc *rel = NULL;
+	long n = hp_elf_relocations_in(&o->elf, ns->section, ns->value, ns->value + ns->size, &rel);
 	int same = was && covered && n >= 0;
 	for (long j = 0; same && j < n; j++) {
 		if (rel[j].offset < ns->value || rel[j].offset >= ns->value + ns->size)
@@ -512,7 +546,6 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 	}
 	for (size_t k = 0; same && k < ns->size; k++)
 		same = covered[k] || now[k] == was[k];
-	free(rel);
 	free(covered);
 	return same;
 }
@@ -725,6 +758,9 @@ static void verify_plain(struct ctx *c)
 		struct hp_object *o = &c->new_build->plain_objects[oi];
 		if (!linked_from(c->new, o))
 			continue;
+		/* Functions that are new or changed size are named first: without function sections,
+		 * one of them moves every function after it, and those are only "moved". */
+		struct differing { const struct hp_symbol *s; size_t olds; int resized; } *list = NULL;
 		size_t same = 0, differ = 0;
 		for (size_t i = 0; i < o->elf.symbol_count; i++) {
 			const struct hp_symbol *s = &o->elf.symbols[i];
@@ -736,20 +772,34 @@ static void verify_plain(struct ctx *c)
 				same++;
 				continue;
 			}
-			differ++;
-			const char *what = olds == 0 ? "this function is new" :
-			                   olds > 1 ? "the running module has several file-local functions of that name" :
-			                              "its machine code changed";
-			if (c->opt->allow_unfingerprinted)
-				note(c, "function", s->name, o->name, "skipped", 0,
-				     "built without the plugin and %s; not patched (--allow-unfingerprinted)", what);
-			else
-				note(c, "function", s->name, o->name, "refused", 0,
-				     "built without the plugin and %s: rebuild it with -fplugin=hotpatch", what);
+			struct differing d = { s, olds, olds == 0 || (olds == 1 && e.old_sym->size != s->size) };
+			PUSH(list, differ, d);
 		}
+		size_t named = 0;
+		for (int pass = 1; pass >= 0; pass--)
+			for (size_t i = 0; i < differ && named < 3; i++) {
+				if (list[i].resized != pass)
+					continue;
+				named++;
+				const char *what = list[i].olds == 0 ? "this function is new" :
+				                   list[i].olds > 1 ? "the running module has several file-local functions of that name" :
+				                                      "its machine code changed";
+				if (c->opt->allow_unfingerprinted)
+					note(c, "function", list[i].s->name, o->name, "skipped", 0,
+					     "built without the plugin and %s; not patched (--allow-unfingerprinted)", what);
+				else
+					note(c, "function", list[i].s->name, o->name, "refused", 0,
+					     "built without the plugin and %s: rebuild it with -fplugin=hotpatch", what);
+			}
 		if (!differ)
 			note(c, "object", o->name, o->name, "same", 0,
 			     "built without the plugin; machine code of its %zu function(s) identical", same);
+		else if (differ > named)
+			note(c, "object", o->name, o->name, c->opt->allow_unfingerprinted ? "skipped" : "refused", 0,
+			     "built without the plugin, and %zu more of its functions changed or moved%s", differ - named,
+			     c->opt->allow_unfingerprinted ? "; not patched (--allow-unfingerprinted)" :
+			                                     ": rebuild it with -fplugin=hotpatch");
+		free(list);
 	}
 }
 
@@ -1460,6 +1510,9 @@ out:
 	free(c.slots);
 	free(c.ents);
 	free(c.dyn);
+	for (size_t i = 0; c.plain_memo && i < new_build->plain_object_count; i++)
+		free(c.plain_memo[i]);
+	free(c.plain_memo);
 	return rc;
 }
 

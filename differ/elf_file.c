@@ -127,6 +127,8 @@ static void close_one(struct hp_elf *e)
 {
 	free(e->rela_of);
 	e->rela_of = NULL;
+	free(e->rel_cache);
+	e->rel_cache = NULL;
 	free(e->symbols);
 	free(e->path);
 	e->symbols = NULL;
@@ -423,4 +425,40 @@ long hp_elf_relocations(struct hp_elf *e, size_t target, struct hp_reloc **out)
 	}
 	*out = r;
 	return (long)n;
+}
+
+static int reloc_offset_cmp(const void *a, const void *b)
+{
+	const struct hp_reloc *x = a, *y = b;
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+long hp_elf_relocations_in(struct hp_elf *e, size_t target, uint64_t from, uint64_t to,
+                           const struct hp_reloc **out)
+{
+	*out = NULL;
+	if (!e->rel_cache || e->rel_cache_section != target) {
+		struct hp_reloc *r = NULL;
+		long n = hp_elf_relocations(e, target, &r);
+		if (n < 0)
+			return -1;
+		qsort(r, (size_t)n, sizeof *r, reloc_offset_cmp);
+		free(e->rel_cache);
+		e->rel_cache = r;
+		e->rel_cache_count = n;
+		e->rel_cache_section = target;
+	}
+	size_t lo = 0, hi = (size_t)e->rel_cache_count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (e->rel_cache[mid].offset < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t end = lo;
+	while (end < (size_t)e->rel_cache_count && e->rel_cache[end].offset < to)
+		end++;
+	*out = e->rel_cache + lo;
+	return (long)(end - lo);
 }

@@ -33,6 +33,9 @@ struct hp_elf {
 	int is_program;               /* a main program (ET_EXEC, or PIE with an interpreter) */
 	size_t *rela_of;              /* section index -> its SHT_RELA section (0: none), built once */
 	size_t section_count;
+	struct hp_reloc *rel_cache;   /* one section's relocations sorted by offset (hp_elf_relocations_in) */
+	long rel_cache_count;
+	size_t rel_cache_section;
 };
 
 /* One section of the file, as relocation processing needs it. */
@@ -88,6 +91,13 @@ int hp_elf_symbol_at(struct hp_elf *elf, size_t index, GElf_Sym *sym, const char
 /* The relocations that apply to section `target` (from its SHT_RELA section), in file order.
  * Returns the count and sets *out (free it), or -1 on a malformed table. */
 long hp_elf_relocations(struct hp_elf *elf, size_t target, struct hp_reloc **out);
+
+/* The relocations that apply to [from, to) of section `target`, sorted by offset: a view of a
+ * copy kept for the section last asked about (do not free; valid until another section is
+ * asked about or the file is closed).  Asking for one function after another of a large
+ * section (objects without function sections) reads its table once.  Returns the count, or -1. */
+long hp_elf_relocations_in(struct hp_elf *elf, size_t target, uint64_t from, uint64_t to,
+                           const struct hp_reloc **out);
 
 /* One dynamic relocation of a linked file: a GOT slot or TLS entry the dynamic linker fills. */
 struct hp_dynreloc {
