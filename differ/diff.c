@@ -754,6 +754,18 @@ static int linked_from(struct hp_module *m, struct hp_object *o)
  * changed code cannot be patched from here, so it is refused unless --allow-unfingerprinted. */
 static void verify_plain(struct ctx *c)
 {
+	/* The other way round: a function OLD has from code built without the plugin, now with a
+	 * record.  Its old copy has no fingerprint to compare and no patchable entry to redirect,
+	 * so whatever changed in it would silently keep running. */
+	for (size_t i = 0; i < c->ent_count; i++) {
+		struct entity *e = &c->ents[i];
+		const struct hp_symbol *s = e->old || !e->new || e->new->kind != HP_META_FUNCTION || !has_code(e->new) ||
+		                                    variant_base(e->name) ? NULL : hp_elf_find_symbol(&c->old->elf, e->name);
+		if (s && s->type == STT_FUNC)
+			note(c, "function", e->name, unit_of(e), "refused", 0,
+			     "the running module has it from code built without the plugin: it can be neither compared "
+			     "nor redirected; rebuild the baseline with -fplugin=hotpatch");
+	}
 	for (size_t oi = 0; oi < c->new_build->plain_object_count; oi++) {
 		struct hp_object *o = &c->new_build->plain_objects[oi];
 		if (!linked_from(c->new, o))
