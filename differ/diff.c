@@ -445,6 +445,28 @@ static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp
 	return old && old->value == target && same_plain_section(c, o, r->sym.st_shndx, target - r->sym.st_value, depth);
 }
 
+/* A reference through the GOT (mov/call x@GOTPCREL(%rip)) in new code, against the old module's
+ * bytes at P: 1 when the linker relaxed it there to a direct reference (mov -> lea, call * ->
+ * addr32 call: the caller then checks the target as for PC32), 2 when it goes through the old
+ * module's GOT slot for the same name, 0 when neither is proven. */
+static int got_reference(struct ctx *c, const struct hp_reloc *r, const uint8_t *now, const uint8_t *was,
+                         size_t at, uint64_t size, uint64_t p)
+{
+	if (at < 2 || at + 4 > size || !r->sym_name[0])
+		return 0;
+	int32_t field;
+	memcpy(&field, was + at, 4);
+	if (now[at - 2] == was[at - 2] && now[at - 1] == was[at - 1]) {
+		const struct hp_dynreloc *slot = old_slot(c, r->sym_name, R_X86_64_GLOB_DAT, R_X86_64_GLOB_DAT);
+		return slot && slot->offset == p + (uint64_t)(int64_t)field - (uint64_t)r->addend ? 2 : 0;
+	}
+	if (now[at - 2] == 0x8b && was[at - 2] == 0x8d)
+		return 1;
+	if (now[at - 2] == 0xff && now[at - 1] == 0x15 && was[at - 2] == 0x67 && was[at - 1] == 0xe8)
+		return 1;
+	return 0;
+}
+
 /* Fingerprints come from IR; when they differ, the machine code may still be the same (a
  * refreshed profile, an inferred attribute that changed nothing: hazard 25).  Same means: equal
  * size, equal bytes outside relocated fields, and every relocated field pointing, in the old
@@ -473,6 +495,18 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 		size_t at = (size_t)(rel[j].offset - ns->value);
 		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
 		int pcrel = rel[j].type == R_X86_64_PC32 || rel[j].type == R_X86_64_PLT32;
+		if (rel[j].type == R_X86_64_GOTPCREL || rel[j].type == R_X86_64_GOTPCRELX ||
+		    rel[j].type == R_X86_64_REX_GOTPCRELX) {
+			int got = got_reference(c, &rel[j], now, was, at, ns->size, e->old_sym->value + at);
+			if (got <= 0) {
+				same = 0;
+				break;
+			}
+			memset(covered + at - 2, 1, 6);
+			if (got == 2)
+				continue;  /* through the old module's slot for the same name */
+			pcrel = 1;  /* relaxed by the linker to a direct reference: checked as one below */
+		}
 		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32S && rel[j].type != R_X86_64_32) ||
 		    at + (size_t)width > ns->size) {
 			same = 0;  /* GOT, TLS: relaxed or resolved differently by the linker */
