@@ -339,28 +339,29 @@ static const struct hp_symbol *old_unique(struct ctx *c, const char *name)
 }
 
 static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp_reloc *r, uint64_t target,
-                             int depth);
+                             int pcrel);
+static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base);
+
+/* What same_plain_section found for a section: asked once per function and per reference, it
+ * is checked once.  A section met again while it is being checked (a vtable pointing at its own
+ * type's functions, which point back) is taken as the same: if anything in the cycle differs,
+ * the check that entered it fails. */
+struct plain_memo {
+	uint64_t base;
+	int8_t state;                     /* 0 not asked, 1 being checked, 2 the same, 3 not */
+};
 
 /* Whether a section of an object built without the plugin sits, unchanged, at base in the old
  * module: every function and variable it defines at the same offset with the same size (so
  * references the assembler resolved inside it still reach the same things), and for data,
- * the same bytes and relocated fields pointing at the same things (one level: a jump table
- * pointing into code).  Code is compared function by function by same_machine_code. */
-static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base, int depth);
-
-/* What same_plain_section answered for a section, per depth (0 or 1): asked once per function
- * and per reference, the answer is computed once per section. */
-struct plain_memo {
-	uint64_t base[2];
-	int8_t known[2], same[2];
-};
-
-static int same_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base, int depth)
+ * the same bytes and relocated fields pointing at the same things.  Code is compared function
+ * by function by same_machine_code. */
+static int same_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base)
 {
 	size_t which = (size_t)(o - c->new_build->plain_objects), sections = 0;
 	elf_getshdrnum(o->elf.elf, &sections);
-	if (which >= c->new_build->plain_object_count || index >= sections || depth > 1)
-		return check_plain_section(c, o, index, base, depth);
+	if (which >= c->new_build->plain_object_count || index >= sections)
+		return 0;
 	if (!c->plain_memo)
 		c->plain_memo = memset(xrealloc(NULL, c->new_build->plain_object_count * sizeof *c->plain_memo), 0,
 		                       c->new_build->plain_object_count * sizeof *c->plain_memo);
@@ -368,18 +369,27 @@ static int same_plain_section(struct ctx *c, struct hp_object *o, size_t index, 
 		c->plain_memo[which] = memset(xrealloc(NULL, sections * sizeof **c->plain_memo), 0,
 		                              sections * sizeof **c->plain_memo);
 	struct plain_memo *m = &c->plain_memo[which][index];
-	if (m->known[depth] && m->base[depth] == base)
-		return m->same[depth];
-	int same = check_plain_section(c, o, index, base, depth);
-	if (!m->known[depth]) {
-		m->known[depth] = 1;
-		m->base[depth] = base;
-		m->same[depth] = (int8_t)same;
-	}
+	if (m->state)
+		return m->base == base && m->state != 3;  /* one section cannot be at two places */
+	m->state = 1;
+	m->base = base;
+	int same = check_plain_section(c, o, index, base);
+	m->state = same ? 2 : 3;
 	return same;
 }
 
-static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base, int depth)
+/* Whether the old module's dynamic linker fills the 8 bytes at addr with name + addend (a
+ * pointer in data to something of another module: the file holds no address to compare). */
+static int dynamic_pointer(struct ctx *c, const char *name, uint64_t addr, int64_t addend)
+{
+	for (size_t i = 0; i < c->dyn_count; i++)
+		if (c->dyn[i].offset == addr && c->dyn[i].type == R_X86_64_64 && c->dyn[i].addend == addend &&
+		    !strcmp(c->dyn[i].name, name))
+			return 1;
+	return 0;
+}
+
+static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base)
 {
 	struct hp_section sec;
 	if (hp_elf_section_at(&o->elf, index, &sec) || !(sec.shdr.sh_flags & SHF_ALLOC) ||
@@ -397,7 +407,7 @@ static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index,
 	}
 	if ((sec.shdr.sh_flags & SHF_EXECINSTR) || sec.shdr.sh_type == SHT_NOBITS)
 		return 1;
-	if (depth > 0 || !sec.data)
+	if (!sec.data)
 		return 0;
 	size_t size = sec.shdr.sh_size;
 	const uint8_t *was = old_bytes(c, base, size);
@@ -414,12 +424,15 @@ static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index,
 			break;
 		}
 		size_t at = (size_t)rel[j].offset;
+		memset(covered + at, 1, (size_t)width);
+		if (rel[j].type == R_X86_64_64 && rel[j].sym.st_shndx == SHN_UNDEF &&
+		    dynamic_pointer(c, rel[j].sym_name, base + at, rel[j].addend))
+			continue;
 		uint64_t field = 0;
 		memcpy(&field, was + at, (size_t)width);
 		if (width == 4)
 			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
-		memset(covered + at, 1, (size_t)width);
-		same = same_plain_target(c, o, &rel[j], field - (uint64_t)rel[j].addend + (pcrel ? base + at : 0), depth + 1);
+		same = same_plain_target(c, o, &rel[j], field - (uint64_t)rel[j].addend + (pcrel ? base + at : 0), pcrel);
 	}
 	for (size_t k = 0; same && k < size; k++)
 		same = covered[k] || sec.data[k] == was[k];
@@ -431,7 +444,7 @@ static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index,
 /* Whether a relocated field of code or data built without the plugin, which points at target
  * (the symbol's address, without the addend) in the old module, points at the same thing. */
 static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp_reloc *r, uint64_t target,
-                             int depth)
+                             int pcrel)
 {
 	if (r->sym.st_shndx == SHN_UNDEF) {
 		const struct hp_symbol *old = hp_elf_find_symbol(&c->old->elf, r->sym_name);
@@ -439,10 +452,24 @@ static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp
 	}
 	if (r->sym.st_shndx >= SHN_LORESERVE)
 		return 0;
-	if (GELF_ST_TYPE(r->sym.st_info) == STT_SECTION)
-		return same_plain_section(c, o, r->sym.st_shndx, target, depth);
+	int section = GELF_ST_TYPE(r->sym.st_info) == STT_SECTION;
+	struct hp_section ms;
+	if (!pcrel && !hp_elf_section_at(&o->elf, r->sym.st_shndx, &ms) && (ms.shdr.sh_flags & SHF_MERGE) && ms.data) {
+		/* A pointer to a merged constant (a string in a table): the old one points at the
+		 * same bytes, wherever the linker put them. */
+		uint64_t at = (section ? 0 : r->sym.st_value) + (uint64_t)r->addend;
+		if (at >= ms.shdr.sh_size)
+			return 0;
+		const uint8_t *end = ms.shdr.sh_flags & SHF_STRINGS ? memchr(ms.data + at, 0, ms.shdr.sh_size - at) :
+		                     ms.data + at + (ms.shdr.sh_entsize ? ms.shdr.sh_entsize : 1) - 1;
+		size_t len = end && end < ms.data + ms.shdr.sh_size ? (size_t)(end - (ms.data + at)) + 1 : 0;
+		const uint8_t *old_piece = len ? old_bytes(c, target + (uint64_t)r->addend, len) : NULL;
+		return old_piece && !memcmp(old_piece, ms.data + at, len);
+	}
+	if (section)
+		return same_plain_section(c, o, r->sym.st_shndx, target);
 	const struct hp_symbol *old = old_unique(c, r->sym_name);
-	return old && old->value == target && same_plain_section(c, o, r->sym.st_shndx, target - r->sym.st_value, depth);
+	return old && old->value == target && same_plain_section(c, o, r->sym.st_shndx, target - r->sym.st_value);
 }
 
 /* A reference through the GOT (mov/call x@GOTPCREL(%rip)) in new code, against the old module's
@@ -481,7 +508,7 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 	if (!ns || ns->size != e->old_sym->size || hp_elf_section_at(&o->elf, ns->section, &sec) || !sec.data ||
 	    ns->value + ns->size > sec.shdr.sh_size)
 		return 0;
-	if (e->plain && !same_plain_section(c, o, ns->section, e->old_sym->value - ns->value, 0))
+	if (e->plain && !same_plain_section(c, o, ns->section, e->old_sym->value - ns->value))
 		return 0;  /* without function sections, what shares its section must not have moved */
 	const uint8_t *now = sec.data + ns->value;
 	const uint8_t *was = old_bytes(c, e->old_sym->value, ns->size);
@@ -520,7 +547,7 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 		uint64_t target = field - (uint64_t)rel[j].addend + (pcrel ? p : 0);  /* S in the old module */
 		const char *name = rel[j].sym_name;
 		if (e->plain && rel[j].sym.st_shndx != SHN_UNDEF && !(name[0] == '.' && name[1] == 'L')) {
-			same = same_plain_target(c, o, &rel[j], target, 0);  /* no records: by place and bytes */
+			same = same_plain_target(c, o, &rel[j], target, pcrel);  /* no records: by place and bytes */
 			continue;
 		}
 		GElf_Sym b = rel[j].sym;

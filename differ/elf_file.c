@@ -332,7 +332,7 @@ long hp_elf_dynamic_relocations(struct hp_elf *e, struct hp_dynreloc **out)
 			if (GELF_R_SYM(r.r_info) && syms && gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym))
 				name = elf_strptr(e->elf, symsh.sh_link, sym.st_name);
 			(*out)[count++] = (struct hp_dynreloc){ name ? name : "", (uint32_t)GELF_R_TYPE(r.r_info),
-				                                r.r_offset };
+				                                r.r_offset, r.r_addend };
 		}
 	}
 	if (*out)

@@ -104,6 +104,7 @@ struct hp_dynreloc {
 	const char *name;             /* symbol ("" for a module's own TLS block) */
 	uint32_t type;                /* R_X86_64_GLOB_DAT, JUMP_SLOT, DTPMOD64, TPOFF64, ... */
 	uint64_t offset;              /* the slot's address */
+	int64_t addend;
 };
 
 /* The dynamic relocations (.rela.dyn, .rela.plt), sorted by name then type.  Returns the count
