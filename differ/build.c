@@ -81,7 +81,7 @@ static int add_file(const char *path, const char *rel)
 			return -1;
 		}
 		b->plain_objects = n;
-		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name };
+		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name, NULL, NULL };
 		return 0;
 	}
 	if (rc <= 0) {
@@ -102,7 +102,7 @@ static int add_file(const char *path, const char *rel)
 		if (!n)
 			goto oom;
 		b->objects = n;
-		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, NULL };
+		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, NULL, NULL, NULL };
 	}
 	return 0;
 oom:
@@ -245,6 +245,8 @@ void hp_build_free(struct hp_build *b)
 	for (size_t i = 0; i < b->plain_object_count; i++) {
 		hp_elf_close(&b->plain_objects[i].elf);
 		free(b->plain_objects[i].section_symbol);
+		free(b->plain_objects[i].member_start);
+		free(b->plain_objects[i].members);
 		free(b->plain_objects[i].name);
 	}
 	free(b->plain_objects);

@@ -20,6 +20,8 @@ struct hp_object {
 	                                 built on first use by hpdiff */
 	size_t section_count;
 	char *name;                   /* path relative to the build root (objects without metadata) */
+	size_t *member_start;         /* per section, where its named functions and variables start */
+	size_t *members;              /* in members (symbol indices); built on first use by hpdiff */
 };
 
 struct hp_build {
