@@ -330,12 +330,16 @@ static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
 	return 0;
 }
 
-/* The old module's one definition of a name; NULL when it has none, or several (file-local
- * names of code built without the plugin repeat across objects and cannot be told apart). */
-static const struct hp_symbol *old_unique(struct ctx *c, const char *name)
+/* Whether the old module has a symbol of that name at addr (of that size, unless size is -1):
+ * file-local names may repeat across objects, and the address tells which one is meant. */
+static int old_named_at(struct ctx *c, const char *name, uint64_t addr, uint64_t size)
 {
 	const struct hp_symbol *s = NULL;
-	return hp_elf_count_symbols(&c->old->elf, name, &s) == 1 ? s : NULL;
+	size_t n = hp_elf_count_symbols(&c->old->elf, name, &s);
+	for (size_t i = 0; i < n; i++)
+		if (s[i].value == addr && (size == (uint64_t)-1 || s[i].size == size))
+			return 1;
+	return 0;
 }
 
 static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp_reloc *r, uint64_t target,
@@ -427,10 +431,7 @@ static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index,
 	for (size_t k = o->member_start[index]; k < o->member_start[index + 1]; k++) {
 		GElf_Sym s;
 		const char *name;
-		if (hp_elf_symbol_at(&o->elf, o->members[k], &s, &name))
-			return 0;
-		const struct hp_symbol *old = old_unique(c, name);
-		if (!old || old->value != base + s.st_value || old->size != s.st_size)
+		if (hp_elf_symbol_at(&o->elf, o->members[k], &s, &name) || !old_named_at(c, name, base + s.st_value, s.st_size))
 			return 0;
 	}
 	if ((sec.shdr.sh_flags & SHF_EXECINSTR) || sec.shdr.sh_type == SHT_NOBITS)
@@ -496,8 +497,8 @@ static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp
 	}
 	if (section)
 		return same_plain_section(c, o, r->sym.st_shndx, target);
-	const struct hp_symbol *old = old_unique(c, r->sym_name);
-	return old && old->value == target && same_plain_section(c, o, r->sym.st_shndx, target - r->sym.st_value);
+	return old_named_at(c, r->sym_name, target, r->sym.st_size) &&
+	       same_plain_section(c, o, r->sym.st_shndx, target - r->sym.st_value);
 }
 
 /* A reference through the GOT (mov/call x@GOTPCREL(%rip)) in new code, against the old module's
@@ -564,7 +565,7 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 		}
 		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32S && rel[j].type != R_X86_64_32) ||
 		    at + (size_t)width > ns->size) {
-			same = 0;  /* GOT, TLS: relaxed or resolved differently by the linker */
+			same = 0;  /* TLS: resolved differently by the linker */
 			break;
 		}
 		memset(covered + at, 1, (size_t)width);
@@ -841,6 +842,33 @@ static int linked_from(struct hp_module *m, struct hp_object *o)
 /* Objects built without the plugin have no fingerprints: their functions are compared as
  * machine code with the running module's (same_machine_code).  Identical code needs nothing;
  * changed code cannot be patched from here, so it is refused unless --allow-unfingerprinted. */
+/* Of the old module's `count` file-local functions named like s (from `first` on), the one at
+ * the place of s's section: the section is placed by another of its functions or variables
+ * whose name is unique.  NULL when nothing places it. */
+static const struct hp_symbol *plain_old_symbol(struct ctx *c, struct hp_object *o, const struct hp_symbol *s,
+                                                size_t count, const struct hp_symbol *first)
+{
+	size_t sections = 0;
+	if (elf_getshdrnum(o->elf.elf, &sections) || s->section >= sections)
+		return NULL;
+	if (!o->member_start)
+		index_members(o, sections);
+	for (size_t k = o->member_start[s->section]; k < o->member_start[s->section + 1]; k++) {
+		GElf_Sym m;
+		const char *name;
+		const struct hp_symbol *placed = NULL;
+		if (hp_elf_symbol_at(&o->elf, o->members[k], &m, &name) ||
+		    hp_elf_count_symbols(&c->old->elf, name, &placed) != 1)
+			continue;
+		uint64_t base = placed->value - m.st_value;
+		for (size_t i = 0; i < count; i++)
+			if (first[i].value == base + s->value)
+				return &first[i];
+		return NULL;
+	}
+	return NULL;
+}
+
 static void verify_plain(struct ctx *c)
 {
 	/* The other way round: a function OLD has from code built without the plugin, now with a
@@ -869,6 +897,8 @@ static void verify_plain(struct ctx *c)
 				continue;
 			struct entity e = { .name = s->name, .plain = o };
 			size_t olds = hp_elf_count_symbols(&c->old->elf, s->name, &e.old_sym);
+			if (olds > 1 && (e.old_sym = plain_old_symbol(c, o, s, olds, e.old_sym)))
+				olds = 1;
 			if (olds == 1 && same_machine_code(c, &e)) {
 				same++;
 				continue;
