@@ -1,7 +1,8 @@
 /* hpdiff — compares two builds (trees or linked files) made with -fplugin=hotpatch and writes
  * a package that patches a process running the old build into the new one's code.
  *
- * Exit status: 0 package written, 1 error, 2 refused (unsafe to patch), 3 no code change. */
+ * Exit status: 0 package written, 1 error, 2 refused (unsafe to patch), 3 no code change (also
+ * for bit-identical builds). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
