@@ -238,10 +238,10 @@ int main(int argc, char **argv)
 		return EXIT_WRITTEN;
 	}
 	struct stat st;
-	if ((same_file(o.output, o.old_path) || same_file(o.output, o.new_path)) ||
-	    (!stat(o.output, &st) && S_ISDIR(st.st_mode))) {
+	int directory = !stat(o.output, &st) && S_ISDIR(st.st_mode);
+	if (directory || same_file(o.output, o.old_path) || same_file(o.output, o.new_path)) {
 		fprintf(stderr, "hpdiff: %s: the package would replace %s\n", o.output,
-		        S_ISDIR(st.st_mode) ? "a directory" : "one of the builds");
+		        directory ? "a directory" : "one of the builds");
 		return EXIT_ERROR;
 	}
 
