@@ -878,7 +878,11 @@ static void verify_plain(struct ctx *c)
 		struct entity *e = &c->ents[i];
 		const struct hp_symbol *s = e->old || !e->new || e->new->kind != HP_META_FUNCTION || !has_code(e->new) ||
 		                                    variant_base(e->name) ? NULL : hp_elf_find_symbol(&c->old->elf, e->name);
-		if (s && s->type == STT_FUNC)
+		if (s && s->type == STT_FUNC && c->opt->allow_unfingerprinted)
+			note(c, "function", e->name, unit_of(e), "skipped", 0,
+			     "the running module has it from code built without the plugin; not patched "
+			     "(--allow-unfingerprinted)");
+		else if (s && s->type == STT_FUNC)
 			note(c, "function", e->name, unit_of(e), "refused", 0,
 			     "the running module has it from code built without the plugin: it can be neither compared "
 			     "nor redirected; rebuild the baseline with -fplugin=hotpatch");
