@@ -889,7 +889,7 @@ static void verify_plain(struct ctx *c)
 	}
 	for (size_t oi = 0; oi < c->new_build->plain_object_count; oi++) {
 		struct hp_object *o = &c->new_build->plain_objects[oi];
-		if (!linked_from(c->new, o))
+		if (!linked_from(c->new->elf.has_symtab ? c->new : c->old, o))  /* a stripped NEW lists no locals */
 			continue;
 		/* Functions that are new or changed size are named first: without function sections,
 		 * one of them moves every function after it, and those are only "moved". */
