@@ -65,25 +65,24 @@ static int add_file(const char *path, const char *rel)
 	}
 	int rc = read_meta(&e, &m, walk.err, walk.err_size);
 	if (rc == 0 && !linked) {
-		/* An object of the project built without the plugin: remember what it defines, so
-		 * that hpdiff can tell its code from the system's (crt files, libc_nonshared.a). */
+		/* An object of the project built without the plugin: kept, so that hpdiff can compare
+		 * its machine code with the running module's and tell it from the system's code
+		 * (crt files, libc_nonshared.a), which is not in the tree. */
 		struct hp_build *b = walk.b;
-		for (size_t i = 0; i < e.symbol_count; i++) {
-			if (e.symbols[i].type != STT_FUNC)
-				continue;
-			char **grown = realloc(b->plain_functions, (b->plain_count + 1) * sizeof *grown);
-			char *name = strdup(e.symbols[i].name);
-			if (!grown || !name) {
-				free(name);
-				if (grown)
-					b->plain_functions = grown;
-				break;
-			}
-			b->plain_functions = grown;
-			b->plain_functions[b->plain_count++] = name;
+		struct hp_object *n = realloc(b->plain_objects, (b->plain_object_count + 1) * sizeof *n);
+		char *name = strdup(rel);
+		if (!n || !name) {
+			free(name);
+			if (n)
+				b->plain_objects = n;
+			hp_elf_close(&e);
+			snprintf(walk.err, walk.err_size, "out of memory");
+			walk.failed = 1;
+			return -1;
 		}
-		if (!b->plain_example)
-			b->plain_example = strdup(rel);
+		b->plain_objects = n;
+		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name, NULL, NULL };
+		return 0;
 	}
 	if (rc <= 0) {
 		hp_elf_close(&e);
@@ -103,7 +102,7 @@ static int add_file(const char *path, const char *rel)
 		if (!n)
 			goto oom;
 		b->objects = n;
-		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0 };
+		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, NULL, NULL, NULL };
 	}
 	return 0;
 oom:
@@ -125,14 +124,18 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 	return add_file(path, rel);
 }
 
-static int string_cmp(const void *a, const void *b)
+/* The directory to walk for a root given as a symbolic link (a "current" link to the latest
+ * build): its target, since a physical walk does not follow the root itself.  NULL otherwise. */
+static char *walk_root(const char *path)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int hp_build_has_plain_function(const struct hp_build *b, const char *name)
-{
-	return b->plain_count && bsearch(&name, b->plain_functions, b->plain_count, sizeof name, string_cmp);
+	struct stat st;
+	char *link = strdup(path);  /* "link/" names the directory; nftw sees the link itself */
+	size_t n = link ? strlen(link) : 0;
+	while (n > 1 && link[n - 1] == '/')
+		link[--n] = 0;
+	int is_link = link && !lstat(link, &st) && S_ISLNK(st.st_mode);
+	free(link);
+	return is_link ? realpath(path, NULL) : NULL;
 }
 
 static int module_cmp(const void *a, const void *b)
@@ -161,13 +164,16 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 	err[0] = 0;
 	if (S_ISDIR(st.st_mode)) {
 		b->root = strdup(path);
-		walk.root = path;
+		char *real = walk_root(path);
+		walk.root = real ? real : path;
 		walk.want_objects = want_objects;
-		/* Physical walk: symlinked library names would list one module twice. */
-		if (nftw(path, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
+		/* Physical walk: symlinked library names would list one module twice, and a link to a
+		 * directory could list another tree's modules or loop. */
+		if (nftw(walk.root, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
 			snprintf(err, err_size, "%s: cannot read the build tree: %s", path, strerror(errno));
 			walk.failed = 1;
 		}
+		free(real);
 	} else {
 		char *copy = strdup(path);
 		char *slash = copy ? strrchr(copy, '/') : NULL;
@@ -191,13 +197,15 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 			}
 			if (!walk.failed && want_objects) {
 				const char *dir = objects_dir ? objects_dir : b->root;
-				walk.root = dir;
+				char *real = walk_root(dir);
+				walk.root = real ? real : dir;
 				walk.want_objects = 1;
 				size_t modules = b->module_count;
-				if (nftw(dir, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
+				if (nftw(walk.root, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
 					snprintf(err, err_size, "%s: cannot read: %s", dir, strerror(errno));
 					walk.failed = 1;
 				}
+				free(real);
 				/* Only the named file is compared, not other programs beside it. */
 				for (size_t i = modules; i < b->module_count; i++) {
 					hp_meta_free(&b->modules[i].meta);
@@ -217,7 +225,7 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 		return -1;
 	}
 	qsort(b->modules, b->module_count, sizeof *b->modules, module_cmp);
-	qsort(b->plain_functions, b->plain_count, sizeof *b->plain_functions, string_cmp);
+	qsort(b->plain_objects, b->plain_object_count, sizeof *b->plain_objects, object_cmp);
 	qsort(b->objects, b->object_count, sizeof *b->objects, object_cmp);
 	return 0;
 }
@@ -234,10 +242,14 @@ void hp_build_free(struct hp_build *b)
 		hp_elf_close(&b->objects[i].elf);
 		free(b->objects[i].section_symbol);
 	}
-	for (size_t i = 0; i < b->plain_count; i++)
-		free(b->plain_functions[i]);
-	free(b->plain_functions);
-	free(b->plain_example);
+	for (size_t i = 0; i < b->plain_object_count; i++) {
+		hp_elf_close(&b->plain_objects[i].elf);
+		free(b->plain_objects[i].section_symbol);
+		free(b->plain_objects[i].member_start);
+		free(b->plain_objects[i].members);
+		free(b->plain_objects[i].name);
+	}
+	free(b->plain_objects);
 	free(b->modules);
 	free(b->objects);
 	free(b->root);

@@ -19,6 +19,9 @@ struct hp_object {
 	long *section_symbol;         /* per section: its one named symbol, -1 none, -2 several;
 	                                 built on first use by hpdiff */
 	size_t section_count;
+	char *name;                   /* path relative to the build root (objects without metadata) */
+	size_t *member_start;         /* per section, where its named functions and variables start */
+	size_t *members;              /* in members (symbol indices); built on first use by hpdiff */
 };
 
 struct hp_build {
@@ -27,9 +30,8 @@ struct hp_build {
 	size_t module_count;
 	struct hp_object *objects;
 	size_t object_count;
-	char **plain_functions;       /* functions defined by objects of the tree without metadata */
-	size_t plain_count;           /* (built without the plugin), sorted */
-	char *plain_example;          /* one such object, for messages */
+	struct hp_object *plain_objects; /* objects of the tree without metadata (built without the */
+	size_t plain_object_count;       /* plugin): their code is compared byte by byte */
 };
 
 /* Loads a build tree (a directory), or one linked file whose objects are searched for below
@@ -38,9 +40,6 @@ struct hp_build {
 int hp_build_load(const char *path, const char *objects_dir, int want_objects, struct hp_build *b,
                   char *err, size_t err_size);
 void hp_build_free(struct hp_build *b);
-
-/* Whether an object of the tree built without the plugin defines that function. */
-int hp_build_has_plain_function(const struct hp_build *b, const char *name);
 
 /* The object whose unit has that source identity and which defines symbol; NULL if none. */
 struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const char *symbol);

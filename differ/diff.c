@@ -49,6 +49,8 @@ struct entity {
 	enum hp_status status;
 	char why[200];
 	struct copy *copy;                /* its new code or data in the package */
+	struct hp_object *plain;          /* no record: a function of this object built without the
+	                                     plugin (only for comparing its machine code) */
 };
 
 /* A piece of a new object's section placed in one of the package's segments. */
@@ -109,6 +111,7 @@ struct ctx {
 	size_t slot_count;
 	struct hp_dynreloc *dyn;          /* the old module's GOT slots and TLS entries */
 	size_t dyn_count;
+	struct plain_memo **plain_memo;   /* per object without metadata: same_plain_section's answers */
 	char *err;
 	size_t err_size;
 };
@@ -328,36 +331,196 @@ static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
 	return 0;
 }
 
-static size_t variant_base(const char *name);
-
-/* A GOT load of the new code (mov sym@GOTPCREL(%rip), %reg) against the old module's code at
- * the same place: the old field must reach the old module's GOT slot for the same symbol, or,
- * where the linker relaxed the load to `lea sym(%rip)` (opcode 8b -> 8d), the symbol itself.
- * Marks the field (and a relaxed opcode byte) as compared.  Other relaxations are not matched. */
-static int same_got_load(struct ctx *c, struct entity *e, const struct hp_reloc *r, const uint8_t *was,
-                         const uint8_t *now, size_t at, size_t size, uint8_t *covered)
+/* Whether the old module has a symbol of that name at addr (of that size, unless size is -1):
+ * file-local names may repeat across objects, and the address tells which one is meant. */
+static int old_named_at(struct ctx *c, const char *name, uint64_t addr, uint64_t size)
 {
-	const char *name = r->sym_name;
-	if (at < 2 || at + 4 > size || GELF_ST_TYPE(r->sym.st_info) == STT_SECTION || !name[0])
+	const struct hp_symbol *s = NULL;
+	size_t n = hp_elf_count_symbols(&c->old->elf, name, &s);
+	for (size_t i = 0; i < n; i++)
+		if (s[i].value == addr && (size == (uint64_t)-1 || s[i].size == size))
+			return 1;
+	return 0;
+}
+
+static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp_reloc *r, uint64_t target,
+                             int pcrel);
+static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base);
+
+/* What same_plain_section found for a section: asked once per function and per reference, it
+ * is checked once.  A section met again while it is being checked (a vtable pointing at its own
+ * type's functions, which point back) is taken as the same: if anything in the cycle differs,
+ * the check that entered it fails. */
+struct plain_memo {
+	uint64_t base;
+	int8_t state;                     /* 0 not asked, 1 being checked, 2 the same, 3 not */
+};
+
+/* Whether a section of an object built without the plugin sits, unchanged, at base in the old
+ * module: every function and variable it defines at the same offset with the same size (so
+ * references the assembler resolved inside it still reach the same things), and for data,
+ * the same bytes and relocated fields pointing at the same things.  Code is compared function
+ * by function by same_machine_code. */
+static int same_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base)
+{
+	size_t which = (size_t)(o - c->new_build->plain_objects), sections = 0;
+	elf_getshdrnum(o->elf.elf, &sections);
+	if (which >= c->new_build->plain_object_count || index >= sections)
 		return 0;
-	struct entity *t = find_entity(c, name);
-	if (t && t != e && ((variant_base(t->name) && t->status != HP_SAME) ||
-	                    (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME)))
-		return 0;  /* a variant with new code, or data with new contents: reached only anew */
+	if (!c->plain_memo)
+		c->plain_memo = memset(xrealloc(NULL, c->new_build->plain_object_count * sizeof *c->plain_memo), 0,
+		                       c->new_build->plain_object_count * sizeof *c->plain_memo);
+	if (!c->plain_memo[which])
+		c->plain_memo[which] = memset(xrealloc(NULL, sections * sizeof **c->plain_memo), 0,
+		                              sections * sizeof **c->plain_memo);
+	struct plain_memo *m = &c->plain_memo[which][index];
+	if (m->state)
+		return m->base == base && m->state != 3;  /* one section cannot be at two places */
+	m->state = 1;
+	m->base = base;
+	int same = check_plain_section(c, o, index, base);
+	m->state = same ? 2 : 3;
+	return same;
+}
+
+/* Whether the old module's dynamic linker fills the 8 bytes at addr with name + addend (a
+ * pointer in data to something of another module: the file holds no address to compare). */
+static int dynamic_pointer(struct ctx *c, const char *name, uint64_t addr, int64_t addend)
+{
+	for (size_t i = 0; i < c->dyn_count; i++)
+		if (c->dyn[i].offset == addr && c->dyn[i].type == R_X86_64_64 && c->dyn[i].addend == addend &&
+		    !strcmp(c->dyn[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* The named functions and variables of each section of an object, indexed once. */
+static void index_members(struct hp_object *o, size_t sections)
+{
+	o->member_start = memset(xrealloc(NULL, (sections + 2) * sizeof *o->member_start), 0,
+	                         (sections + 2) * sizeof *o->member_start);
+	o->members = xrealloc(NULL, (o->elf.symtab_count + 1) * sizeof *o->members);
+	/* Counting sort: counts at [section + 2], summed into starts at [section + 1], which the
+	 * second pass advances to the ends, so that section s is [member_start[s], [s + 1]). */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 1; i < o->elf.symtab_count; i++) {
+			GElf_Sym s;
+			const char *name;
+			if (hp_elf_symbol_at(&o->elf, i, &s, &name) || s.st_shndx >= sections || !*name ||
+			    (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_OBJECT))
+				continue;
+			if (pass == 0)
+				o->member_start[s.st_shndx + 2]++;
+			else
+				o->members[o->member_start[s.st_shndx + 1]++] = i;
+		}
+		if (pass == 0)
+			for (size_t k = 2; k < sections + 2; k++)
+				o->member_start[k] += o->member_start[k - 1];
+	}
+}
+
+static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base)
+{
+	struct hp_section sec;
+	size_t sections = 0;
+	if (hp_elf_section_at(&o->elf, index, &sec) || !(sec.shdr.sh_flags & SHF_ALLOC) ||
+	    (sec.shdr.sh_flags & (SHF_MERGE | SHF_TLS)) || elf_getshdrnum(o->elf.elf, &sections) || index >= sections)
+		return 0;
+	if (!o->member_start)
+		index_members(o, sections);
+	for (size_t k = o->member_start[index]; k < o->member_start[index + 1]; k++) {
+		GElf_Sym s;
+		const char *name;
+		if (hp_elf_symbol_at(&o->elf, o->members[k], &s, &name) || !old_named_at(c, name, base + s.st_value, s.st_size))
+			return 0;
+	}
+	if ((sec.shdr.sh_flags & SHF_EXECINSTR) || sec.shdr.sh_type == SHT_NOBITS)
+		return 1;
+	if (!sec.data)
+		return 0;
+	size_t size = sec.shdr.sh_size;
+	const uint8_t *was = old_bytes(c, base, size);
+	uint8_t *covered = calloc(size ? size : 1, 1);
+	struct hp_reloc *rel = NULL;
+	long n = hp_elf_relocations(&o->elf, index, &rel);
+	int same = was && covered && n >= 0;
+	for (long j = 0; same && j < n; j++) {
+		int pcrel = rel[j].type == R_X86_64_PC32;
+		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
+		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32 && rel[j].type != R_X86_64_32S) ||
+		    rel[j].offset + (uint64_t)width > size) {
+			same = 0;
+			break;
+		}
+		size_t at = (size_t)rel[j].offset;
+		memset(covered + at, 1, (size_t)width);
+		if (rel[j].type == R_X86_64_64 && rel[j].sym.st_shndx == SHN_UNDEF &&
+		    dynamic_pointer(c, rel[j].sym_name, base + at, rel[j].addend))
+			continue;
+		uint64_t field = 0;
+		memcpy(&field, was + at, (size_t)width);
+		if (width == 4)
+			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
+		same = same_plain_target(c, o, &rel[j], field - (uint64_t)rel[j].addend + (pcrel ? base + at : 0), pcrel);
+	}
+	for (size_t k = 0; same && k < size; k++)
+		same = covered[k] || sec.data[k] == was[k];
+	free(rel);
+	free(covered);
+	return same;
+}
+
+/* Whether a relocated field of code or data built without the plugin, which points at target
+ * (the symbol's address, without the addend) in the old module, points at the same thing. */
+static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp_reloc *r, uint64_t target,
+                             int pcrel)
+{
+	if (r->sym.st_shndx == SHN_UNDEF) {
+		const struct hp_symbol *old = hp_elf_find_symbol(&c->old->elf, r->sym_name);
+		return old && old->value == target;
+	}
+	if (r->sym.st_shndx >= SHN_LORESERVE)
+		return 0;
+	int section = GELF_ST_TYPE(r->sym.st_info) == STT_SECTION;
+	struct hp_section ms;
+	if (!pcrel && !hp_elf_section_at(&o->elf, r->sym.st_shndx, &ms) && (ms.shdr.sh_flags & SHF_MERGE) && ms.data) {
+		/* A pointer to a merged constant (a string in a table): the old one points at the
+		 * same bytes, wherever the linker put them. */
+		uint64_t at = (section ? 0 : r->sym.st_value) + (uint64_t)r->addend;
+		if (at >= ms.shdr.sh_size)
+			return 0;
+		const uint8_t *end = ms.shdr.sh_flags & SHF_STRINGS ? memchr(ms.data + at, 0, ms.shdr.sh_size - at) :
+		                     ms.data + at + (ms.shdr.sh_entsize ? ms.shdr.sh_entsize : 1) - 1;
+		size_t len = end && end < ms.data + ms.shdr.sh_size ? (size_t)(end - (ms.data + at)) + 1 : 0;
+		const uint8_t *old_piece = len ? old_bytes(c, target + (uint64_t)r->addend, len) : NULL;
+		return old_piece && !memcmp(old_piece, ms.data + at, len);
+	}
+	if (section)
+		return same_plain_section(c, o, r->sym.st_shndx, target);
+	return old_named_at(c, r->sym_name, target, r->sym.st_size) &&
+	       same_plain_section(c, o, r->sym.st_shndx, target - r->sym.st_value);
+}
+
+/* A reference through the GOT (mov/call x@GOTPCREL(%rip)) in new code, against the old module's
+ * bytes at P: 1 when the linker relaxed it there to a direct reference (mov -> lea, call * ->
+ * addr32 call: the caller then checks the target as for PC32), 2 when it goes through the old
+ * module's GOT slot for the same name, 0 when neither is proven. */
+static int got_reference(struct ctx *c, const struct hp_reloc *r, const uint8_t *now, const uint8_t *was,
+                         size_t at, uint64_t size, uint64_t p)
+{
+	if (at < 2 || at + 4 > size || !r->sym_name[0])
+		return 0;
 	int32_t field;
 	memcpy(&field, was + at, 4);
-	uint64_t target = e->old_sym->value + at + (uint64_t)(int64_t)field - (uint64_t)r->addend;
-	const struct hp_dynreloc *slot = old_slot(c, name, R_X86_64_GLOB_DAT, R_X86_64_GLOB_DAT);
-	const struct hp_symbol *sym = hp_elf_find_symbol(&c->old->elf, name);
-	if (was[at - 2] == now[at - 2] && slot && slot->offset == target) {
-		memset(covered + at, 1, 4);
-		return 1;
+	if (now[at - 2] == was[at - 2] && now[at - 1] == was[at - 1]) {
+		const struct hp_dynreloc *slot = old_slot(c, r->sym_name, R_X86_64_GLOB_DAT, R_X86_64_GLOB_DAT);
+		return slot && slot->offset == p + (uint64_t)(int64_t)field - (uint64_t)r->addend ? 2 : 0;
 	}
-	if (r->type != R_X86_64_GOTPCREL && now[at - 2] == 0x8b && was[at - 2] == 0x8d && sym &&
-	    sym->section != SHN_UNDEF && sym->value == target) {
-		memset(covered + at - 2, 1, 6);
+	if (now[at - 2] == 0x8b && was[at - 2] == 0x8d)
 		return 1;
-	}
+	if (now[at - 2] == 0xff && now[at - 1] == 0x15 && was[at - 2] == 0x67 && was[at - 1] == 0xe8)
+		return 1;
 	return 0;
 }
 
@@ -370,17 +533,19 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 {
 	if (!e->old_sym || !e->old_sym->size || e->old_sym->type != STT_FUNC)
 		return 0;
-	struct hp_object *o = hp_build_object_for(c->new_build, e->new->tu->name, e->name);
+	struct hp_object *o = e->plain ? e->plain : hp_build_object_for(c->new_build, e->new->tu->name, e->name);
 	const struct hp_symbol *ns = o ? hp_elf_find_symbol(&o->elf, e->name) : NULL;
 	struct hp_section sec;
 	if (!ns || ns->size != e->old_sym->size || hp_elf_section_at(&o->elf, ns->section, &sec) || !sec.data ||
 	    ns->value + ns->size > sec.shdr.sh_size)
 		return 0;
+	if (e->plain && !same_plain_section(c, o, ns->section, e->old_sym->value - ns->value))
+		return 0;  /* without function sections, what shares its section must not have moved */
 	const uint8_t *now = sec.data + ns->value;
 	const uint8_t *was = old_bytes(c, e->old_sym->value, ns->size);
 	uint8_t *covered = calloc(ns->size, 1);
-	struct hp_reloc *rel = NULL;
-	long n = hp_elf_relocations(&o->elf, ns->section, &rel);
+	const struct hp_reloc *rel = NULL;
+	long n = hp_elf_relocations_in(&o->elf, ns->section, ns->value, ns->value + ns->size, &rel);
 	int same = was && covered && n >= 0;
 	for (long j = 0; same && j < n; j++) {
 		if (rel[j].offset < ns->value || rel[j].offset >= ns->value + ns->size)
@@ -390,12 +555,25 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 		int pcrel = rel[j].type == R_X86_64_PC32 || rel[j].type == R_X86_64_PLT32;
 		if (rel[j].type == R_X86_64_GOTPCREL || rel[j].type == R_X86_64_GOTPCRELX ||
 		    rel[j].type == R_X86_64_REX_GOTPCRELX) {
-			same = same_got_load(c, e, &rel[j], was, now, at, ns->size, covered);
-			continue;
+			int got = got_reference(c, &rel[j], now, was, at, ns->size, e->old_sym->value + at);
+			if (got <= 0) {
+				same = 0;
+				break;
+			}
+			memset(covered + at - 2, 1, 6);
+			if (got == 2) {
+				/* Through the old module's slot for the same name: the same thing, unless
+				 * it is a variant with new code or data with new contents (reached anew). */
+				struct entity *t = find_entity(c, rel[j].sym_name);
+				same = !(t && t != e && ((variant_base(t->name) && t->status != HP_SAME) ||
+				                         (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME)));
+				continue;
+			}
+			pcrel = 1;  /* relaxed by the linker to a direct reference: checked as one below */
 		}
 		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32S && rel[j].type != R_X86_64_32) ||
 		    at + (size_t)width > ns->size) {
-			same = 0;  /* GOT, TLS: relaxed or resolved differently by the linker */
+			same = 0;  /* TLS: resolved differently by the linker */
 			break;
 		}
 		memset(covered + at, 1, (size_t)width);
@@ -405,6 +583,10 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
 		uint64_t target = field - (uint64_t)rel[j].addend + (pcrel ? p : 0);  /* S in the old module */
 		const char *name = rel[j].sym_name;
+		if (e->plain && rel[j].sym.st_shndx != SHN_UNDEF && !(name[0] == '.' && name[1] == 'L')) {
+			same = same_plain_target(c, o, &rel[j], target, pcrel);  /* no records: by place and bytes */
+			continue;
+		}
 		GElf_Sym b = rel[j].sym;
 		uint64_t offset = 0;
 		if (GELF_ST_TYPE(rel[j].sym.st_info) == STT_SECTION) {
@@ -463,9 +645,8 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 	int bytes = 1;
 	for (size_t k = 0; same && bytes && k < ns->size; k++)
 		bytes = covered[k] || now[k] == was[k];
-	if (same && !bytes)
-		same = hp_lines_only_change(e->old, e->new, was, now, covered, ns->size) ? 2 : 0;
-	free(rel);
+	if (same && !bytes)  /* code without records (e->plain) has no line lists */
+		same = !e->plain && hp_lines_only_change(e->old, e->new, was, now, covered, ns->size) ? 2 : 0;
 	free(covered);
 	return same;
 }
@@ -656,32 +837,122 @@ static void verify_entities(struct ctx *c)
 		else if ((o->flags | n->flags) & HP_META_NO_PATCH)
 			note(c, "function", e->name, unit, "refused", 0, "changed, but marked not patchable (hotpatch_exclude)");
 	}
-	if (c->opt->allow_unfingerprinted)
-		return;
-	size_t missing = 0;
-	const char *example = NULL;
-	for (size_t i = 0; i < c->new->elf.symbol_count; i++) {
-		const struct hp_symbol *s = &c->new->elf.symbols[i];
-		/* Only the project's own objects count: crt files and system archives are not its code. */
-		if (s->type != STT_FUNC || s->section == SHN_UNDEF || find_entity(c, s->name) ||
-		    !hp_build_has_plain_function(c->new_build, s->name))
+}
+
+/* Whether a module was linked from an object built without the plugin: it defines every global
+ * function and variable of the object.  (Objects of other programs of the tree, or left over,
+ * are not its code.) */
+static int linked_from(struct hp_module *m, struct hp_object *o)
+{
+	int globals = 0;
+	for (size_t i = 0; i < o->elf.symbol_count; i++) {
+		const struct hp_symbol *s = &o->elf.symbols[i];
+		if (s->bind == STB_LOCAL || (s->type != STT_FUNC && s->type != STT_OBJECT) || s->section >= SHN_LORESERVE)
 			continue;
-		/* A part split off after the plugin ran ("parent.cold.1") belongs to its parent. */
-		const char *cold = strstr(s->name, ".cold");
-		if (cold) {
-			char parent[512];
-			snprintf(parent, sizeof parent, "%.*s", (int)(cold - s->name), s->name);
-			if (find_entity(c, parent))
-				continue;
-		}
-		missing++;
-		example = example ? example : s->name;
+		if (!hp_elf_find_symbol(&m->elf, s->name))
+			return 0;
+		globals++;
 	}
-	if (missing)
-		note(c, "module", c->new->name, NULL, "refused", 0,
-		     "%zu function(s) without fingerprints, e.g. %s: objects built without -fplugin=hotpatch, "
-		     "such as %s (--allow-unfingerprinted to ignore them)", missing, example,
-		     c->new_build->plain_example ? c->new_build->plain_example : "?");
+	return globals > 0;
+}
+
+/* Objects built without the plugin have no fingerprints: their functions are compared as
+ * machine code with the running module's (same_machine_code).  Identical code needs nothing;
+ * changed code cannot be patched from here, so it is refused unless --allow-unfingerprinted. */
+/* Of the old module's `count` file-local functions named like s (from `first` on), the one at
+ * the place of s's section: the section is placed by another of its functions or variables
+ * whose name is unique.  NULL when nothing places it. */
+static const struct hp_symbol *plain_old_symbol(struct ctx *c, struct hp_object *o, const struct hp_symbol *s,
+                                                size_t count, const struct hp_symbol *first)
+{
+	size_t sections = 0;
+	if (elf_getshdrnum(o->elf.elf, &sections) || s->section >= sections)
+		return NULL;
+	if (!o->member_start)
+		index_members(o, sections);
+	for (size_t k = o->member_start[s->section]; k < o->member_start[s->section + 1]; k++) {
+		GElf_Sym m;
+		const char *name;
+		const struct hp_symbol *placed = NULL;
+		if (hp_elf_symbol_at(&o->elf, o->members[k], &m, &name) ||
+		    hp_elf_count_symbols(&c->old->elf, name, &placed) != 1)
+			continue;
+		uint64_t base = placed->value - m.st_value;
+		for (size_t i = 0; i < count; i++)
+			if (first[i].value == base + s->value)
+				return &first[i];
+		return NULL;
+	}
+	return NULL;
+}
+
+static void verify_plain(struct ctx *c)
+{
+	/* The other way round: a function OLD has from code built without the plugin, now with a
+	 * record.  Its old copy has no fingerprint to compare and no patchable entry to redirect,
+	 * so whatever changed in it would silently keep running. */
+	for (size_t i = 0; i < c->ent_count; i++) {
+		struct entity *e = &c->ents[i];
+		const struct hp_symbol *s = e->old || !e->new || e->new->kind != HP_META_FUNCTION || !has_code(e->new) ||
+		                                    variant_base(e->name) ? NULL : hp_elf_find_symbol(&c->old->elf, e->name);
+		if (s && s->type == STT_FUNC && c->opt->allow_unfingerprinted)
+			note(c, "function", e->name, unit_of(e), "skipped", 0,
+			     "the running module has it from code built without the plugin; not patched "
+			     "(--allow-unfingerprinted)");
+		else if (s && s->type == STT_FUNC)
+			note(c, "function", e->name, unit_of(e), "refused", 0,
+			     "the running module has it from code built without the plugin: it can be neither compared "
+			     "nor redirected; rebuild the baseline with -fplugin=hotpatch");
+	}
+	for (size_t oi = 0; oi < c->new_build->plain_object_count; oi++) {
+		struct hp_object *o = &c->new_build->plain_objects[oi];
+		if (!linked_from(c->new->elf.has_symtab ? c->new : c->old, o))  /* a stripped NEW lists no locals */
+			continue;
+		/* Functions that are new or changed size are named first: without function sections,
+		 * one of them moves every function after it, and those are only "moved". */
+		struct differing { const struct hp_symbol *s; size_t olds; int resized; } *list = NULL;
+		size_t same = 0, differ = 0;
+		for (size_t i = 0; i < o->elf.symbol_count; i++) {
+			const struct hp_symbol *s = &o->elf.symbols[i];
+			if (s->type != STT_FUNC || s->section >= SHN_LORESERVE)
+				continue;
+			struct entity e = { .name = s->name, .plain = o };
+			size_t olds = hp_elf_count_symbols(&c->old->elf, s->name, &e.old_sym);
+			if (olds > 1 && (e.old_sym = plain_old_symbol(c, o, s, olds, e.old_sym)))
+				olds = 1;
+			if (olds == 1 && same_machine_code(c, &e)) {
+				same++;
+				continue;
+			}
+			struct differing d = { s, olds, olds == 0 || (olds == 1 && e.old_sym->size != s->size) };
+			PUSH(list, differ, d);
+		}
+		size_t named = 0;
+		for (int pass = 1; pass >= 0; pass--)
+			for (size_t i = 0; i < differ && named < 3; i++) {
+				if (list[i].resized != pass)
+					continue;
+				named++;
+				const char *what = list[i].olds == 0 ? "this function is new" :
+				                   list[i].olds > 1 ? "the running module has several file-local functions of that name" :
+				                                      "its machine code changed";
+				if (c->opt->allow_unfingerprinted)
+					note(c, "function", list[i].s->name, o->name, "skipped", 0,
+					     "built without the plugin and %s; not patched (--allow-unfingerprinted)", what);
+				else
+					note(c, "function", list[i].s->name, o->name, "refused", 0,
+					     "built without the plugin and %s: rebuild it with -fplugin=hotpatch", what);
+			}
+		if (!differ)
+			note(c, "object", o->name, o->name, "same", 0,
+			     "built without the plugin; machine code of its %zu function(s) identical", same);
+		else if (differ > named)
+			note(c, "object", o->name, o->name, c->opt->allow_unfingerprinted ? "skipped" : "refused", 0,
+			     "built without the plugin, and %zu more of its functions changed or moved%s", differ - named,
+			     c->opt->allow_unfingerprinted ? "; not patched (--allow-unfingerprinted)" :
+			                                     ": rebuild it with -fplugin=hotpatch");
+		free(list);
+	}
 }
 
 /* ---- include and resolve ------------------------------------------------------------------ */
@@ -1268,13 +1539,22 @@ static int build_unwind(struct ctx *c)
 	return 0;
 }
 
+/* Whether a refusal names the symbol (its code is then not listed as patched). */
+static int refused(struct ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->d->note_count; i++)
+		if (!strcmp(c->d->notes[i].verdict, "refused") && !strcmp(c->d->notes[i].symbol, name))
+			return 1;
+	return 0;
+}
+
 /* Every changed function that the running module has: its new code, and a redirect from the
  * old entry, with the exact bytes the runtime must find there first. */
 static int include_changed(struct ctx *c)
 {
 	for (size_t i = 0; i < c->ent_count; i++) {
 		struct entity *e = &c->ents[i];
-		if (e->status != HP_CHANGED || e->new->kind != HP_META_FUNCTION || !has_code(e->new))
+		if (e->status != HP_CHANGED || e->new->kind != HP_META_FUNCTION || !has_code(e->new) || refused(c, e->name))
 			continue;
 		if (!e->old_sym) {
 			note(c, "function", e->name, unit_of(e), "skipped", 0, "%s; not linked into the running module", e->why);
@@ -1365,10 +1645,16 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 	propagate_variants(&c);
 	verify_units(&c);
 	verify_entities(&c);
-	if (d->refusals == 0 && include_changed(&c) == 0 && resolve_all(&c) == 0 && build_unwind(&c) == 0)
+	verify_plain(&c);
+	/* Built even when refused, so that --explain lists what the package would hold; an error
+	 * met only because of what was refused already is not reported over the refusals. */
+	size_t refused_early = d->refusals;
+	if (include_changed(&c) == 0 && resolve_all(&c) == 0 && build_unwind(&c) == 0)
 		rc = 0;
-	else if (d->refusals && !err[0])
+	else if (d->refusals && (refused_early || !err[0])) {
 		rc = 0;
+		err[0] = 0;
+	}
 out:
 	for (size_t i = 0; i < c.copy_count; i++)
 		free(c.copies[i]);
@@ -1376,6 +1662,9 @@ out:
 	free(c.slots);
 	free(c.ents);
 	free(c.dyn);
+	for (size_t i = 0; c.plain_memo && i < new_build->plain_object_count; i++)
+		free(c.plain_memo[i]);
+	free(c.plain_memo);
 	return rc;
 }
 

@@ -127,6 +127,8 @@ static void close_one(struct hp_elf *e)
 {
 	free(e->rela_of);
 	e->rela_of = NULL;
+	free(e->rel_cache);
+	e->rel_cache = NULL;
 	free(e->symbols);
 	free(e->path);
 	e->symbols = NULL;
@@ -274,6 +276,22 @@ const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *n
 	return NULL;
 }
 
+size_t hp_elf_count_symbols(const struct hp_elf *e, const char *name, const struct hp_symbol **first)
+{
+	size_t lo = 0, hi = e->symbol_count, n = 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(e->symbols[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo < e->symbol_count && !strcmp(e->symbols[lo].name, name) ? &e->symbols[lo] : NULL;
+	while (lo + n < e->symbol_count && !strcmp(e->symbols[lo + n].name, name))
+		n++;
+	return n;
+}
+
 static int dynreloc_cmp(const void *a, const void *b)
 {
 	const struct hp_dynreloc *x = a, *y = b;
@@ -314,7 +332,7 @@ long hp_elf_dynamic_relocations(struct hp_elf *e, struct hp_dynreloc **out)
 			if (GELF_R_SYM(r.r_info) && syms && gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym))
 				name = elf_strptr(e->elf, symsh.sh_link, sym.st_name);
 			(*out)[count++] = (struct hp_dynreloc){ name ? name : "", (uint32_t)GELF_R_TYPE(r.r_info),
-				                                r.r_offset };
+				                                r.r_offset, r.r_addend };
 		}
 	}
 	if (*out)
@@ -407,4 +425,40 @@ long hp_elf_relocations(struct hp_elf *e, size_t target, struct hp_reloc **out)
 	}
 	*out = r;
 	return (long)n;
+}
+
+static int reloc_offset_cmp(const void *a, const void *b)
+{
+	const struct hp_reloc *x = a, *y = b;
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+long hp_elf_relocations_in(struct hp_elf *e, size_t target, uint64_t from, uint64_t to,
+                           const struct hp_reloc **out)
+{
+	*out = NULL;
+	if (!e->rel_cache || e->rel_cache_section != target) {
+		struct hp_reloc *r = NULL;
+		long n = hp_elf_relocations(e, target, &r);
+		if (n < 0)
+			return -1;
+		qsort(r, (size_t)n, sizeof *r, reloc_offset_cmp);
+		free(e->rel_cache);
+		e->rel_cache = r;
+		e->rel_cache_count = n;
+		e->rel_cache_section = target;
+	}
+	size_t lo = 0, hi = (size_t)e->rel_cache_count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (e->rel_cache[mid].offset < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t end = lo;
+	while (end < (size_t)e->rel_cache_count && e->rel_cache[end].offset < to)
+		end++;
+	*out = e->rel_cache + lo;
+	return (long)(end - lo);
 }

@@ -33,6 +33,9 @@ struct hp_elf {
 	int is_program;               /* a main program (ET_EXEC, or PIE with an interpreter) */
 	size_t *rela_of;              /* section index -> its SHT_RELA section (0: none), built once */
 	size_t section_count;
+	struct hp_reloc *rel_cache;   /* one section's relocations sorted by offset (hp_elf_relocations_in) */
+	long rel_cache_count;
+	size_t rel_cache_section;
 };
 
 /* One section of the file, as relocation processing needs it. */
@@ -74,6 +77,10 @@ const uint8_t *hp_elf_symbol_bytes(struct hp_elf *elf, const struct hp_symbol *s
  * ("stderr@GLIBC_2.2.5", as GNU ld writes copy-relocated data) matches its plain name. */
 const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *elf, const char *name);
 
+/* How many defined symbols have exactly that name (file-local names may repeat, one per
+ * object); *first is set to the first of them when there is one. */
+size_t hp_elf_count_symbols(const struct hp_elf *elf, const char *name, const struct hp_symbol **first);
+
 /* Section by index or by name; returns 0, or -1 when there is no such section. */
 int hp_elf_section_at(struct hp_elf *elf, size_t index, struct hp_section *out);
 int hp_elf_section_named(struct hp_elf *elf, const char *name, struct hp_section *out);
@@ -85,11 +92,19 @@ int hp_elf_symbol_at(struct hp_elf *elf, size_t index, GElf_Sym *sym, const char
  * Returns the count and sets *out (free it), or -1 on a malformed table. */
 long hp_elf_relocations(struct hp_elf *elf, size_t target, struct hp_reloc **out);
 
+/* The relocations that apply to [from, to) of section `target`, sorted by offset: a view of a
+ * copy kept for the section last asked about (do not free; valid until another section is
+ * asked about or the file is closed).  Asking for one function after another of a large
+ * section (objects without function sections) reads its table once.  Returns the count, or -1. */
+long hp_elf_relocations_in(struct hp_elf *elf, size_t target, uint64_t from, uint64_t to,
+                           const struct hp_reloc **out);
+
 /* One dynamic relocation of a linked file: a GOT slot or TLS entry the dynamic linker fills. */
 struct hp_dynreloc {
 	const char *name;             /* symbol ("" for a module's own TLS block) */
 	uint32_t type;                /* R_X86_64_GLOB_DAT, JUMP_SLOT, DTPMOD64, TPOFF64, ... */
 	uint64_t offset;              /* the slot's address */
+	int64_t addend;
 };
 
 /* The dynamic relocations (.rela.dyn, .rela.plt), sorted by name then type.  Returns the count

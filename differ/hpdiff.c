@@ -1,12 +1,16 @@
 /* hpdiff — compares two builds (trees or linked files) made with -fplugin=hotpatch and writes
  * a package that patches a process running the old build into the new one's code.
  *
- * Exit status: 0 package written, 1 error, 2 refused (unsafe to patch), 3 no code change. */
+ * Exit status: 0 package written, 1 error, 2 refused (unsafe to patch), 3 no code change (also
+ * for bit-identical builds). */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "build.h"
 #include "diff.h"
@@ -17,7 +21,7 @@ enum { EXIT_WRITTEN = 0, EXIT_ERROR = 1, EXIT_REFUSED = 2, EXIT_UNCHANGED = 3 };
 
 struct options {
 	const char *old_path, *new_path, *output, *objects;
-	int explain, json;
+	int explain, json, version;
 	struct hp_diff_options diff;
 };
 
@@ -32,31 +36,72 @@ static void usage(FILE *out)
 	        "      --json                the same for machines, on stdout\n"
 	        "      --objects DIR         where NEW's object files are (for linked-file inputs;\n"
 	        "                            default: the directory of NEW)\n"
-	        "      --allow-unfingerprinted  ignore functions built without the plugin\n"
+	        "      --allow-unfingerprinted  accept changed code in objects built without the\n"
+	        "                            plugin (it is not patched)\n"
 	        "      --allow-lost-state    accept removed static locals (their state is dropped)\n"
 	        "      --patch-line-changes  patch functions whose code differs only in __LINE__ values\n"
+	        "      --version             print the version and exit\n"
 	        "Exit status: 0 written, 1 error, 2 refused, 3 no code change.\n");
 }
 
 
 
-static void print_explain(const struct hp_module_diff *d)
+/* One module of OLD, its counterpart in NEW, and what the comparison decided. */
+struct pair {
+	const struct hp_module *old, *new;
+	struct hp_module_diff *d;
+	int identical;                /* same build-id: bit-identical, not compared */
+};
+
+/* A build-id as hex digits, or "none". */
+static const char *build_id(const struct hp_elf *e, char out[129])
 {
-	char id[65];
-	hp_hex(d->out.build_id, d->out.build_id_size, id);
-	printf("module %s (build-id %s)\n", d->out.name, id);
-	if (!d->note_count)
-		printf("  no code change\n");
-	for (size_t i = 0; i < d->note_count; i++) {
-		const struct hp_note *n = &d->notes[i];
-		printf("  %-8s  %-8s  %s  [%s]: %s\n", n->verdict, n->kind, n->symbol, n->unit, n->why);
+	if (!e->build_id_size)
+		return "none";
+	hp_hex(e->build_id, e->build_id_size, out);
+	return out;
+}
+
+/* "app (build-id OLD, new build-id NEW)": how refusals and errors name a module. */
+static void describe(const struct pair *p, char *out, size_t size)
+{
+	char a[129], b[129];
+	snprintf(out, size, "%s (build-id %s, new build-id %s)", p->old->name, build_id(&p->old->elf, a),
+	         build_id(&p->new->elf, b));
+}
+
+/* "app build-id X, libapp.so build-id Y" for a whole build, for messages about builds. */
+static void describe_build(const struct hp_build *b, char *out, size_t size)
+{
+	char id[129];
+	size_t n = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < b->module_count && n < size; i++) {
+		int w = snprintf(out + n, size - n, "%s%s build-id %s", i ? ", " : "", b->modules[i].name,
+		                 build_id(&b->modules[i].elf, id));
+		n += w > 0 ? (size_t)w : 0;
 	}
 }
 
-static void print_json(struct hp_module_diff *const *diffs, size_t count, const char *result,
-                       const char *package, long size)
+static void print_explain(const struct pair *p)
 {
-	char id[65];
+	const struct hp_module_diff *d = p->d;
+	char id[129], sym[512], why[1024];
+	printf("module %s (build-id %s)\n", d->out.name, build_id(&p->old->elf, id));
+	if (!d->note_count)
+		printf("  no code change%s\n", p->identical ? " (identical build)" : "");
+	for (size_t i = 0; i < d->note_count; i++) {
+		const struct hp_note *n = &d->notes[i];
+		hp_source_name(n->symbol, sym, sizeof sym);
+		hp_source_name(n->why, why, sizeof why);
+		printf("  %-8s  %-8s  %s  [%s]: %s\n", n->verdict, n->kind, sym, n->unit, why);
+	}
+}
+
+static void print_json(const struct pair *pairs, size_t count, const char *result, const char *package,
+                       long size)
+{
+	char id[129], text[1024];
 	printf("{\"result\":\"%s\",\"package\":", result);
 	if (package)
 		hp_json_string(package);
@@ -64,19 +109,25 @@ static void print_json(struct hp_module_diff *const *diffs, size_t count, const 
 		printf("null");
 	printf(",\"size\":%ld,\"modules\":[", size);
 	for (size_t m = 0; m < count; m++) {
-		const struct hp_module_diff *d = diffs[m];
-		hp_hex(d->out.build_id, d->out.build_id_size, id);
+		const struct hp_module_diff *d = pairs[m].d;
 		printf("%s{\"name\":", m ? "," : "");
 		hp_json_string(d->out.name);
-		printf(",\"build_id\":\"%s\",\"redirects\":%zu,\"notes\":[", id, d->out.redirect_count);
+		printf(",\"build_id\":\"%s\"", build_id(&pairs[m].old->elf, id));
+		printf(",\"new_build_id\":\"%s\",\"identical\":%s", build_id(&pairs[m].new->elf, id),
+		       pairs[m].identical ? "true" : "false");
+		printf(",\"redirects\":%zu,\"notes\":[", d->out.redirect_count);
 		for (size_t i = 0; i < d->note_count; i++) {
 			const struct hp_note *n = &d->notes[i];
-			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"symbol\":", i ? "," : "", n->verdict, n->kind);
+			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"name\":", i ? "," : "", n->verdict, n->kind);
+			hp_source_name(n->symbol, text, sizeof text);
+			hp_json_string(text);
+			printf(",\"symbol\":");
 			hp_json_string(n->symbol);
 			printf(",\"unit\":");
 			hp_json_string(n->unit);
 			printf(",\"why\":");
-			hp_json_string(n->why);
+			hp_source_name(n->why, text, sizeof text);
+			hp_json_string(text);
 			printf(",\"size\":%llu}", (unsigned long long)n->size);
 		}
 		printf("]}");
@@ -86,7 +137,7 @@ static void print_json(struct hp_module_diff *const *diffs, size_t count, const 
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST, OPT_LINES };
+	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST, OPT_LINES, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
@@ -95,6 +146,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "allow-unfingerprinted", no_argument, NULL, OPT_UNFP },
 		{ "allow-lost-state", no_argument, NULL, OPT_LOST },
 		{ "patch-line-changes", no_argument, NULL, OPT_LINES },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -108,6 +160,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_UNFP: o->diff.allow_unfingerprinted = 1; break;
 		case OPT_LOST: o->diff.allow_lost_state = 1; break;
 		case OPT_LINES: o->diff.patch_line_changes = 1; break;
+		case OPT_VERSION: o->version = 1; return 0;
 		case 'h': usage(stdout); exit(0);
 		default: fprintf(stderr, "hpdiff: see hpdiff --help\n"); return -1;
 		}
@@ -131,14 +184,67 @@ static int same_file(const char *a, const char *b)
 	return realpath(a, ra) && realpath(b, rb) && !strcmp(ra, rb);
 }
 
+/* Removes a package an earlier run left at the output path, so that it cannot be taken for the
+ * result of this run when this run writes none.  Only a package (a file that starts like one,
+ * or a link to one) is removed: a mistyped -o never costs another file. */
+static void discard_output(const char *path)
+{
+	char magic[sizeof(((struct hp_pkg_header *)0)->magic)];
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	int package = f && fread(magic, 1, sizeof magic, f) == sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
+	if (f)
+		fclose(f);
+	if (package && unlink(path) && errno != ENOENT)
+		fprintf(stderr, "hpdiff: %s: cannot remove the earlier package: %s\n", path, strerror(errno));
+}
+
+/* The newest (or oldest) modification time among a build's modules, in nanoseconds. */
+static long long module_time(const struct hp_build *b, int newest)
+{
+	long long best = -1;
+	for (size_t i = 0; i < b->module_count; i++) {
+		struct stat st;
+		if (stat(b->modules[i].elf.path, &st))
+			return -1;
+		long long t = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+		if (best < 0 || (newest ? t > best : t < best))
+			best = t;
+	}
+	return best;
+}
+
+/* A hint that OLD and NEW were given the wrong way round: every module of NEW is older than
+ * every module of OLD.  File times are weak evidence (a copy or an archive may reset them, an
+ * old release may be rebuilt later), so this is only a warning. */
+static void warn_if_swapped(const struct options *o, const struct hp_build *old, const struct hp_build *new)
+{
+	long long new_newest = module_time(new, 1), old_oldest = module_time(old, 0);
+	if (new_newest < 0 || old_oldest < 0 || new_newest >= old_oldest)
+		return;
+	char a[1024], b[1024];
+	describe_build(new, a, sizeof a);
+	describe_build(old, b, sizeof b);
+	fprintf(stderr, "hpdiff: warning: NEW %s (%s) is older than OLD %s (%s): are the builds swapped?\n",
+	        o->new_path, a, o->old_path, b);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	char err[1024] = "";
-	if (parse_args(argc, argv, &o))
+	char err[1024] = "", what[1024];
+	if (parse_args(argc, argv, &o)) {
+		discard_output(o.output);
 		return EXIT_ERROR;
-	if (same_file(o.old_path, o.new_path)) {
-		fprintf(stderr, "hpdiff: %s: OLD and NEW are the same build\n", o.new_path);
+	}
+	if (o.version) {
+		printf("hpdiff (hotpatch) %s\n", HOTPATCH_VERSION);
+		return EXIT_WRITTEN;
+	}
+	struct stat st;
+	int directory = !stat(o.output, &st) && S_ISDIR(st.st_mode);
+	if (directory || same_file(o.output, o.old_path) || same_file(o.output, o.new_path)) {
+		fprintf(stderr, "hpdiff: %s: the package would replace %s\n", o.output,
+		        directory ? "a directory" : "one of the builds");
 		return EXIT_ERROR;
 	}
 
@@ -146,19 +252,29 @@ int main(int argc, char **argv)
 	struct hp_build old_build, new_build;
 	if (hp_build_load(o.old_path, NULL, 0, &old_build, err, sizeof err)) {
 		fprintf(stderr, "hpdiff: %s\n", err);
+		discard_output(o.output);
+		return EXIT_ERROR;
+	}
+	if (same_file(o.old_path, o.new_path)) {
+		describe_build(&old_build, what, sizeof what);
+		fprintf(stderr, "hpdiff: %s: OLD and NEW are the same build (%s)\n", o.new_path, what);
+		hp_build_free(&old_build);
+		discard_output(o.output);
 		return EXIT_ERROR;
 	}
 	if (hp_build_load(o.new_path, o.objects, 1, &new_build, err, sizeof err)) {
 		fprintf(stderr, "hpdiff: %s\n", err);
 		hp_build_free(&old_build);
+		discard_output(o.output);
 		return EXIT_ERROR;
 	}
+	warn_if_swapped(&o, &old_build, &new_build);
 
-	/* pair modules and diff each */
+	/* pair modules and diff each; refusals of every module are collected before deciding */
 	int status = EXIT_ERROR;
-	struct hp_module_diff **diffs = calloc(old_build.module_count + 1, sizeof *diffs);
+	struct pair *pairs = calloc(old_build.module_count + 1, sizeof *pairs);
 	size_t count = 0, refusals = 0, changed = 0, identical = 0;
-	for (size_t i = 0; diffs && i < old_build.module_count; i++) {
+	for (size_t i = 0; pairs && i < old_build.module_count; i++) {
 		struct hp_module *om = &old_build.modules[i], *nm = NULL;
 		for (size_t k = 0; k < new_build.module_count && !nm; k++)
 			if (!strcmp(new_build.modules[k].name, om->name) ||
@@ -166,37 +282,47 @@ int main(int argc, char **argv)
 				nm = &new_build.modules[k];
 		if (!nm)
 			continue;  /* the module is gone in the new build: nothing to patch */
-		if (om->elf.build_id_size && om->elf.build_id_size == nm->elf.build_id_size &&
-		    !memcmp(om->elf.build_id, nm->elf.build_id, om->elf.build_id_size)) {
-			identical++;
-			continue;
-		}
-		struct hp_module_diff *d = calloc(1, sizeof *d);
-		if (!d || hp_diff_module(om, nm, &new_build, &o.diff, d, err, sizeof err)) {
-			fprintf(stderr, "hpdiff: %s\n", d ? err : "out of memory");
-			if (d)
-				hp_module_diff_free(d);
-			free(d);
+		struct pair *p = &pairs[count];
+		*p = (struct pair){ om, nm, calloc(1, sizeof *p->d), 0 };
+		if (!p->d) {
+			fprintf(stderr, "hpdiff: out of memory\n");
 			goto out;
 		}
-		diffs[count++] = d;
-		refusals += d->refusals;
-		changed += d->changed;
+		count++;
+		if (om->elf.build_id_size && om->elf.build_id_size == nm->elf.build_id_size &&
+		    !memcmp(om->elf.build_id, nm->elf.build_id, om->elf.build_id_size)) {
+			/* Bit-identical (a reproducible build of the same sources): nothing to compare. */
+			p->identical = 1;
+			identical++;
+			p->d->out.name = strdup(om->name);
+			if (!p->d->out.name) {
+				fprintf(stderr, "hpdiff: out of memory\n");
+				goto out;
+			}
+			continue;
+		}
+		if (hp_diff_module(om, nm, &new_build, &o.diff, p->d, err, sizeof err)) {
+			describe(p, what, sizeof what);
+			fprintf(stderr, "hpdiff: %s: %s\n", what, err);
+			goto out;
+		}
+		refusals += p->d->refusals;
+		changed += p->d->changed;
 	}
-	if (count == 0 && identical) {
-		fprintf(stderr, "hpdiff: %s and %s are the same build (identical build-ids)\n", o.old_path, o.new_path);
+	if (!pairs) {
+		fprintf(stderr, "hpdiff: out of memory\n");
 		goto out;
 	}
 
-	/* report, then write */
+	/* write, then report */
 	long size = 0;
 	const char *result = refusals ? "refused" : changed ? "written" : "unchanged";
 	if (!refusals && changed) {
 		struct hp_out_module **mods = calloc(count, sizeof *mods);
 		size_t n = 0;
 		for (size_t i = 0; mods && i < count; i++)
-			if (diffs[i]->out.redirect_count)
-				mods[n++] = &diffs[i]->out;
+			if (pairs[i].d->out.redirect_count)
+				mods[n++] = &pairs[i].d->out;
 		size = mods ? hp_package_write(o.output, mods, n, err, sizeof err) : -1;
 		free(mods);
 		if (size < 0) {
@@ -205,31 +331,42 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.json) {
-		print_json(diffs, count, result, size > 0 ? o.output : NULL, size);
+		print_json(pairs, count, result, size > 0 ? o.output : NULL, size);
 	} else {
 		for (size_t i = 0; o.explain && i < count; i++)
-			print_explain(diffs[i]);
+			print_explain(&pairs[i]);
 		for (size_t i = 0; i < count; i++)
-			for (size_t k = 0; k < diffs[i]->note_count; k++) {
-				const struct hp_note *nt = &diffs[i]->notes[k];
-				if (!strcmp(nt->verdict, "refused"))
-					fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", diffs[i]->out.name, nt->symbol,
-					        nt->unit, nt->why);
+			for (size_t k = 0; k < pairs[i].d->note_count; k++) {
+				const struct hp_note *nt = &pairs[i].d->notes[k];
+				char sym[512], why[1024];
+				if (strcmp(nt->verdict, "refused"))
+					continue;
+				describe(&pairs[i], what, sizeof what);
+				hp_source_name(nt->symbol, sym, sizeof sym);
+				hp_source_name(nt->why, why, sizeof why);
+				fprintf(stderr, "hpdiff: refused: %s: %s [%s]: %s\n", what, sym, nt->unit, why);
 			}
-		if (refusals)
+		if (refusals) {
 			fprintf(stderr, "hpdiff: %zu reason(s) to refuse; no package written\n", refusals);
-		else if (!changed)
+		} else if (!changed && count && identical == count) {
+			describe_build(&old_build, what, sizeof what);
+			printf("hpdiff: no code change between %s and %s: identical builds (%s)\n", o.old_path, o.new_path,
+			       what);
+		} else if (!changed) {
 			printf("hpdiff: no code change between %s and %s\n", o.old_path, o.new_path);
-		else
+		} else {
 			printf("hpdiff: wrote %s (%ld bytes): %zu function(s) redirected\n", o.output, size, changed);
+		}
 	}
 	status = refusals ? EXIT_REFUSED : changed ? EXIT_WRITTEN : EXIT_UNCHANGED;
 out:
+	if (status != EXIT_WRITTEN)
+		discard_output(o.output);
 	for (size_t i = 0; i < count; i++) {
-		hp_module_diff_free(diffs[i]);
-		free(diffs[i]);
+		hp_module_diff_free(pairs[i].d);
+		free(pairs[i].d);
 	}
-	free(diffs);
+	free(pairs);
 	hp_build_free(&old_build);
 	hp_build_free(&new_build);
 	return status;

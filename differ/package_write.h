@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include "diff.h"
 
-/* Writes the package to path.  Returns its size, or -1 with err set. */
+/* Writes the package to path, atomically: a temporary file beside it, renamed into place.
+ * Returns its size, or -1 with err set (and path untouched). */
 long hp_package_write(const char *path, struct hp_out_module *const *modules, size_t count,
                       char *err, size_t err_size);
 

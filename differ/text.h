@@ -1,4 +1,4 @@
-/* text.h — output helpers shared by hpdump and hpdiff: hex digests and JSON strings. */
+/* text.h — output helpers shared by hpdump and hpdiff: hex digests, JSON strings, source names. */
 #ifndef HP_TEXT_H
 #define HP_TEXT_H
 
@@ -10,5 +10,9 @@ void hp_hex(const uint8_t *bytes, size_t n, char *out);
 
 /* Prints s on stdout as a JSON string, quotes included. */
 void hp_json_string(const char *s);
+
+/* Copies s into out (size bytes) with every ".__uniq.<digits>" removed: file-local names as the
+ * source spells them ("parse.__uniq.123" -> "parse"), also inside a sentence. */
+void hp_source_name(const char *s, char *out, size_t size);
 
 #endif
