@@ -4,28 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "hotpatch.h"
-#include "read_file.h"
+#include "apply_file.h"
 
 int probe(void);
-
-
-static int apply(const char *path)
-{
-	size_t size = 0;
-	void *pkg = read_all(path, &size);
-	int id = hp_apply(pkg, size);
-	free(pkg);
-	if (id < 0)
-		printf("apply failed: %s: %s\n", hp_strerror(id), hp_last_error());
-	return id;
-}
 
 int main(int argc, char **argv)
 {
 	printf("before %d\n", probe());
 	if (argc < 2)
 		return 0;
-	int id = apply(argv[1]);
+	int id = apply_file(argv[1], "apply");
 	if (id < 0)
 		return 1;
 	struct hp_patch_status st[4];
@@ -34,7 +22,7 @@ int main(int argc, char **argv)
 	printf("after %d\n", probe());
 	int rc = hp_revert(id);
 	printf("reverted %s: %d\n", rc ? hp_strerror(rc) : "ok", probe());
-	id = apply(argv[1]);
+	id = apply_file(argv[1], "apply");
 	printf("again %d\n", id > 0 ? probe() : -1);
 	return 0;
 }

@@ -13,20 +13,10 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include "hotpatch.h"
-#include "read_file.h"
+#include "apply_file.h"
 
 int probe(void);
 
-static int apply(const char *path)
-{
-	size_t size = 0;
-	void *pkg = read_all(path, &size);
-	int id = hp_apply(pkg, size);
-	free(pkg);
-	if (id < 0)
-		printf("apply failed: %s: %s\n", hp_strerror(id), hp_last_error());
-	return id;
-}
 
 static int forbid_writable_code(void)
 {
@@ -47,13 +37,13 @@ int main(int argc, char **argv)
 	if (argc < 3)
 		return 2;
 	printf("before %d\n", probe());
-	printf("first: patch %d\n", apply(argv[1]));
+	printf("first: patch %d\n", apply_file(argv[1], "apply"));
 	printf("after first %d\n", probe());
 	if (forbid_writable_code()) {
 		perror("seccomp");
 		return 1;
 	}
-	int id = apply(argv[2]);
+	int id = apply_file(argv[2], "apply");
 	printf("after failed second %d\n", id < 0 ? probe() : -1);
 	struct hp_patch_status st[4];
 	int live = hp_status(st, 4);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "hotpatch.h"
-#include "read_file.h"
+#include "apply_file.h"
 
 int fa(void);
 int fb(void);
@@ -23,15 +23,12 @@ static void show(const char *when)
 	printf("\n");
 }
 
+/* "apply <path> failed: ..." when it fails: the test applies two packages. */
 static int apply(const char *path)
 {
-	size_t size = 0;
-	void *pkg = read_all(path, &size);
-	int id = hp_apply(pkg, size);
-	free(pkg);
-	if (id < 0)
-		printf("apply %s failed: %s: %s\n", path, hp_strerror(id), hp_last_error());
-	return id;
+	char what[4096];
+	snprintf(what, sizeof what, "apply %s", path);
+	return apply_file(path, what);
 }
 
 int main(int argc, char **argv)
