@@ -359,6 +359,18 @@ static char *normalize(const char *path)
 	return buf;
 }
 
+/* The length of the longest whole-directory prefix file shares with the directory base. */
+static size_t shared_dir_length(const char *file, const char *base)
+{
+	size_t common = 0, n = strlen(base);
+	for (size_t i = 0; file[i] && file[i] == base[i]; i++)
+		if (file[i] == '/')
+			common = i;
+	if (!strncmp(file, base, n) && file[n] == '/')
+		common = n;
+	return common;
+}
+
 static char *tu_identity(const char *main_file, const char *root)
 {
 	char cwd[PATH_MAX];
@@ -371,13 +383,7 @@ static char *tu_identity(const char *main_file, const char *root)
 		free(base);
 		return NULL;
 	}
-	/* Longest common whole-directory prefix of file and base. */
-	size_t common = 0;
-	for (size_t i = 0; file[i] && file[i] == base[i]; i++)
-		if (file[i] == '/')
-			common = i;
-	if (base[strlen(base)] == 0 && !strncmp(file, base, strlen(base)) && file[strlen(base)] == '/')
-		common = strlen(base);
+	size_t common = shared_dir_length(file, base);
 	char *id = strdup(file + common + (file[common] == '/'));
 	free(file);
 	free(base);
@@ -395,12 +401,7 @@ char *hp_source_root(const char *main_file, const char *root)
 		free(file);
 		return base;
 	}
-	size_t common = 0;
-	for (size_t i = 0; file[i] && file[i] == base[i]; i++)
-		if (file[i] == '/')
-			common = i;
-	if (!strncmp(file, base, strlen(base)) && file[strlen(base)] == '/')
-		common = strlen(base);
+	size_t common = shared_dir_length(file, base);
 	file[common ? common : 1] = 0;
 	free(base);
 	return file;
