@@ -233,31 +233,75 @@ static int is_zero16(const uint8_t *a)
 	return same16(a, zero);
 }
 
+/* Whether a function's source changed other than in line numbers: its source fingerprint
+ * differs, and so does the one with line values masked (where the plugin recorded it). */
+static int source_changed(const struct hp_rec *o, const struct hp_rec *n)
+{
+	if (same16(o->source_fingerprint, n->source_fingerprint))
+		return 0;
+	return is_zero16(o->lines_fingerprint) || !same16(o->lines_fingerprint, n->lines_fingerprint);
+}
+
 /* Why a function's code changed, from what the plugin recorded: its same-file callees (any
  * may have been inlined), its source (Clang's ODR hash of the body, which includes literal
- * values such as a __LINE__), and its shape (code without integer constants). */
+ * values such as a __LINE__; and the same with line values masked), and its shape (code
+ * without integer constants).  Functions that changed only in line numbers never get here
+ * (lines.c); these are the reasons for the rest, each the one the records prove. */
 static void explain_function(struct ctx *c, struct entity *e)
 {
 	const struct hp_rec *o = e->old, *n = e->new;
-	const char *callee = NULL;
-	size_t callees = 0;
-	for (uint32_t k = 0; k < n->call_count; k++) {
-		const struct hp_rec *r = &n->tu->records[n->calls[k]];
-		struct entity *ce = find_entity(c, r->name);
-		if (ce && ce->old && ce->new && !same16(ce->old->source_fingerprint, ce->new->source_fingerprint)) {
-			callee = callee ? callee : r->name;
-			callees++;
+	/* Changed callees, nearest first: the call lists are followed breadth-first through the
+	 * unit, since a callee's callee may have been inlined too (a report function that inlines
+	 * a version string). */
+	const char *callee = NULL, *via = NULL;
+	size_t callees = 0, count = n->tu->record_count, head = 0, tail = 0;
+	uint32_t *queue = xrealloc(NULL, (count + 1) * sizeof *queue);
+	uint32_t *first_step = xrealloc(NULL, (count + 1) * sizeof *first_step);  /* direct callee it is reached by */
+	uint8_t *seen = memset(xrealloc(NULL, count + 1), 0, count + 1);
+	uint32_t self = (uint32_t)(n - n->tu->records);
+	seen[self] = 1;
+	queue[tail++] = self;
+	while (head < tail) {
+		uint32_t from = queue[head++];
+		const struct hp_rec *at = &n->tu->records[from];
+		for (uint32_t k = 0; k < at->call_count; k++) {
+			uint32_t next = at->calls[k];
+			if (next >= count || seen[next])
+				continue;
+			seen[next] = 1;
+			first_step[next] = from == self ? next : first_step[from];
+			queue[tail++] = next;
+			const struct hp_rec *r = &n->tu->records[next];
+			struct entity *ce = find_entity(c, r->name);
+			if (ce && ce->old && ce->new && source_changed(ce->old, ce->new) && !callees++) {
+				callee = r->name;
+				via = first_step[next] == next ? NULL : n->tu->records[first_step[next]].name;
+			}
 		}
 	}
+	free(queue);
+	free(first_step);
+	free(seen);
 	int own = !is_zero16(o->source_fingerprint) && !same16(o->source_fingerprint, n->source_fingerprint);
+	int own_lines_only = own && !source_changed(o, n);
+	int lines_moved = o->line_count != n->line_count ||
+	                  (o->line_count && memcmp(o->lines, n->lines, o->line_count * sizeof *o->lines));
 	int constants_only = !is_zero16(o->shape_fingerprint) && same16(o->shape_fingerprint, n->shape_fingerprint);
-	const char *more = callees > 1 ? " (and others)" : "";
-	if (callee && own)
+	char more[600] = "";
+	if (via)
+		snprintf(more, sizeof more, ", through %s", via);
+	if (callees > 1)
+		snprintf(more + strlen(more), sizeof more - strlen(more), " (and %zu more it calls)", callees - 1);
+	if (callee && own && !own_lines_only)
 		snprintf(e->why, sizeof e->why, "code changed; inlined callee %s changed too%s", callee, more);
 	else if (callee)
 		snprintf(e->why, sizeof e->why, "inlined callee %s changed%s", callee, more);
+	else if (own_lines_only)
+		snprintf(e->why, sizeof e->why,
+		         "its source only moved lines, but its machine code differs beyond the line numbers");
 	else if (constants_only)
-		snprintf(e->why, sizeof e->why, "only integer constants changed (such as a __LINE__)");
+		snprintf(e->why, sizeof e->why, "only integer constants changed%s",
+		         lines_moved ? ", line numbers among them" : "");
 	else if (own || is_zero16(o->source_fingerprint))
 		snprintf(e->why, sizeof e->why, "code changed");
 	else if (!same16(o->layout_fingerprint, n->layout_fingerprint))
