@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# hpctl-stopped.sh APP: runs APP (linked with the runtime), waits for its control socket, stops
+# it with SIGSTOP (Ctrl-Z, a debugger at a breakpoint), and runs `hpctl status` on it under a
+# 5-second timeout.  Prints hpctl's output with the pid replaced by PID, then "exit N" (124:
+# hpctl was still waiting when the timeout ended it).  The program is continued and ended.
+set -uo pipefail
+app=$1
+hpctl=${HPCTL:?}
+# A short directory: a socket path must fit in 108 bytes, wherever the tests run.
+export HOTPATCH_SOCKET_DIR
+HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
+"$app" > /dev/null &
+pid=$!
+trap 'kill -CONT $pid 2>/dev/null; kill $pid 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
+for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
+kill -STOP "$pid"
+timeout 5 "$hpctl" status "$pid" 2>&1 | sed "s/\b$pid\b/PID/g"
+echo "exit ${PIPESTATUS[0]}"
