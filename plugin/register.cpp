@@ -718,7 +718,14 @@ protected:
         // To stdout, like clang --version; the compilation goes on.
         llvm::outs() << "hotpatch plugin " HOTPATCH_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
         llvm::outs().flush();
-      } else if (Key == "root" && !Value.empty()) {
+      } else if (Key == "root") {
+        // A mistyped root would silently give other source identities than the release had.
+        if (Value.empty() || !llvm::sys::fs::is_directory(Value)) {
+          D.Report(D.getCustomDiagID(DiagnosticsEngine::Error,
+                                     "hotpatch: root='%0': %1"))
+              << Value << (Value.empty() ? "no directory given" : "no such directory");
+          return false;
+        }
         Facts->Root = Value;
       } else if (Key == "exclude") {
         for (size_t I = 0; I <= Value.size();) {
