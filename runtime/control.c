@@ -191,7 +191,7 @@ static int make_private_dir(const char *dir)
 	struct stat st;
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -1;
-	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() && (st.st_mode & 077) == 0 ? 0 : -1;
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 077) == 0 ? 0 : -1;
 }
 
 static void start(void)
@@ -199,8 +199,10 @@ static void start(void)
 	const char *off = getenv("HOTPATCH_DISABLE");
 	char dir[200];
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if ((off && !strcmp(off, "1")) || hp_control_dir(dir, sizeof dir, getuid()) || make_private_dir(dir) ||
-	    hp_control_path(addr.sun_path, sizeof addr.sun_path, getpid(), getuid()))
+	/* The effective uid's directory: a setuid program's socket must not lie where its caller
+	 * (the real uid) could swap it or the directory. */
+	if ((off && !strcmp(off, "1")) || hp_control_dir(dir, sizeof dir, geteuid()) || make_private_dir(dir) ||
+	    hp_control_path(addr.sun_path, sizeof addr.sun_path, getpid(), geteuid()))
 		return;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
