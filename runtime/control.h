@@ -4,7 +4,8 @@
  * The socket is DIR/PID.sock, DIR being $HOTPATCH_SOCKET_DIR (ignored in a setuid program), else
  * /run/user/UID/hotpatch when /run/user/UID exists, else /tmp/hotpatch-UID, UID the effective
  * uid; DIR is created mode 0700 and must belong to UID.  One request per connection, one line of
- * text; apply sends the package as a file descriptor (SCM_RIGHTS) with its line.  Replies end with a line "ok ..." or "error ...":
+ * text; apply sends the package as a file descriptor (SCM_RIGHTS) with its line.  Replies end
+ * with a line "ok ..." or "error ...":
  *
  *   apply\n            MODULE lines, then ok ID    | error CODE MESSAGE
  *   revert ID\n        ok                          | error CODE MESSAGE
