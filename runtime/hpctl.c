@@ -398,9 +398,13 @@ static int status(pid_t pid, int json)
 		           module) != 6)
 			continue;
 		if (json) {
-			printf("%s{\"id\":%d,\"applied\":%lld,\"functions\":%u,\"build_id\":\"%s\",\"checksum\":\"%s\","
-			       "\"module\":",
-			       count ? "," : "", id, applied, functions, build_id, sum);
+			/* Every field the process sent is escaped: its answer must not shape the document. */
+			printf("%s{\"id\":%d,\"applied\":%lld,\"functions\":%u,\"build_id\":", count ? "," : "", id, applied,
+			       functions);
+			json_string(build_id);
+			printf(",\"checksum\":");
+			json_string(sum);
+			printf(",\"module\":");
 			json_string(module);
 			printf("}");
 		} else {
