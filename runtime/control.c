@@ -12,7 +12,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -84,14 +86,20 @@ static void hex(const uint8_t *b, size_t n, char *out)
  * that started as root and switched user is still root's to patch); any other user only a process
  * that is wholly theirs, by the rule the kernel applies to ptrace: real, effective and saved uid
  * all theirs (a process that can switch back to root is not), and still dumpable (the kernel
- * marks a process that changed user as holding what the new user must not read). */
+ * marks a process that changed user as holding what the new user must not read)., holding no
+ * capabilities. */
 static int may_patch(uid_t client)
 {
 	uid_t r, e, s;
 	if (client == 0)
 		return 1;
+	/* No capabilities either (ptrace: the tracer must hold all the process's): a process that
+	 * kept root's, or got some from systemd, is more than its user's to patch. */
+	struct __user_cap_header_struct head = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct caps[2] = { { 0 } };
 	return getresuid(&r, &e, &s) == 0 && client == r && client == e && client == s &&
-	       prctl(PR_GET_DUMPABLE) == 1;
+	       prctl(PR_GET_DUMPABLE) == 1 && syscall(SYS_capget, &head, caps) == 0 && !caps[0].permitted &&
+	       !caps[1].permitted;
 }
 
 static void serve(int client)
