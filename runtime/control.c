@@ -86,8 +86,8 @@ static void hex(const uint8_t *b, size_t n, char *out)
  * that started as root and switched user is still root's to patch); any other user only a process
  * that is wholly theirs, by the rule the kernel applies to ptrace: real, effective and saved uid
  * all theirs (a process that can switch back to root is not), and still dumpable (the kernel
- * marks a process that changed user as holding what the new user must not read)., holding no
- * capabilities. */
+ * marks a process that changed user as holding what the new user must not read), and holding
+ * no capabilities. */
 static int may_patch(uid_t client)
 {
 	uid_t r, e, s;
