@@ -85,12 +85,13 @@ static void hex(const uint8_t *b, size_t n, char *out)
 /* Who may change this process's code: root, whatever user the process runs as now (a server
  * that started as root and switched user is still root's to patch); any other user only a process
  * that is wholly theirs, by the rule the kernel applies to ptrace: real, effective and saved uid
- * all theirs (a process that can switch back to root is not), and still dumpable (the kernel
- * marks a process that changed user as holding what the new user must not read), and holding
- * no capabilities. */
-static int may_patch(uid_t client)
+ * all theirs (a process that can switch back to root is not), so are its gids (another group's
+ * rights are not theirs to take), still dumpable (the kernel marks a process that changed user
+ * as holding what the new user must not read), and holding no capabilities. */
+static int may_patch(uid_t client, gid_t group)
 {
 	uid_t r, e, s;
+	gid_t rg, eg, sg;
 	if (client == 0)
 		return 1;
 	/* No capabilities either (ptrace: the tracer must hold all the process's): a process that
@@ -98,6 +99,7 @@ static int may_patch(uid_t client)
 	struct __user_cap_header_struct head = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct caps[2] = { { 0 } };
 	return getresuid(&r, &e, &s) == 0 && client == r && client == e && client == s &&
+	       getresgid(&rg, &eg, &sg) == 0 && group == rg && group == eg && group == sg &&
 	       prctl(PR_GET_DUMPABLE) == 1 && syscall(SYS_capget, &head, caps) == 0 && !caps[0].permitted &&
 	       !caps[1].permitted;
 }
@@ -106,7 +108,7 @@ static void serve(int client)
 {
 	struct ucred cred;
 	socklen_t len = sizeof cred;
-	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) || !may_patch(cred.uid)) {
+	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) || !may_patch(cred.uid, cred.gid)) {
 		reply(client, "error 0 permission denied: only root, or the user the process wholly runs as, may patch it\n");
 		return;
 	}
