@@ -49,10 +49,12 @@ static uint32_t put_string(struct buf *strings, const char *s)
  * a later run) sees the whole package or none, never half of one. */
 static int write_atomically(const char *path, const uint8_t *data, size_t len, char *err, size_t err_size)
 {
-	/* A device (-o /dev/null) is written into: renaming over it would put a file in its place. */
+	/* A character device (-o /dev/null) is written into: renaming over it would put a file in
+	 * its place.  Only one named directly: a link planted at the path (to a disk, say) is
+	 * replaced like any file, never written through. */
 	struct stat st;
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (!lstat(path, &st) && S_ISCHR(st.st_mode)) {
+		int fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		size_t done = 0;
 		ssize_t n = 0;
 		while (fd >= 0 && done < len && (n = write(fd, data + done, len - done)) > 0)
