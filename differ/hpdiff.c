@@ -191,9 +191,10 @@ static int same_file(const char *a, const char *b)
 static void discard_output(const char *path)
 {
 	char magic[sizeof(((struct hp_pkg_header *)0)->magic)];
-	/* Without waiting: a FIFO planted at the path would block the open for ever. */
-	int fd = path ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+	/* Only a regular file is opened (opening a device can act, a FIFO can wait for ever), and
+	 * without waiting should it change in between. */
 	struct stat st;
+	int fd = path && !stat(path, &st) && S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
 	int package = fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
 	              read(fd, magic, sizeof magic) == (ssize_t)sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
 	if (fd >= 0)
