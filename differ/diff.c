@@ -112,6 +112,7 @@ struct ctx {
 	struct hp_dynreloc *dyn;          /* the old module's GOT slots and TLS entries */
 	size_t dyn_count;
 	struct plain_memo **plain_memo;   /* per object without metadata: same_plain_section's answers */
+	unsigned plain_depth;             /* same_plain_section calls in progress */
 	char *err;
 	size_t err_size;
 };
@@ -376,9 +377,15 @@ static int same_plain_section(struct ctx *c, struct hp_object *o, size_t index, 
 	struct plain_memo *m = &c->plain_memo[which][index];
 	if (m->state)
 		return m->base == base && m->state != 3;  /* one section cannot be at two places */
+	/* Data that points at data thousands of sections deep (a long chain of structures built
+	 * with -fdata-sections) would overflow the stack: past this depth it is not proven the same. */
+	if (c->plain_depth >= 8000)
+		return 0;
 	m->state = 1;
 	m->base = base;
+	c->plain_depth++;
 	int same = check_plain_section(c, o, index, base);
+	c->plain_depth--;
 	m->state = same ? 2 : 3;
 	return same;
 }
