@@ -132,6 +132,16 @@ static long socket_name_pid(const char *path)
 	return end != base && *base >= '0' && *base <= '9' && !strcmp(end, ".sock") ? n : -1;
 }
 
+/* What the process sent is shown on root's terminal: its control characters (escape sequences
+ * that retitle, write the clipboard, redraw the screen) become '?', but for the reply's line
+ * breaks and tabs. */
+static void make_printable(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f)
+			s[i] = '?';
+}
+
 /* The path of the hotpatch socket process pid listens on, as it was bound; 1 when found, 0 when
  * the process has none, -1 when /proc would not tell us. */
 static int discover(pid_t pid, char *out, size_t size)
@@ -230,6 +240,8 @@ static int connect_to(pid_t pid)
 		return -1;
 	}
 	int found = discover(pid, bound, sizeof bound);
+	if (found > 0)
+		make_printable(bound, strlen(bound));  /* as the process bound it */
 	if (found == 0) {
 		no_runtime(pid);
 		return -1;
@@ -315,6 +327,7 @@ static int request(pid_t pid, const char *line, int fd, char *reply, size_t size
 	ssize_t n;
 	while (got + 1 < size && (n = read(s, reply + got, size - 1 - got)) > 0)
 		got += (size_t)n;
+	make_printable(reply, got);
 	reply[got] = 0;
 	close(s);
 	return 0;
