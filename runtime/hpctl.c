@@ -27,21 +27,26 @@ static int usage(FILE *out)
 	return out == stdout ? 0 : 1;
 }
 
-/* The real uid a process runs as (the one the runtime names its directory after), from
- * /proc/PID/status: the owner of /proc/PID is root for a process that is not dumpable. */
-static int process_uid(pid_t pid, uid_t *uid)
+/* The real, effective and saved uid of a process, from /proc/PID/status (the owner of /proc/PID
+ * is root for a process that is not dumpable).  The runtime names its directory after the
+ * effective uid it started with: a setuid program's is not its real uid, and it may since
+ * have swapped the two. */
+static int process_uid(pid_t pid, uid_t uid[3])
 {
 	char path[64], line[256];
-	unsigned real;
+	unsigned r, e, s;
 	int found = 0;
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
 	while (f && !found && fgets(line, sizeof line, f))
-		found = sscanf(line, "Uid: %u", &real) == 1;
+		found = sscanf(line, "Uid: %u %u %u", &r, &e, &s) == 3;
 	if (f)
 		fclose(f);
-	if (found)
-		*uid = (uid_t)real;
+	if (found) {
+		uid[0] = (uid_t)r;
+		uid[1] = (uid_t)e;
+		uid[2] = (uid_t)s;
+	}
 	return found ? 0 : -1;
 }
 
@@ -206,8 +211,8 @@ static void no_runtime(pid_t pid)
 }
 
 /* Opens the directory of socket path bound, as process pid sees it, and checks it is owner-only
- * and belongs to root or the process's user; returns the descriptor, or -1 (reported). */
-static int open_socket_dir(pid_t pid, uid_t uid, const char *bound, int through_root)
+ * and belongs to root or one of the process's uids; returns the descriptor, or -1 (reported). */
+static int open_socket_dir(pid_t pid, const uid_t uid[3], const char *bound, int through_root)
 {
 	char dir[4200];
 	const char *slash = strrchr(bound, '/');
@@ -220,9 +225,10 @@ static int open_socket_dir(pid_t pid, uid_t uid, const char *bound, int through_
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	if (fstat(fd, &st) || (st.st_mode & 077) || (st.st_uid != uid && st.st_uid != 0)) {
+	if (fstat(fd, &st) || (st.st_mode & 077) ||
+	    (st.st_uid != uid[0] && st.st_uid != uid[1] && st.st_uid != uid[2] && st.st_uid != 0)) {
 		fprintf(stderr, "hpctl: process %d: its socket directory %.*s must be mode 0700 and owned by uid %u or "
-		        "root\n", (int)pid, len ? len : 1, len ? bound : "/", (unsigned)uid);
+		        "root\n", (int)pid, len ? len : 1, len ? bound : "/", (unsigned)uid[1]);
 		close(fd);
 		errno = EPERM;
 		return -2;
@@ -233,9 +239,9 @@ static int open_socket_dir(pid_t pid, uid_t uid, const char *bound, int through_
 /* Connects to process pid's control socket; returns the socket, or -1 (reported). */
 static int connect_to(pid_t pid)
 {
-	uid_t uid;
+	uid_t uid[3];
 	char bound[4096];
-	if (process_uid(pid, &uid)) {
+	if (process_uid(pid, uid)) {
 		fprintf(stderr, "hpctl: no process %d\n", (int)pid);
 		return -1;
 	}
@@ -246,7 +252,7 @@ static int connect_to(pid_t pid)
 		no_runtime(pid);
 		return -1;
 	}
-	if (found < 0 && hp_control_path(bound, sizeof bound, pid, uid)) {
+	if (found < 0 && hp_control_path(bound, sizeof bound, pid, uid[1])) {
 		fprintf(stderr, "hpctl: socket path too long\n");
 		return -1;
 	}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# setuid-socket.sh APP: runs APP, a program setuid root, as uid 1000 with HOTPATCH_SOCKET_DIR
-# naming a directory uid 1000 owns; prints where the runtime put its socket ("user's directory"
-# or "root's directory") and root's hpctl status, the program's pid as PID.
+# setuid-socket.sh APP [UID]: runs APP, a program setuid to UID (default 0, root), as uid 1000
+# with HOTPATCH_SOCKET_DIR naming a directory uid 1000 owns; prints where the runtime put its
+# socket ("user's directory" or "the effective uid's directory") and root's hpctl status, the
+# program's pid as PID.
 set -u
-app=$1
+app=$1 owner=${2:-0}
 userdir=$(mktemp -u /tmp/hpsuid.XXXXXX)
 mkdir -m 0700 "$userdir" && chown 1000:1000 "$userdir"
 out=$(mktemp)
@@ -13,7 +14,7 @@ pid=
 trap 'kill $pid 2>/dev/null; rm -rf "$userdir" "$out"' EXIT
 for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
 read -r pid < "$out"
-for _ in $(seq 100); do [ -S "$userdir/$pid.sock" ] || [ -S "/tmp/hotpatch-0/$pid.sock" ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ -S "$userdir/$pid.sock" ] || [ -S "/tmp/hotpatch-$owner/$pid.sock" ] && break; sleep 0.05; done
 [ -S "$userdir/$pid.sock" ] && echo "socket: user's directory"
-[ -S "/tmp/hotpatch-0/$pid.sock" ] && echo "socket: root's directory"
+[ -S "/tmp/hotpatch-$owner/$pid.sock" ] && echo "socket: the effective uid's directory"
 echo "root: $(env -u HOTPATCH_SOCKET_DIR "$HPCTL" status "$pid" 2>&1 | head -n 1)" | sed "s/\b$pid\b/PID/g"
