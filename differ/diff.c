@@ -112,6 +112,7 @@ struct ctx {
 	struct hp_dynreloc *dyn;          /* the old module's GOT slots and TLS entries */
 	size_t dyn_count;
 	struct plain_memo **plain_memo;   /* per object without metadata: same_plain_section's answers */
+	unsigned plain_depth;             /* same_plain_section calls in progress */
 	char *err;
 	size_t err_size;
 };
@@ -420,9 +421,15 @@ static int same_plain_section(struct ctx *c, struct hp_object *o, size_t index, 
 	struct plain_memo *m = &c->plain_memo[which][index];
 	if (m->state)
 		return m->base == base && m->state != 3;  /* one section cannot be at two places */
+	/* Data that points at data thousands of sections deep (a long chain of structures built
+	 * with -fdata-sections) would overflow the stack: past this depth it is not proven the same. */
+	if (c->plain_depth >= 8000)
+		return 0;
 	m->state = 1;
 	m->base = base;
+	c->plain_depth++;
 	int same = check_plain_section(c, o, index, base);
+	c->plain_depth--;
 	m->state = same ? 2 : 3;
 	return same;
 }
@@ -493,7 +500,7 @@ static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index,
 		int pcrel = rel[j].type == R_X86_64_PC32;
 		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
 		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32 && rel[j].type != R_X86_64_32S) ||
-		    rel[j].offset + (uint64_t)width > size) {
+		    rel[j].offset > size || (uint64_t)width > size - rel[j].offset) {  /* no wrap-around */
 			same = 0;
 			break;
 		}
@@ -581,7 +588,7 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 	const struct hp_symbol *ns = o ? hp_elf_find_symbol(&o->elf, e->name) : NULL;
 	struct hp_section sec;
 	if (!ns || ns->size != e->old_sym->size || hp_elf_section_at(&o->elf, ns->section, &sec) || !sec.data ||
-	    ns->value + ns->size > sec.shdr.sh_size)
+	    ns->value > sec.shdr.sh_size || ns->size > sec.shdr.sh_size - ns->value)
 		return 0;
 	if (e->plain && !same_plain_section(c, o, ns->section, e->old_sym->value - ns->value))
 		return 0;  /* without function sections, what shares its section must not have moved */
@@ -649,7 +656,9 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 			    rel[j].sym.st_value < cs.shdr.sh_size) {
 				const uint8_t *piece = cs.data + rel[j].sym.st_value;
 				const uint8_t *end = cs.shdr.sh_flags & SHF_STRINGS ?
-				                         memchr(piece, 0, cs.shdr.sh_size - rel[j].sym.st_value) : piece + cs.shdr.sh_entsize - 1;
+				                         memchr(piece, 0, cs.shdr.sh_size - rel[j].sym.st_value) :
+				                         cs.shdr.sh_entsize && cs.shdr.sh_entsize <= cs.shdr.sh_size - rel[j].sym.st_value ?
+				                         piece + cs.shdr.sh_entsize - 1 : NULL;
 				len = end ? (size_t)(end - piece) + 1 : 0;
 				old_piece = len ? old_bytes(c, target, len) : NULL;
 				same = old_piece && !memcmp(old_piece, piece, len);
@@ -678,7 +687,7 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 			long k = hp_elf_section_at(&o->elf, b.st_shndx, &ds) || !ds.data ? -1 :
 			         hp_elf_relocations(&o->elf, b.st_shndx, &inner);
 			same = GELF_ST_TYPE(b.st_info) == STT_OBJECT && k == 0 && !(ds.shdr.sh_flags & SHF_WRITE) && b.st_size &&
-			       b.st_value + b.st_size <= ds.shdr.sh_size;
+			       b.st_value <= ds.shdr.sh_size && b.st_size <= ds.shdr.sh_size - b.st_value;
 			if (same) {
 				const uint8_t *old_piece = old_bytes(c, target + offset, b.st_size);
 				same = old_piece && !memcmp(old_piece, ds.data + b.st_value, b.st_size);

@@ -4,6 +4,7 @@
  * Exit status: 0 package written, 1 error, 2 refused (unsafe to patch), 3 no code change (also
  * for bit-identical builds). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -190,10 +191,14 @@ static int same_file(const char *a, const char *b)
 static void discard_output(const char *path)
 {
 	char magic[sizeof(((struct hp_pkg_header *)0)->magic)];
-	FILE *f = path ? fopen(path, "rb") : NULL;
-	int package = f && fread(magic, 1, sizeof magic, f) == sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
-	if (f)
-		fclose(f);
+	/* Only a regular file is opened (opening a device can act, a FIFO can wait for ever), and
+	 * without waiting should it change in between. */
+	struct stat st;
+	int fd = path && !stat(path, &st) && S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+	int package = fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+	              read(fd, magic, sizeof magic) == (ssize_t)sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
+	if (fd >= 0)
+		close(fd);
 	if (package && unlink(path) && errno != ENOENT)
 		fprintf(stderr, "hpdiff: %s: cannot remove the earlier package: %s\n", path, strerror(errno));
 }

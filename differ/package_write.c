@@ -3,6 +3,7 @@
 #include "package_write.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,24 @@ static uint32_t put_string(struct buf *strings, const char *s)
  * a later run) sees the whole package or none, never half of one. */
 static int write_atomically(const char *path, const uint8_t *data, size_t len, char *err, size_t err_size)
 {
+	/* A character device (-o /dev/null) is written into: renaming over it would put a file in
+	 * its place.  Only one named directly: a link planted at the path (to a disk, say) is
+	 * replaced like any file, never written through. */
+	struct stat st;
+	if (!lstat(path, &st) && S_ISCHR(st.st_mode)) {
+		int fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		size_t done = 0;
+		ssize_t n = 0;
+		while (fd >= 0 && done < len && (n = write(fd, data + done, len - done)) > 0)
+			done += (size_t)n;
+		int saved = fd >= 0 && n == 0 ? EIO : errno;
+		if (fd >= 0)
+			close(fd);
+		if (fd >= 0 && done == len)
+			return 0;
+		snprintf(err, err_size, "%s: %s", path, strerror(saved));
+		return -1;
+	}
 	const char *slash = strrchr(path, '/');
 	size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
 	char *tmp = malloc(dir_len + strlen(path) + 16);

@@ -12,7 +12,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -83,22 +85,30 @@ static void hex(const uint8_t *b, size_t n, char *out)
 /* Who may change this process's code: root, whatever user the process runs as now (a server
  * that started as root and switched user is still root's to patch); any other user only a process
  * that is wholly theirs, by the rule the kernel applies to ptrace: real, effective and saved uid
- * all theirs (a process that can switch back to root is not), and still dumpable (the kernel
- * marks a process that changed user as holding what the new user must not read). */
-static int may_patch(uid_t client)
+ * all theirs (a process that can switch back to root is not), so are its gids (another group's
+ * rights are not theirs to take), still dumpable (the kernel marks a process that changed user
+ * as holding what the new user must not read), and holding no capabilities. */
+static int may_patch(uid_t client, gid_t group)
 {
 	uid_t r, e, s;
+	gid_t rg, eg, sg;
 	if (client == 0)
 		return 1;
+	/* No capabilities either (ptrace: the tracer must hold all the process's): a process that
+	 * kept root's, or got some from systemd, is more than its user's to patch. */
+	struct __user_cap_header_struct head = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct caps[2] = { { 0 } };
 	return getresuid(&r, &e, &s) == 0 && client == r && client == e && client == s &&
-	       prctl(PR_GET_DUMPABLE) == 1;
+	       getresgid(&rg, &eg, &sg) == 0 && group == rg && group == eg && group == sg &&
+	       prctl(PR_GET_DUMPABLE) == 1 && syscall(SYS_capget, &head, caps) == 0 && !caps[0].permitted &&
+	       !caps[1].permitted;
 }
 
 static void serve(int client)
 {
 	struct ucred cred;
 	socklen_t len = sizeof cred;
-	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) || !may_patch(cred.uid)) {
+	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) || !may_patch(cred.uid, cred.gid)) {
 		reply(client, "error 0 permission denied: only root, or the user the process wholly runs as, may patch it\n");
 		return;
 	}
@@ -191,7 +201,7 @@ static int make_private_dir(const char *dir)
 	struct stat st;
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -1;
-	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() && (st.st_mode & 077) == 0 ? 0 : -1;
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 077) == 0 ? 0 : -1;
 }
 
 static void start(void)
@@ -199,8 +209,10 @@ static void start(void)
 	const char *off = getenv("HOTPATCH_DISABLE");
 	char dir[200];
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if ((off && !strcmp(off, "1")) || hp_control_dir(dir, sizeof dir, getuid()) || make_private_dir(dir) ||
-	    hp_control_path(addr.sun_path, sizeof addr.sun_path, getpid(), getuid()))
+	/* The effective uid's directory: a setuid program's socket must not lie where its caller
+	 * (the real uid) could swap it or the directory. */
+	if ((off && !strcmp(off, "1")) || hp_control_dir(dir, sizeof dir, geteuid()) || make_private_dir(dir) ||
+	    hp_control_path(addr.sun_path, sizeof addr.sun_path, getpid(), geteuid()))
 		return;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

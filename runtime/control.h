@@ -1,10 +1,11 @@
 /* control.h — the control channel between hpctl and the runtime in a process: where its socket
  * lives and what is said on it.  Shared by runtime/control.c (server) and runtime/hpctl.c.
  *
- * The socket is DIR/PID.sock, DIR being $HOTPATCH_SOCKET_DIR, else /run/user/UID/hotpatch when
- * /run/user/UID exists, else /tmp/hotpatch-UID; DIR is created mode 0700 and must belong to
- * UID.  One request per connection, one line of text; apply sends the package as a file
- * descriptor (SCM_RIGHTS) with its line.  Replies end with a line "ok ..." or "error ...":
+ * The socket is DIR/PID.sock, DIR being $HOTPATCH_SOCKET_DIR (ignored in a setuid program), else
+ * /run/user/UID/hotpatch when /run/user/UID exists, else /tmp/hotpatch-UID, UID the effective
+ * uid; DIR is created mode 0700 and must belong to UID.  One request per connection, one line of
+ * text; apply sends the package as a file descriptor (SCM_RIGHTS) with its line.  Replies end
+ * with a line "ok ..." or "error ...":
  *
  *   apply\n            MODULE lines, then ok ID    | error CODE MESSAGE
  *   revert ID\n        ok                          | error CODE MESSAGE
@@ -31,7 +32,8 @@
 /* The socket directory for uid; returns 0, or -1 if the path does not fit. */
 static inline int hp_control_dir(char *out, size_t size, uid_t uid)
 {
-	const char *env = getenv("HOTPATCH_SOCKET_DIR");
+	/* Not in a setuid program: its caller's environment must not place root's socket. */
+	const char *env = secure_getenv("HOTPATCH_SOCKET_DIR");
 	char run[64];
 	snprintf(run, sizeof run, "/run/user/%u", (unsigned)uid);
 	int n = env && *env ? snprintf(out, size, "%s", env) :

@@ -27,21 +27,26 @@ static int usage(FILE *out)
 	return out == stdout ? 0 : 1;
 }
 
-/* The real uid a process runs as (the one the runtime names its directory after), from
- * /proc/PID/status: the owner of /proc/PID is root for a process that is not dumpable. */
-static int process_uid(pid_t pid, uid_t *uid)
+/* The real, effective and saved uid of a process, from /proc/PID/status (the owner of /proc/PID
+ * is root for a process that is not dumpable).  The runtime names its directory after the
+ * effective uid it started with: a setuid program's is not its real uid, and it may since
+ * have swapped the two. */
+static int process_uid(pid_t pid, uid_t uid[3])
 {
 	char path[64], line[256];
-	unsigned real;
+	unsigned r, e, s;
 	int found = 0;
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
 	while (f && !found && fgets(line, sizeof line, f))
-		found = sscanf(line, "Uid: %u", &real) == 1;
+		found = sscanf(line, "Uid: %u %u %u", &r, &e, &s) == 3;
 	if (f)
 		fclose(f);
-	if (found)
-		*uid = (uid_t)real;
+	if (found) {
+		uid[0] = (uid_t)r;
+		uid[1] = (uid_t)e;
+		uid[2] = (uid_t)s;
+	}
 	return found ? 0 : -1;
 }
 
@@ -132,6 +137,16 @@ static long socket_name_pid(const char *path)
 	return end != base && *base >= '0' && *base <= '9' && !strcmp(end, ".sock") ? n : -1;
 }
 
+/* What the process sent is shown on root's terminal: its control characters (escape sequences
+ * that retitle, write the clipboard, redraw the screen) become '?', but for the reply's line
+ * breaks and tabs. */
+static void make_printable(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f)
+			s[i] = '?';
+}
+
 /* The path of the hotpatch socket process pid listens on, as it was bound; 1 when found, 0 when
  * the process has none, -1 when /proc would not tell us. */
 static int discover(pid_t pid, char *out, size_t size)
@@ -196,8 +211,8 @@ static void no_runtime(pid_t pid)
 }
 
 /* Opens the directory of socket path bound, as process pid sees it, and checks it is owner-only
- * and belongs to root or the process's user; returns the descriptor, or -1 (reported). */
-static int open_socket_dir(pid_t pid, uid_t uid, const char *bound, int through_root)
+ * and belongs to root or one of the process's uids; returns the descriptor, or -1 (reported). */
+static int open_socket_dir(pid_t pid, const uid_t uid[3], const char *bound, int through_root)
 {
 	char dir[4200];
 	const char *slash = strrchr(bound, '/');
@@ -210,9 +225,10 @@ static int open_socket_dir(pid_t pid, uid_t uid, const char *bound, int through_
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	if (fstat(fd, &st) || (st.st_mode & 077) || (st.st_uid != uid && st.st_uid != 0)) {
+	if (fstat(fd, &st) || (st.st_mode & 077) ||
+	    (st.st_uid != uid[0] && st.st_uid != uid[1] && st.st_uid != uid[2] && st.st_uid != 0)) {
 		fprintf(stderr, "hpctl: process %d: its socket directory %.*s must be mode 0700 and owned by uid %u or "
-		        "root\n", (int)pid, len ? len : 1, len ? bound : "/", (unsigned)uid);
+		        "root\n", (int)pid, len ? len : 1, len ? bound : "/", (unsigned)uid[1]);
 		close(fd);
 		errno = EPERM;
 		return -2;
@@ -223,18 +239,20 @@ static int open_socket_dir(pid_t pid, uid_t uid, const char *bound, int through_
 /* Connects to process pid's control socket; returns the socket, or -1 (reported). */
 static int connect_to(pid_t pid)
 {
-	uid_t uid;
+	uid_t uid[3];
 	char bound[4096];
-	if (process_uid(pid, &uid)) {
+	if (process_uid(pid, uid)) {
 		fprintf(stderr, "hpctl: no process %d\n", (int)pid);
 		return -1;
 	}
 	int found = discover(pid, bound, sizeof bound);
+	if (found > 0)
+		make_printable(bound, strlen(bound));  /* as the process bound it */
 	if (found == 0) {
 		no_runtime(pid);
 		return -1;
 	}
-	if (found < 0 && hp_control_path(bound, sizeof bound, pid, uid)) {
+	if (found < 0 && hp_control_path(bound, sizeof bound, pid, uid[1])) {
 		fprintf(stderr, "hpctl: socket path too long\n");
 		return -1;
 	}
@@ -315,6 +333,7 @@ static int request(pid_t pid, const char *line, int fd, char *reply, size_t size
 	ssize_t n;
 	while (got + 1 < size && (n = read(s, reply + got, size - 1 - got)) > 0)
 		got += (size_t)n;
+	make_printable(reply, got);
 	reply[got] = 0;
 	close(s);
 	return 0;
@@ -398,9 +417,13 @@ static int status(pid_t pid, int json)
 		           module) != 6)
 			continue;
 		if (json) {
-			printf("%s{\"id\":%d,\"applied\":%lld,\"functions\":%u,\"build_id\":\"%s\",\"checksum\":\"%s\","
-			       "\"module\":",
-			       count ? "," : "", id, applied, functions, build_id, sum);
+			/* Every field the process sent is escaped: its answer must not shape the document. */
+			printf("%s{\"id\":%d,\"applied\":%lld,\"functions\":%u,\"build_id\":", count ? "," : "", id, applied,
+			       functions);
+			json_string(build_id);
+			printf(",\"checksum\":");
+			json_string(sum);
+			printf(",\"module\":");
 			json_string(module);
 			printf("}");
 		} else {
