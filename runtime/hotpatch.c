@@ -284,12 +284,17 @@ struct incoming {
 	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
 };
 
-/* The live patch entry of a module, or NULL. */
-static struct patch *patch_of_module(uintptr_t base, const char *path)
+/* The live patch entry of a module, or NULL.  A module is its load base and its build-id, never
+ * its path text: the main program's file may be replaced on disk while it runs (a package
+ * upgrade), and /proc/self/exe then reads "... (deleted)". */
+static struct patch *patch_of_module(uintptr_t base, const struct hp_pkg_module *m)
 {
-	for (size_t i = 0; i < registry.patch_count; i++)
-		if (registry.patches[i].module_base == base && !strcmp(registry.patches[i].status.module, path))
+	for (size_t i = 0; i < registry.patch_count; i++) {
+		const struct patch *p = &registry.patches[i];
+		if (p->module_base == base && p->status.build_id_size == m->build_id_size &&
+		    !memcmp(p->status.build_id, m->build_id, m->build_id_size))
 			return &registry.patches[i];
+	}
 	return NULL;
 }
 
@@ -302,7 +307,7 @@ static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 	if (hp_find_module(in->m.build_id, in->m.build_id_size, &in->mod))
 		return 0;
 	in->loaded = 1;
-	struct patch *live = patch_of_module(in->mod.base, in->mod.path);
+	struct patch *live = patch_of_module(in->mod.base, &in->m);
 	in->replaced = live ? live->status.id : 0;
 	for (uint32_t i = 0; i < in->m.redirect_count; i++) {
 		struct hp_pkg_redirect r;
@@ -331,7 +336,7 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
 	in->targets = calloc(in->m.redirect_count + 1, sizeof *in->targets);
 	in->previous = calloc(in->m.redirect_count + 1, sizeof *in->previous);
 	in->fresh = calloc(in->m.redirect_count + 1, sizeof *in->fresh);
-	struct patch *live = in->replaced ? patch_of_module(in->mod.base, in->mod.path) : NULL;
+	struct patch *live = in->replaced ? patch_of_module(in->mod.base, &in->m) : NULL;
 	in->stale = calloc((live ? live->site_count : 0) + 1, sizeof *in->stale);
 	if (!in->indexes || !in->targets || !in->previous || !in->fresh || !in->stale)
 		return fail(HP_E_MEMORY, "out of memory");
@@ -411,7 +416,7 @@ static void undo_module(struct incoming *in)
 static void finish_module(const void *pkg, uint32_t index, struct incoming *in, int id, struct patch *out)
 {
 	size_t n = in->m.redirect_count;
-	struct patch *replaced = in->replaced ? patch_of_module(in->mod.base, in->mod.path) : NULL;
+	struct patch *replaced = in->replaced ? patch_of_module(in->mod.base, &in->m) : NULL;
 	if (replaced) {
 		size_t stale = 0;
 		for (size_t k = 0; k < replaced->site_count; k++) {

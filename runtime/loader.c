@@ -19,6 +19,26 @@ struct find {
 	int found;
 };
 
+/* The main program's path as it was when the process started.  A shared library's name is the
+ * one the dynamic linker loaded it by and never changes; /proc/self/exe is read at each call and
+ * gains " (deleted)" once the file is replaced on disk (an upgrade), so it is read once, when this
+ * library loads, and the program keeps the name it started with, as libraries do. */
+static char program[256];
+
+static const char *program_path(void)
+{
+	if (!program[0]) {
+		ssize_t n = readlink("/proc/self/exe", program, sizeof program - 1);
+		program[n > 0 ? n : 0] = 0;
+	}
+	return program;
+}
+
+__attribute__((constructor)) static void hp_loader_init(void)
+{
+	program_path();
+}
+
 static int has_build_id(struct dl_phdr_info *info, const uint8_t *id, size_t size)
 {
 	for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -60,12 +80,7 @@ static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
 		m->start = s < m->start ? s : m->start;
 		m->end = e > m->end ? e : m->end;
 	}
-	if (info->dlpi_name && info->dlpi_name[0]) {
-		snprintf(m->path, sizeof m->path, "%s", info->dlpi_name);
-	} else {
-		ssize_t n = readlink("/proc/self/exe", m->path, sizeof m->path - 1);
-		m->path[n > 0 ? n : 0] = 0;
-	}
+	snprintf(m->path, sizeof m->path, "%s", info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : program_path());
 	f->found = 1;
 	return 1;
 }
