@@ -284,6 +284,16 @@ struct incoming {
 	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
 };
 
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
 /* The live patch entry of a module, or NULL.  A module is its load base and its build-id, never
  * its path text: the main program's file may be replaced on disk while it runs (a package
  * upgrade), and /proc/self/exe then reads "... (deleted)". */
@@ -304,8 +314,29 @@ static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 {
 	hp_package_module(pkg, index, &in->m);
 	in->name = hp_package_string(pkg, in->m.name);
-	if (hp_find_module(in->m.build_id, in->m.build_id_size, &in->mod))
-		return 0;
+	if (hp_find_module(in->m.build_id, in->m.build_id_size, &in->mod)) {
+		/* Not loaded, or loaded as another build: a module of that file name that runs here
+		 * with another build-id (a baseline relinked after the process started) refuses the
+		 * whole package, lest a fix split across modules go live in some of them only. */
+		struct hp_loaded other;
+		uint8_t id[32];
+		size_t id_size;
+		if (hp_find_module_named(in->name, &other, id, &id_size))
+			return 0;
+		/* ... unless that is the build of another module of the package (app and tools/app). */
+		const struct hp_pkg_header *h = pkg;
+		for (uint32_t k = 0; k < h->module_count; k++) {
+			struct hp_pkg_module o;
+			hp_package_module(pkg, k, &o);
+			if (o.build_id_size == id_size && !memcmp(o.build_id, id, id_size))
+				return 0;
+		}
+		char running[65], wanted[65];
+		hex(id, id_size, running);
+		hex(in->m.build_id, in->m.build_id_size, wanted);
+		return fail(HP_E_MODULE, "module %s: this process runs another build of it (build-id %s; the package is "
+		            "for %s)", in->name, id_size ? running : "none", wanted);
+	}
 	in->loaded = 1;
 	struct patch *live = patch_of_module(in->mod.base, &in->m);
 	in->replaced = live ? live->status.id : 0;
