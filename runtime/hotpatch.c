@@ -490,6 +490,20 @@ static void forget_skipped(void)
 			registry.skipped[i] = registry.skipped[--registry.skipped_count];
 }
 
+/* Forgets that earlier patches skipped a module this apply has just patched (loaded since, a
+ * dlopen): it is live now, and listing it as "not loaded: skipped" too would contradict that. */
+static void forget_skipped_now_live(const struct incoming *in, uint32_t count, int id)
+{
+	for (size_t i = registry.skipped_count; i-- > 0;) {
+		const struct skipped *k = &registry.skipped[i];
+		int live = 0;
+		for (uint32_t j = 0; j < count && !live; j++)
+			live = in[j].loaded && k->id != id && !strcmp(hp_file_name(k->name), hp_file_name(in[j].name));
+		if (live)
+			registry.skipped[i] = registry.skipped[--registry.skipped_count];
+	}
+}
+
 /* "app, libfoo.so or server": the package's module names, for an error. */
 static void module_names(const struct incoming *in, uint32_t count, char *out, size_t size)
 {
@@ -572,6 +586,7 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 			k->index = i;
 			snprintf(k->name, sizeof k->name, "%s", in[i].name);
 		}
+	forget_skipped_now_live(in, count, id);
 	forget_skipped();  /* of patches this one replaced entirely */
 	for (uint32_t i = 0, k = 0; i < count && i < max; i++) {
 		memset(&results[i], 0, sizeof results[i]);

@@ -104,7 +104,7 @@ int hp_find_module(const uint8_t *build_id, size_t size, struct hp_loaded *out)
 	return f.found ? 0 : -HP_E_MODULE;
 }
 
-static const char *file_name(const char *path)
+const char *hp_file_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
@@ -127,10 +127,10 @@ static int named(struct dl_phdr_info *info, int first, const char *name)
 	const char *loaded = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : first ? program_path() : NULL;
 	if (!loaded)
 		return 0;
-	if (!strcmp(file_name(loaded), name) || (realpath(loaded, real) && !strcmp(file_name(real), name)))
+	if (!strcmp(hp_file_name(loaded), name) || (realpath(loaded, real) && !strcmp(hp_file_name(real), name)))
 		return 1;
 	const char *execfn = first && !(info->dlpi_name && info->dlpi_name[0]) ? (const char *)getauxval(AT_EXECFN) : NULL;
-	return execfn && !strcmp(file_name(execfn), name);
+	return execfn && !strcmp(hp_file_name(execfn), name);
 }
 
 static int find_named_one(struct dl_phdr_info *info, size_t size, void *arg)
@@ -151,7 +151,7 @@ static int find_named_one(struct dl_phdr_info *info, size_t size, void *arg)
 
 int hp_find_module_named(const char *name, struct hp_loaded *out, uint8_t build_id[32], size_t *build_id_size)
 {
-	struct find_named f = { file_name(name), out, build_id, build_id_size, 0, 0 };
+	struct find_named f = { hp_file_name(name), out, build_id, build_id_size, 0, 0 };
 	memset(out, 0, sizeof *out);
 	*build_id_size = 0;
 	if (!f.name[0])
