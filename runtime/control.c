@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -22,6 +23,11 @@
 #include "hotpatch.h"
 
 #define MAX_MODULES 64  /* of one package, reported per module */
+
+/* How long a client has to send its request, and to take each write of the reply.  hpctl sends
+ * its one line as soon as it is connected: a client silent this long is hung or hostile, and
+ * the thread (which serves one client at a time) moves on to the next. */
+#define CLIENT_TIMEOUT_SECONDS 5
 
 static struct {
 	int fd;                       /* listening socket, -1 when off */
@@ -37,7 +43,7 @@ static void reply(int fd, const char *fmt, ...)
 	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		(void)!write(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+		(void)!send(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1, MSG_NOSIGNAL);  /* client gone */
 }
 
 static void reply_error(int fd, int rc)
@@ -117,13 +123,25 @@ static void serve(int client)
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { line, sizeof line - 1 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-	ssize_t n = recvmsg(client, &msg, MSG_CMSG_CLOEXEC);
+	ssize_t n;
+	do  /* a timed receive fails with EINTR when the process is stopped and continued */
+		n = recvmsg(client, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
 	if (n <= 0)
-		return;
+		return;  /* closed, or silent past the timeout */
 	line[n] = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(&pkg, CMSG_DATA(c), sizeof pkg);
+	/* A request stays queued after its client is gone: hpctl gave up waiting (this process was
+	 * stopped, or the thread busy with another client) and told its user it does not know the
+	 * outcome.  Nobody would hear this one: nothing is done. */
+	struct pollfd hangup = { .fd = client, .events = POLLRDHUP };
+	if (poll(&hangup, 1, 0) > 0 && (hangup.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+		if (pkg >= 0)
+			close(pkg);
+		return;
+	}
 
 	int id = 0;
 	if (!strncmp(line, "apply", 5)) {
@@ -190,6 +208,9 @@ static void *listen_loop(void *arg)
 				continue;
 			return NULL;
 		}
+		struct timeval limit = { CLIENT_TIMEOUT_SECONDS, 0 };
+		setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+		setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 		serve(client);
 		close(client);
 	}

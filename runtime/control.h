@@ -16,6 +16,9 @@
  * MODULE: "module ID STATE FUNCTIONS NAME<tab>PATH", STATE "applied" or "skipped" (not loaded
  * in the process: PATH empty), NAME the module's name in the package.
  *
+ * A client must send its request within a few seconds of connecting (control.c); a request
+ * whose client has hung up by the time the runtime reads it is not carried out.
+ *
  * hpctl finds the socket through the process itself (/proc/PID/fd and /proc/PID/net/unix) and
  * reaches it in the process's mount namespace (/proc/PID/root): hpctl.c says why. */
 #ifndef HP_CONTROL_H

@@ -284,12 +284,27 @@ struct incoming {
 	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
 };
 
-/* The live patch entry of a module, or NULL. */
-static struct patch *patch_of_module(uintptr_t base, const char *path)
+static void hex(const uint8_t *b, size_t n, char *out)
 {
-	for (size_t i = 0; i < registry.patch_count; i++)
-		if (registry.patches[i].module_base == base && !strcmp(registry.patches[i].status.module, path))
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* The live patch entry of a module, or NULL.  A module is its load base and its build-id, never
+ * its path text: the main program's file may be replaced on disk while it runs (a package
+ * upgrade), and /proc/self/exe then reads "... (deleted)". */
+static struct patch *patch_of_module(uintptr_t base, const struct hp_pkg_module *m)
+{
+	for (size_t i = 0; i < registry.patch_count; i++) {
+		const struct patch *p = &registry.patches[i];
+		if (p->module_base == base && p->status.build_id_size == m->build_id_size &&
+		    !memcmp(p->status.build_id, m->build_id, m->build_id_size))
 			return &registry.patches[i];
+	}
 	return NULL;
 }
 
@@ -299,10 +314,31 @@ static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 {
 	hp_package_module(pkg, index, &in->m);
 	in->name = hp_package_string(pkg, in->m.name);
-	if (hp_find_module(in->m.build_id, in->m.build_id_size, &in->mod))
-		return 0;
+	if (hp_find_module(in->m.build_id, in->m.build_id_size, &in->mod)) {
+		/* Not loaded, or loaded as another build: a module of that file name that runs here
+		 * with another build-id (a baseline relinked after the process started) refuses the
+		 * whole package, lest a fix split across modules go live in some of them only. */
+		struct hp_loaded other;
+		uint8_t id[32];
+		size_t id_size;
+		if (hp_find_module_named(in->name, &other, id, &id_size))
+			return 0;
+		/* ... unless that is the build of another module of the package (app and tools/app). */
+		const struct hp_pkg_header *h = pkg;
+		for (uint32_t k = 0; k < h->module_count; k++) {
+			struct hp_pkg_module o;
+			hp_package_module(pkg, k, &o);
+			if (o.build_id_size == id_size && !memcmp(o.build_id, id, id_size))
+				return 0;
+		}
+		char running[65], wanted[65];
+		hex(id, id_size, running);
+		hex(in->m.build_id, in->m.build_id_size, wanted);
+		return fail(HP_E_MODULE, "module %s: this process runs another build of it (build-id %s; the package is "
+		            "for %s)", in->name, id_size ? running : "none", wanted);
+	}
 	in->loaded = 1;
-	struct patch *live = patch_of_module(in->mod.base, in->mod.path);
+	struct patch *live = patch_of_module(in->mod.base, &in->m);
 	in->replaced = live ? live->status.id : 0;
 	for (uint32_t i = 0; i < in->m.redirect_count; i++) {
 		struct hp_pkg_redirect r;
@@ -331,7 +367,7 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
 	in->targets = calloc(in->m.redirect_count + 1, sizeof *in->targets);
 	in->previous = calloc(in->m.redirect_count + 1, sizeof *in->previous);
 	in->fresh = calloc(in->m.redirect_count + 1, sizeof *in->fresh);
-	struct patch *live = in->replaced ? patch_of_module(in->mod.base, in->mod.path) : NULL;
+	struct patch *live = in->replaced ? patch_of_module(in->mod.base, &in->m) : NULL;
 	in->stale = calloc((live ? live->site_count : 0) + 1, sizeof *in->stale);
 	if (!in->indexes || !in->targets || !in->previous || !in->fresh || !in->stale)
 		return fail(HP_E_MEMORY, "out of memory");
@@ -411,7 +447,7 @@ static void undo_module(struct incoming *in)
 static void finish_module(const void *pkg, uint32_t index, struct incoming *in, int id, struct patch *out)
 {
 	size_t n = in->m.redirect_count;
-	struct patch *replaced = in->replaced ? patch_of_module(in->mod.base, in->mod.path) : NULL;
+	struct patch *replaced = in->replaced ? patch_of_module(in->mod.base, &in->m) : NULL;
 	if (replaced) {
 		size_t stale = 0;
 		for (size_t k = 0; k < replaced->site_count; k++) {
@@ -452,6 +488,20 @@ static void forget_skipped(void)
 	for (size_t i = registry.skipped_count; i-- > 0;)
 		if (!find_patch(registry.skipped[i].id))
 			registry.skipped[i] = registry.skipped[--registry.skipped_count];
+}
+
+/* Forgets that earlier patches skipped a module this apply has just patched (loaded since, a
+ * dlopen): it is live now, and listing it as "not loaded: skipped" too would contradict that. */
+static void forget_skipped_now_live(const struct incoming *in, uint32_t count, int id)
+{
+	for (size_t i = registry.skipped_count; i-- > 0;) {
+		const struct skipped *k = &registry.skipped[i];
+		int live = 0;
+		for (uint32_t j = 0; j < count && !live; j++)
+			live = in[j].loaded && k->id != id && !strcmp(hp_file_name(k->name), hp_file_name(in[j].name));
+		if (live)
+			registry.skipped[i] = registry.skipped[--registry.skipped_count];
+	}
 }
 
 /* "app, libfoo.so or server": the package's module names, for an error. */
@@ -536,6 +586,7 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 			k->index = i;
 			snprintf(k->name, sizeof k->name, "%s", in[i].name);
 		}
+	forget_skipped_now_live(in, count, id);
 	forget_skipped();  /* of patches this one replaced entirely */
 	for (uint32_t i = 0, k = 0; i < count && i < max; i++) {
 		memset(&results[i], 0, sizeof results[i]);

@@ -18,7 +18,8 @@ extern "C" {
 
 enum hp_error {
 	HP_E_PACKAGE = 1,   /* malformed, truncated or corrupt package */
-	HP_E_MODULE,        /* none of the package's modules is loaded (by build-id) */
+	HP_E_MODULE,        /* none of the package's modules is loaded (by build-id), or one runs
+	                       here as another build (same file name, other build-id) */
 	HP_E_MISMATCH,      /* a function entry does not hold the bytes the package expects */
 	HP_E_MEMORY,        /* no memory within ±2 GiB of the module, or out of memory */
 	HP_E_SYMBOL,        /* a symbol the package imports is not in the process */
@@ -32,7 +33,8 @@ enum hp_error {
  * from a build tree may hold several modules (programs and libraries): it applies to every one of
  * them loaded in this process, all or none (every loaded one is verified before any is mapped,
  * and every one is mapped before any is redirected), and skips those not loaded here; it is
- * refused only when none is.  A package for a module that already has a live patch replaces
+ * refused when none is, and when a module of the same file name as one of them (the program's
+ * executable, a library's loaded name or soname file) runs here with another build-id.  A package for a module that already has a live patch replaces
  * that patch: each function both patch is switched with one atomic store.  Returns the new
  * patch's id (> 0). */
 int hp_apply(const void *package, size_t size);

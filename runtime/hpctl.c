@@ -5,25 +5,33 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "control.h"
 
+#define DEFAULT_TIMEOUT 30
+
+/* How long the process has to take the request and answer it, in all. */
+static double timeout_seconds = DEFAULT_TIMEOUT;
+
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: hpctl apply PID PACKAGE\n"
-	             "       hpctl revert PID [PATCH-ID]\n"
-	             "       hpctl status PID [--json]\n"
+	fprintf(out, "usage: hpctl [--timeout SECONDS] apply PID PACKAGE\n"
+	             "       hpctl [--timeout SECONDS] revert PID [PATCH-ID]\n"
+	             "       hpctl [--timeout SECONDS] status PID [--json]\n"
 	             "       hpctl --version\n"
 	             "Applies, reverts and lists live patches in process PID, which must be linked with\n"
-	             "libhotpatch.  Only root, or the user the process wholly runs as, may do so.\n");
+	             "libhotpatch.  Only root, or the user the process wholly runs as, may do so.  hpctl\n"
+	             "waits at most SECONDS (default %d) for the process to answer.\n", DEFAULT_TIMEOUT);
 	return out == stdout ? 0 : 1;
 }
 
@@ -48,6 +56,76 @@ static int process_uid(pid_t pid, uid_t uid[3])
 		uid[2] = (uid_t)s;
 	}
 	return found ? 0 : -1;
+}
+
+/* A stopped process (SIGSTOP, Ctrl-Z, a debugger at a breakpoint) cannot answer: its control
+ * thread is stopped with it.  Its state is the letter after the command name in /proc/PID/stat
+ * (T stopped, t traced); the name is in parentheses and may hold any character, so the state is
+ * read after the last ')'.  0 when /proc does not tell. */
+static char process_state(pid_t pid)
+{
+	char path[64], stat[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	stat[n] = 0;
+	const char *paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+static int stopped(char state)
+{
+	return state == 'T' || state == 't';
+}
+
+/* Returns 0 when the process may answer (or /proc does not tell: connecting will), -1
+ * (reported) when it cannot. */
+static int check_running(pid_t pid)
+{
+	char state = process_state(pid);
+	if (stopped(state)) {
+		fprintf(stderr, "hpctl: process %d is stopped (state %c): continue it (kill -CONT %d) and try again\n",
+		        (int)pid, state, (int)pid);
+		return -1;
+	}
+	if (state == 'Z' || state == 'X') {
+		fprintf(stderr, "hpctl: process %d has exited (state %c)\n", (int)pid, state);
+		return -1;
+	}
+	return 0;
+}
+
+/* The time left until deadline as a socket timeout; 0 when none is left. */
+static int time_left(const struct timespec *deadline, struct timeval *left)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long us = (long long)(deadline->tv_sec - now.tv_sec) * 1000000 + (deadline->tv_nsec - now.tv_nsec) / 1000;
+	if (us <= 0)
+		return 0;
+	left->tv_sec = (time_t)(us / 1000000);
+	left->tv_usec = (suseconds_t)(us % 1000000);
+	return 1;
+}
+
+/* Gives socket s what is left of the time as its send and receive timeouts; 0 when none is. */
+static int arm(int s, const struct timespec *deadline)
+{
+	struct timeval left;
+	if (!time_left(deadline, &left))
+		return 0;
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &left, sizeof left);
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &left, sizeof left);
+	return 1;
+}
+
+static int timed_out(int error)
+{
+	return error == EAGAIN || error == EWOULDBLOCK || error == EINPROGRESS || error == ETIMEDOUT;
 }
 
 /* Finding the socket.  The runtime binds DIR/PID.sock when it starts (and in each forked child),
@@ -236,8 +314,8 @@ static int open_socket_dir(pid_t pid, const uid_t uid[3], const char *bound, int
 	return fd;
 }
 
-/* Connects to process pid's control socket; returns the socket, or -1 (reported). */
-static int connect_to(pid_t pid)
+/* Connects to process pid's control socket by deadline; returns the socket, or -1 (reported). */
+static int connect_to(pid_t pid, const struct timespec *deadline)
 {
 	uid_t uid[3];
 	char bound[4096];
@@ -245,6 +323,8 @@ static int connect_to(pid_t pid)
 		fprintf(stderr, "hpctl: no process %d\n", (int)pid);
 		return -1;
 	}
+	if (check_running(pid))
+		return -1;
 	int found = discover(pid, bound, sizeof bound);
 	if (found > 0)
 		make_printable(bound, strlen(bound));  /* as the process bound it */
@@ -272,9 +352,19 @@ static int connect_to(pid_t pid)
 	/* Through the directory's descriptor: a short path whatever the directory's length. */
 	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dir, strrchr(bound, '/') + 1);
 	int s = dir < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A connection waits in the listener's backlog while the runtime is busy; once the backlog
+	 * is full, connect() blocks, up to the send timeout. */
+	if (s >= 0 && !arm(s, deadline)) {
+		close(s);
+		s = -1;
+		errno = saved = ETIMEDOUT;
+	}
 	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr)) {
 		saved = dir < 0 ? saved : errno;
-		if (saved == EACCES || saved == EPERM)
+		if (dir >= 0 && timed_out(saved))
+			fprintf(stderr, "hpctl: process %d: its hotpatch runtime did not take the connection within %g s "
+			        "(busy, or stopped): nothing was sent\n", (int)pid, timeout_seconds);
+		else if (saved == EACCES || saved == EPERM)
 			fprintf(stderr, "hpctl: process %d: cannot reach its hotpatch socket %s: %s (only root, or the user "
 			        "the process wholly runs as, may patch it)\n", (int)pid, bound, strerror(saved));
 		else if (found < 0 && saved == ENOENT)
@@ -303,10 +393,32 @@ static int connect_to(pid_t pid)
 	return s;
 }
 
-/* Sends one request (with fd, if >= 0) and collects the whole reply. */
-static int request(pid_t pid, const char *line, int fd, char *reply, size_t size)
+/* Whether the reply is whole: its last line is "ok ..." or "error ...", ended by a newline. */
+static int complete(const char *reply, size_t len)
 {
-	int s = connect_to(pid);
+	if (!len || reply[len - 1] != '\n')
+		return 0;
+	size_t start = len - 1;
+	while (start && reply[start - 1] != '\n')
+		start--;
+	return !strncmp(reply + start, "ok", 2) || !strncmp(reply + start, "error ", 6);
+}
+
+/* Sends one request (with fd, if >= 0) and collects the whole reply, all within the timeout.
+ * Returns 0, or -1 (reported).  unknown says what may or may not have happened when the request
+ * went out but no whole answer came back ("whether the package was applied"); NULL for a
+ * request that changes nothing. */
+static int request(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)timeout_seconds;
+	deadline.tv_nsec += (long)((timeout_seconds - (double)(time_t)timeout_seconds) * 1e9);
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	int s = connect_to(pid, &deadline);
 	if (s < 0)
 		return -1;
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -325,18 +437,77 @@ static int request(pid_t pid, const char *line, int fd, char *reply, size_t size
 	/* A runtime that refuses us answers and closes without reading the request: then sending
 	 * fails (no SIGPIPE), and its answer is still there to read. */
 	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0 && errno != EPIPE) {
-		fprintf(stderr, "hpctl: process %d: %s\n", (int)pid, strerror(errno));
+		if (timed_out(errno))
+			fprintf(stderr, "hpctl: process %d: its hotpatch runtime did not take the request within %g s (busy, "
+			        "or stopped): nothing was sent\n", (int)pid, timeout_seconds);
+		else
+			fprintf(stderr, "hpctl: process %d: %s\n", (int)pid, strerror(errno));
 		close(s);
 		return -1;
 	}
+	/* From here the request is with the process: the runtime acts on it unless it finds hpctl
+	 * gone when it gets to it, so a missing answer means the outcome is unknown, not a failure.
+	 * The process may be stopped meanwhile (or between the check above and now): its state is
+	 * looked at again every 200 ms of silence, so that hpctl says so at once. */
 	size_t got = 0;
-	ssize_t n;
-	while (got + 1 < size && (n = read(s, reply + got, size - 1 - got)) > 0)
+	int late = 0, error = 0;
+	char state = 0;
+	struct pollfd in = { .fd = s, .events = POLLIN };
+	while (got + 1 < size) {
+		struct timeval left;
+		if (!time_left(&deadline, &left)) {
+			late = 1;
+			break;
+		}
+		long long ms = (long long)left.tv_sec * 1000 + left.tv_usec / 1000 + 1;
+		int ready = poll(&in, 1, ms < 200 ? (int)ms : 200);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready < 0) {
+			error = errno;
+			break;
+		}
+		if (ready == 0) {
+			if (stopped(state = process_state(pid)))
+				break;
+			continue;
+		}
+		ssize_t n = read(s, reply + got, size - 1 - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			error = n < 0 ? errno : 0;
+			break;
+		}
 		got += (size_t)n;
+	}
 	make_printable(reply, got);
 	reply[got] = 0;
 	close(s);
-	return 0;
+	if (complete(reply, got))
+		return 0;
+	if (stopped(state)) {
+		if (unknown)
+			fprintf(stderr, "hpctl: process %d was stopped (state %c) before it answered: %s is unknown; continue it "
+			        "(kill -CONT %d) and run `hpctl status %d`\n", (int)pid, state, unknown, (int)pid, (int)pid);
+		else
+			fprintf(stderr, "hpctl: process %d is stopped (state %c): continue it (kill -CONT %d) and try again\n",
+			        (int)pid, state, (int)pid);
+		return -1;
+	}
+	char why[160];
+	if (late)
+		snprintf(why, sizeof why, "did not answer within %g s", timeout_seconds);
+	else if (error)
+		snprintf(why, sizeof why, "the answer could not be read: %s", strerror(error));
+	else
+		snprintf(why, sizeof why, "the connection closed before a whole answer");
+	if (unknown)
+		fprintf(stderr, "hpctl: process %d %s: %s is unknown; run `hpctl status %d`\n", (int)pid, why, unknown,
+		        (int)pid);
+	else
+		fprintf(stderr, "hpctl: process %d %s (busy, or stopped meanwhile): nothing was changed\n", (int)pid, why);
+	return -1;
 }
 
 /* The reply's last line: "ok ..." or "error CODE MESSAGE". */
@@ -397,7 +568,7 @@ static void json_string(const char *s)
 static int status(pid_t pid, int json)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
-	if (request(pid, "status\n", -1, reply, sizeof reply))
+	if (request(pid, "status\n", -1, reply, sizeof reply, NULL))
 		return 1;
 	const char *last = last_line(reply);
 	if (strncmp(last, "ok", 2))
@@ -460,8 +631,42 @@ static int status(pid_t pid, int json)
 	return 0;
 }
 
+/* Takes --timeout SECONDS (or --timeout=SECONDS) out of argv, wherever it is; -1 (reported)
+ * when its value is not a number of seconds. */
+static int take_timeout(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		const char *value = NULL;
+		int used = 0;
+		if (!strcmp(argv[i], "--timeout")) {
+			value = i + 1 < *argc ? argv[i + 1] : "";
+			used = i + 1 < *argc ? 2 : 1;
+		} else if (!strncmp(argv[i], "--timeout=", 10)) {
+			value = argv[i] + 10;
+			used = 1;
+		} else {
+			continue;
+		}
+		char *end;
+		double t = strtod(value, &end);
+		if (end == value || *end || !(t > 0) || t > 86400) {
+			fprintf(stderr, "hpctl: --timeout: '%s' is not a number of seconds (more than 0, at most 86400)\n",
+			        value);
+			return -1;
+		}
+		timeout_seconds = t;
+		for (int j = i; j + used <= *argc; j++)
+			argv[j] = argv[j + used];
+		*argc -= used;
+		i--;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (take_timeout(&argc, argv))
+		return 1;
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 		return usage(stdout);
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
@@ -483,7 +688,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "hpctl: %s: %s\n", argv[3], strerror(errno));
 			return 1;
 		}
-		int rc = request((pid_t)pid, "apply\n", fd, reply, sizeof reply);
+		int rc = request((pid_t)pid, "apply\n", fd, reply, sizeof reply, "whether the package was applied");
 		close(fd);
 		if (rc)
 			return 1;
@@ -507,7 +712,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "revert") && (argc == 3 || argc == 4)) {
 		char line[64];
 		snprintf(line, sizeof line, "revert %s\n", argc == 4 ? argv[3] : "0");
-		if (request((pid_t)pid, line, -1, reply, sizeof reply))
+		if (request((pid_t)pid, line, -1, reply, sizeof reply, "whether the patch was reverted"))
 			return 1;
 		const char *last = last_line(reply);
 		if (strncmp(last, "ok", 2))

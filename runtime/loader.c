@@ -8,7 +8,9 @@
 #include <limits.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,8 +21,30 @@ struct find {
 	int found;
 };
 
-static int has_build_id(struct dl_phdr_info *info, const uint8_t *id, size_t size)
+/* The main program's path as it was when the process started.  A shared library's name is the
+ * one the dynamic linker loaded it by and never changes; /proc/self/exe is read at each call and
+ * gains " (deleted)" once the file is replaced on disk (an upgrade), so it is read once, when this
+ * library loads, and the program keeps the name it started with, as libraries do. */
+static char program[256];
+
+static const char *program_path(void)
 {
+	if (!program[0]) {
+		ssize_t n = readlink("/proc/self/exe", program, sizeof program - 1);
+		program[n > 0 ? n : 0] = 0;
+	}
+	return program;
+}
+
+__attribute__((constructor)) static void hp_loader_init(void)
+{
+	program_path();
+}
+
+/* The module's GNU build-id note (its bytes in memory), or NULL with *size 0 when it has none. */
+static const uint8_t *build_id_of(struct dl_phdr_info *info, size_t *size)
+{
+	*size = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_NOTE)
@@ -33,22 +57,18 @@ static int has_build_id(struct dl_phdr_info *info, const uint8_t *id, size_t siz
 			const uint8_t *desc = name + ((n->n_namesz + 3) & ~3u);
 			if (desc + n->n_descsz > end)
 				break;
-			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && !memcmp(name, "GNU", 4) &&
-			    n->n_descsz == size && !memcmp(desc, id, size))
-				return 1;
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
+				*size = n->n_descsz;
+				return desc;
+			}
 			p = desc + ((n->n_descsz + 3) & ~3u);
 		}
 	}
-	return 0;
+	return NULL;
 }
 
-static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
+static void describe(struct dl_phdr_info *info, struct hp_loaded *m)
 {
-	(void)size;
-	struct find *f = arg;
-	if (!has_build_id(info, f->build_id, f->size))
-		return 0;
-	struct hp_loaded *m = f->out;
 	m->base = info->dlpi_addr;
 	m->start = UINTPTR_MAX;
 	m->end = 0;
@@ -60,12 +80,18 @@ static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
 		m->start = s < m->start ? s : m->start;
 		m->end = e > m->end ? e : m->end;
 	}
-	if (info->dlpi_name && info->dlpi_name[0]) {
-		snprintf(m->path, sizeof m->path, "%s", info->dlpi_name);
-	} else {
-		ssize_t n = readlink("/proc/self/exe", m->path, sizeof m->path - 1);
-		m->path[n > 0 ? n : 0] = 0;
-	}
+	snprintf(m->path, sizeof m->path, "%s", info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : program_path());
+}
+
+static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct find *f = arg;
+	size_t id_size;
+	const uint8_t *id = build_id_of(info, &id_size);
+	if (!id || id_size != f->size || memcmp(id, f->build_id, f->size))
+		return 0;
+	describe(info, f->out);
 	f->found = 1;
 	return 1;
 }
@@ -75,6 +101,62 @@ int hp_find_module(const uint8_t *build_id, size_t size, struct hp_loaded *out)
 	struct find f = { build_id, size, out, 0 };
 	memset(out, 0, sizeof *out);
 	dl_iterate_phdr(find_one, &f);
+	return f.found ? 0 : -HP_E_MODULE;
+}
+
+const char *hp_file_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+struct find_named {
+	const char *name;             /* a file name, no directory */
+	struct hp_loaded *out;
+	uint8_t *build_id;
+	size_t *build_id_size;
+	int seen, found;
+};
+
+/* Whether the module is known by that file name: the name it was loaded by, the file that name
+ * leads to (libfoo.so.1 -> libfoo.so.1.2.3), and for the main program (the first module listed,
+ * with no name) the file it was started from and the name it was run as. */
+static int named(struct dl_phdr_info *info, int first, const char *name)
+{
+	char real[PATH_MAX];
+	const char *loaded = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : first ? program_path() : NULL;
+	if (!loaded)
+		return 0;
+	if (!strcmp(hp_file_name(loaded), name) || (realpath(loaded, real) && !strcmp(hp_file_name(real), name)))
+		return 1;
+	const char *execfn = first && !(info->dlpi_name && info->dlpi_name[0]) ? (const char *)getauxval(AT_EXECFN) : NULL;
+	return execfn && !strcmp(hp_file_name(execfn), name);
+}
+
+static int find_named_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct find_named *f = arg;
+	if (!named(info, !f->seen++, f->name))
+		return 0;
+	size_t id_size;
+	const uint8_t *id = build_id_of(info, &id_size);
+	id_size = id_size <= 32 ? id_size : 32;
+	memcpy(f->build_id, id ? id : (const uint8_t *)"", id ? id_size : 0);
+	*f->build_id_size = id ? id_size : 0;
+	describe(info, f->out);
+	f->found = 1;
+	return 1;
+}
+
+int hp_find_module_named(const char *name, struct hp_loaded *out, uint8_t build_id[32], size_t *build_id_size)
+{
+	struct find_named f = { hp_file_name(name), out, build_id, build_id_size, 0, 0 };
+	memset(out, 0, sizeof *out);
+	*build_id_size = 0;
+	if (!f.name[0])
+		return -HP_E_MODULE;
+	dl_iterate_phdr(find_named_one, &f);
 	return f.found ? 0 : -HP_E_MODULE;
 }
 

@@ -30,6 +30,14 @@ struct hp_mapping {
 /* Finds the loaded module with that GNU build-id.  Returns 0 or -HP_E_MODULE. */
 int hp_find_module(const uint8_t *build_id, size_t size, struct hp_loaded *out);
 
+/* Finds a loaded module whose file is called like name's last component (its loaded name, the
+ * file that name leads to, or for the main program the file it was started from), whatever its
+ * build-id, which is copied to build_id (size 0: it has none).  Returns 0 or -HP_E_MODULE. */
+int hp_find_module_named(const char *name, struct hp_loaded *out, uint8_t build_id[32], size_t *build_id_size);
+
+/* The last component of a path: "libfoo.so" of "lib/libfoo.so". */
+const char *hp_file_name(const char *path);
+
 /* Maps [size] bytes within ±2 GiB of the module, read-write.  Returns NULL when no room. */
 void *hp_map_near(const struct hp_loaded *mod, size_t size);
 
