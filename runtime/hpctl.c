@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -295,11 +297,26 @@ static int open_socket_dir(pid_t pid, const uid_t uid[3], const char *bound, int
 	char dir[4200];
 	const char *slash = strrchr(bound, '/');
 	int len = (int)(slash - bound);
-	if (through_root)
-		snprintf(dir, sizeof dir, "/proc/%d/root%.*s/", (int)pid, len, bound);
-	else
+	int fd;
+	if (through_root) {
+		/* Resolved inside the process's root: an absolute link on the way (planted by whoever
+		 * owns a container's /tmp) stays in that root instead of leading to the host's files. */
+		char root[64];
+		snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
+		snprintf(dir, sizeof dir, "./%.*s", len, bound);
+		int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return -1;
+		struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		                        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+		fd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof how);
+		int saved = errno;
+		close(rootfd);
+		errno = saved;
+	} else {
 		snprintf(dir, sizeof dir, "%.*s/", len, bound);
-	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -1;
 	struct stat st;
@@ -349,8 +366,28 @@ static int connect_to(pid_t pid, const struct timespec *deadline)
 		return -1;
 	int saved = errno;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	/* Through the directory's descriptor: a short path whatever the directory's length. */
-	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dir, strrchr(bound, '/') + 1);
+	/* The socket itself, opened beneath the directory and never through a link, and connected
+	 * to through its own descriptor: what hpctl checked is what it connects to, and the path
+	 * is short whatever the directory's length. */
+	int sock = -1;
+	if (dir >= 0) {
+		struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
+		struct stat st;
+		sock = (int)syscall(SYS_openat2, dir, strrchr(bound, '/') + 1, &how, sizeof how);
+		if (sock < 0 && errno == ENOSYS)  /* before Linux 5.6: no link at the last step either */
+			sock = openat(dir, strrchr(bound, '/') + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (sock >= 0 && (fstat(sock, &st) || !S_ISSOCK(st.st_mode))) {
+			close(sock);
+			sock = -1;
+			errno = ENOTSOCK;
+		}
+		if (sock < 0) {
+			saved = errno == ELOOP ? ENOTSOCK : errno;  /* a link where the socket should be */
+			close(dir);
+			dir = -1;
+		}
+	}
+	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d", sock);
 	int s = dir < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* A connection waits in the listener's backlog while the runtime is busy; once the backlog
 	 * is full, connect() blocks, up to the send timeout. */
@@ -377,9 +414,12 @@ static int connect_to(pid_t pid, const struct timespec *deadline)
 			close(s);
 		if (dir >= 0)
 			close(dir);
+		if (sock >= 0)
+			close(sock);
 		return -1;
 	}
 	close(dir);
+	close(sock);
 	/* The kernel names the process that listens: it must be the one asked for, not another that
 	 * took the name. */
 	struct ucred cred = { 0 };
