@@ -198,6 +198,32 @@ static void discard_output(const char *path)
 		fprintf(stderr, "hpdiff: %s: cannot remove the earlier package: %s\n", path, strerror(errno));
 }
 
+/* Whether the file at the output path may be replaced by a package: it is absent, empty (as
+ * mktemp leaves it), or already a package.  Anything else (a program of OLD or NEW named by a
+ * slip of tab completion, a source file, a device) is someone's data, and the rename that puts
+ * the package in place would destroy it.  Returns 1 when replaceable, else 0 with err set. */
+static int replaceable(const char *path, char *err, size_t err_size)
+{
+	char magic[sizeof(((struct hp_pkg_header *)0)->magic)];
+	struct stat st;
+	if (stat(path, &st))
+		return errno == ENOENT ? 1 : (snprintf(err, err_size, "%s: %s", path, strerror(errno)), 0);
+	if (S_ISREG(st.st_mode) && st.st_size == 0)
+		return 1;
+	FILE *f = S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
+	if (S_ISREG(st.st_mode) && !f) {
+		snprintf(err, err_size, "%s: cannot tell whether it is a hotpatch package (%s): refusing to replace it",
+		         path, strerror(errno));
+		return 0;
+	}
+	int package = f && fread(magic, 1, sizeof magic, f) == sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
+	if (f)
+		fclose(f);
+	if (!package)
+		snprintf(err, err_size, "%s exists and is not a hotpatch package: refusing to replace it", path);
+	return package;
+}
+
 /* The newest (or oldest) modification time among a build's modules, in nanoseconds. */
 static long long module_time(const struct hp_build *b, int newest)
 {
@@ -245,6 +271,10 @@ int main(int argc, char **argv)
 	if (directory || same_file(o.output, o.old_path) || same_file(o.output, o.new_path)) {
 		fprintf(stderr, "hpdiff: %s: the package would replace %s\n", o.output,
 		        directory ? "a directory" : "one of the builds");
+		return EXIT_ERROR;
+	}
+	if (!replaceable(o.output, err, sizeof err)) {
+		fprintf(stderr, "hpdiff: %s\n", err);
 		return EXIT_ERROR;
 	}
 
