@@ -84,6 +84,26 @@ static int add_file(const char *path, const char *rel)
 		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name, NULL, NULL };
 		return 0;
 	}
+	if (rc == 0 && linked) {
+		/* A program or library without metadata (stripped with llvm-strip, or built without
+		 * the plugin): not compared, but remembered, so that a module of the other build at
+		 * the same path is not left out of the package without a word. */
+		struct hp_build *b = walk.b;
+		hp_elf_close(&e);
+		char **n = realloc(b->bare_modules, (b->bare_module_count + 1) * sizeof *n);
+		char *name = strdup(rel);
+		if (!n || !name) {
+			free(name);
+			if (n)
+				b->bare_modules = n;
+			snprintf(walk.err, walk.err_size, "out of memory");
+			walk.failed = 1;
+			return -1;
+		}
+		b->bare_modules = n;
+		b->bare_modules[b->bare_module_count++] = name;
+		return 0;
+	}
 	if (rc <= 0) {
 		hp_elf_close(&e);
 		if (rc < 0)
@@ -200,7 +220,7 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 				char *real = walk_root(dir);
 				walk.root = real ? real : dir;
 				walk.want_objects = 1;
-				size_t modules = b->module_count;
+				size_t modules = b->module_count, bare = b->bare_module_count;
 				if (nftw(walk.root, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
 					snprintf(err, err_size, "%s: cannot read: %s", dir, strerror(errno));
 					walk.failed = 1;
@@ -213,6 +233,9 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 					free(b->modules[i].name);
 				}
 				b->module_count = modules;
+				for (size_t i = bare; i < b->bare_module_count; i++)
+					free(b->bare_modules[i]);
+				b->bare_module_count = bare;
 			}
 		}
 	}
@@ -249,6 +272,9 @@ void hp_build_free(struct hp_build *b)
 		free(b->plain_objects[i].members);
 		free(b->plain_objects[i].name);
 	}
+	for (size_t i = 0; i < b->bare_module_count; i++)
+		free(b->bare_modules[i]);
+	free(b->bare_modules);
 	free(b->plain_objects);
 	free(b->modules);
 	free(b->objects);
@@ -270,4 +296,12 @@ struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const 
 			return o;
 	}
 	return NULL;
+}
+
+int hp_build_has_bare_module(const struct hp_build *b, const char *name)
+{
+	for (size_t i = 0; i < b->bare_module_count; i++)
+		if (!strcmp(b->bare_modules[i], name))
+			return 1;
+	return 0;
 }

@@ -32,6 +32,9 @@ struct hp_build {
 	size_t object_count;
 	struct hp_object *plain_objects; /* objects of the tree without metadata (built without the */
 	size_t plain_object_count;       /* plugin): their code is compared byte by byte */
+	char **bare_modules;             /* linked files of the tree without metadata (stripped, or */
+	size_t bare_module_count;        /* built without the plugin), by relative path: a module of
+	                                    the other build at that path cannot be compared */
 };
 
 /* Loads a build tree (a directory), or one linked file whose objects are searched for below
@@ -40,6 +43,9 @@ struct hp_build {
 int hp_build_load(const char *path, const char *objects_dir, int want_objects, struct hp_build *b,
                   char *err, size_t err_size);
 void hp_build_free(struct hp_build *b);
+
+/* Whether the build holds a linked file at that relative path that has no metadata. */
+int hp_build_has_bare_module(const struct hp_build *b, const char *name);
 
 /* The object whose unit has that source identity and which defines symbol; NULL if none. */
 struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const char *symbol);

@@ -254,6 +254,59 @@ static void warn_if_swapped(const struct options *o, const struct hp_build *old,
 	        o->new_path, a, o->old_path, b);
 }
 
+static int has_module(const struct hp_build *b, const char *name)
+{
+	for (size_t i = 0; i < b->module_count; i++)
+		if (!strcmp(b->modules[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* "ROOT/NAME" without a doubled slash, for naming a file of a tree. */
+static void tree_path(const struct hp_build *b, const char *name, char *out, size_t size)
+{
+	size_t n = strlen(b->root);
+	while (n > 1 && b->root[n - 1] == '/')
+		n--;
+	snprintf(out, size, "%.*s/%s", (int)n, b->root, name);
+}
+
+/* A program or library present in both trees, with metadata in only one of them, cannot be
+ * compared; left out, the package would silently carry only part of the fix (the library's
+ * change without the program's).  The same holds for a module of NEW whose path in OLD holds a
+ * file that is not ELF at all (overwritten).  Returns 0, or -1 after printing the error. */
+static int check_bare_modules(const struct hp_build *old, const struct hp_build *new, int old_is_tree)
+{
+	char path[PATH_MAX + 256];
+	for (size_t i = 0; i < new->module_count; i++) {
+		const char *name = new->modules[i].name;
+		if (has_module(old, name))
+			continue;
+		tree_path(old, name, path, sizeof path);
+		if (hp_build_has_bare_module(old, name)) {
+			fprintf(stderr, "hpdiff: OLD's %s has no hotpatch metadata but NEW's has (stripped with llvm-strip? "
+			        "keep .hotpatch): cannot patch it\n", path);
+			return -1;
+		}
+		struct stat st;
+		if (old_is_tree && !stat(path, &st) && S_ISREG(st.st_mode)) {
+			fprintf(stderr, "hpdiff: OLD's %s is not an ELF file but NEW's is a program or library with hotpatch "
+			        "metadata (overwritten?): cannot patch it\n", path);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < old->module_count; i++) {
+		const char *name = old->modules[i].name;
+		if (has_module(new, name) || !hp_build_has_bare_module(new, name))
+			continue;
+		tree_path(new, name, path, sizeof path);
+		fprintf(stderr, "hpdiff: NEW's %s has no hotpatch metadata but OLD's has (stripped with llvm-strip? "
+		        "keep .hotpatch): cannot patch it\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -299,6 +352,12 @@ int main(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	warn_if_swapped(&o, &old_build, &new_build);
+	if (check_bare_modules(&old_build, &new_build, !stat(o.old_path, &st) && S_ISDIR(st.st_mode))) {
+		hp_build_free(&old_build);
+		hp_build_free(&new_build);
+		discard_output(o.output);
+		return EXIT_ERROR;
+	}
 
 	/* pair modules and diff each; refusals of every module are collected before deciding */
 	int status = EXIT_ERROR;
