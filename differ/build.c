@@ -119,10 +119,12 @@ static int add_file(const char *path, const char *rel)
 		b->modules[b->module_count++] = (struct hp_module){ (char *)rel, e, m };
 	} else {
 		struct hp_object *n = realloc(b->objects, (b->object_count + 1) * sizeof *n);
-		if (!n)
+		char *name = n ? strdup(rel) : NULL;
+		if (n)
+			b->objects = n;
+		if (!name)
 			goto oom;
-		b->objects = n;
-		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, NULL, NULL, NULL };
+		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, name, NULL, NULL };
 	}
 	return 0;
 oom:
@@ -264,6 +266,7 @@ void hp_build_free(struct hp_build *b)
 		hp_meta_free(&b->objects[i].meta);
 		hp_elf_close(&b->objects[i].elf);
 		free(b->objects[i].section_symbol);
+		free(b->objects[i].name);
 	}
 	for (size_t i = 0; i < b->plain_object_count; i++) {
 		hp_elf_close(&b->plain_objects[i].elf);
@@ -303,5 +306,48 @@ int hp_build_has_bare_module(const struct hp_build *b, const char *name)
 	for (size_t i = 0; i < b->bare_module_count; i++)
 		if (!strcmp(b->bare_modules[i], name))
 			return 1;
+	return 0;
+}
+
+/* The same records, in the same order, with the same fingerprints: the unit's blob as the
+ * linker copied it into the module.  Anything else means the object was rebuilt since. */
+static int same_unit(const struct hp_tu *a, const struct hp_tu *b)
+{
+	if (a->record_count != b->record_count || memcmp(a->options_hash, b->options_hash, sizeof a->options_hash))
+		return 0;
+	for (size_t r = 0; r < a->record_count; r++) {
+		const struct hp_rec *x = &a->records[r], *y = &b->records[r];
+		if (x->kind != y->kind || x->size != y->size || strcmp(x->name, y->name) ||
+		    memcmp(x->fingerprint, y->fingerprint, sizeof x->fingerprint) ||
+		    memcmp(x->source_fingerprint, y->source_fingerprint, sizeof x->source_fingerprint) ||
+		    memcmp(x->layout_fingerprint, y->layout_fingerprint, sizeof x->layout_fingerprint))
+			return 0;
+	}
+	return 1;
+}
+
+int hp_build_check_objects(const struct hp_build *b, const struct hp_module *m, const char *side, char *err,
+                           size_t err_size)
+{
+	for (size_t t = 0; t < m->meta.tu_count; t++) {
+		const struct hp_tu *unit = &m->meta.tus[t];
+		const struct hp_object *stale = NULL;
+		int linked = 0;
+		for (size_t i = 0; i < b->object_count && !linked; i++)
+			for (size_t k = 0; k < b->objects[i].meta.tu_count && !linked; k++) {
+				const struct hp_tu *o = &b->objects[i].meta.tus[k];
+				if (strcmp(o->name, unit->name))
+					continue;
+				if (same_unit(o, unit))
+					linked = 1;
+				else if (!stale)
+					stale = &b->objects[i];
+			}
+		if (!linked && stale) {
+			snprintf(err, err_size, "%s's object %s does not match the module %s it was linked into (rebuilt since; relink %s)",
+			         side, stale->name, m->name, m->name);
+			return -1;
+		}
+	}
 	return 0;
 }

@@ -19,7 +19,7 @@ struct hp_object {
 	long *section_symbol;         /* per section: its one named symbol, -1 none, -2 several;
 	                                 built on first use by hpdiff */
 	size_t section_count;
-	char *name;                   /* path relative to the build root (objects without metadata) */
+	char *name;                   /* path relative to the build root */
 	size_t *member_start;         /* per section, where its named functions and variables start */
 	size_t *members;              /* in members (symbol indices); built on first use by hpdiff */
 };
@@ -46,6 +46,14 @@ void hp_build_free(struct hp_build *b);
 
 /* Whether the build holds a linked file at that relative path that has no metadata. */
 int hp_build_has_bare_module(const struct hp_build *b, const char *name);
+
+/* Checks that, for every unit of the module that objects of the build hold, one of them holds
+ * the records the module was linked with: code is taken from objects but decisions from the
+ * module's records, so an object rebuilt after the link (the module not relinked) would put code
+ * that no build holds into the package.  side is "OLD" or "NEW", for the message.  Returns 0, or
+ * -1 with a one-line message in err. */
+int hp_build_check_objects(const struct hp_build *b, const struct hp_module *m, const char *side, char *err,
+                           size_t err_size);
 
 /* The object whose unit has that source identity and which defines symbol; NULL if none. */
 struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const char *symbol);

@@ -390,6 +390,10 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
+		if (hp_build_check_objects(&new_build, nm, "NEW", err, sizeof err)) {
+			fprintf(stderr, "hpdiff: %s\n", err);
+			goto out;
+		}
 		if (hp_diff_module(om, nm, &new_build, &o.diff, p->d, err, sizeof err)) {
 			describe(p, what, sizeof what);
 			fprintf(stderr, "hpdiff: %s: %s\n", what, err);
