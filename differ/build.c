@@ -81,7 +81,7 @@ static int add_file(const char *path, const char *rel)
 			return -1;
 		}
 		b->plain_objects = n;
-		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name, NULL, NULL };
+		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name, 0, NULL, NULL };
 		return 0;
 	}
 	if (rc == 0 && linked) {
@@ -124,7 +124,7 @@ static int add_file(const char *path, const char *rel)
 			b->objects = n;
 		if (!name)
 			goto oom;
-		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, name, NULL, NULL };
+		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, name, 0, NULL, NULL };
 	}
 	return 0;
 oom:
@@ -287,8 +287,10 @@ void hp_build_free(struct hp_build *b)
 
 struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const char *symbol)
 {
-	for (size_t i = 0; i < b->object_count; i++) {
-		struct hp_object *o = &b->objects[i];
+	for (size_t i = 0; i < 2 * b->object_count; i++) {
+		struct hp_object *o = &b->objects[i % b->object_count];
+		if (i < b->object_count ? !o->linked : o->linked)
+			continue;  /* linked ones first, then the rest */
 		int unit = 0;
 		for (size_t t = 0; t < o->meta.tu_count && !unit; t++)
 			unit = !strcmp(o->meta.tus[t].name, tu);
@@ -326,20 +328,20 @@ static int same_unit(const struct hp_tu *a, const struct hp_tu *b)
 	return 1;
 }
 
-int hp_build_check_objects(const struct hp_build *b, const struct hp_module *m, const char *side, char *err,
+int hp_build_check_objects(struct hp_build *b, const struct hp_module *m, const char *side, char *err,
                            size_t err_size)
 {
 	for (size_t t = 0; t < m->meta.tu_count; t++) {
 		const struct hp_tu *unit = &m->meta.tus[t];
 		const struct hp_object *stale = NULL;
 		int linked = 0;
-		for (size_t i = 0; i < b->object_count && !linked; i++)
-			for (size_t k = 0; k < b->objects[i].meta.tu_count && !linked; k++) {
+		for (size_t i = 0; i < b->object_count; i++)
+			for (size_t k = 0; k < b->objects[i].meta.tu_count; k++) {
 				const struct hp_tu *o = &b->objects[i].meta.tus[k];
 				if (strcmp(o->name, unit->name))
 					continue;
 				if (same_unit(o, unit))
-					linked = 1;
+					linked = b->objects[i].linked = 1;
 				else if (!stale)
 					stale = &b->objects[i];
 			}

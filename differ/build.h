@@ -20,6 +20,8 @@ struct hp_object {
 	                                 built on first use by hpdiff */
 	size_t section_count;
 	char *name;                   /* path relative to the build root */
+	int linked;                   /* a unit of it is the one a compared module was linked with
+	                                 (hp_build_check_objects): preferred as the source of code */
 	size_t *member_start;         /* per section, where its named functions and variables start */
 	size_t *members;              /* in members (symbol indices); built on first use by hpdiff */
 };
@@ -52,10 +54,12 @@ int hp_build_has_bare_module(const struct hp_build *b, const char *name);
  * module's records, so an object rebuilt after the link (the module not relinked) would put code
  * that no build holds into the package.  side is "OLD" or "NEW", for the message.  Returns 0, or
  * -1 with a one-line message in err. */
-int hp_build_check_objects(const struct hp_build *b, const struct hp_module *m, const char *side, char *err,
+int hp_build_check_objects(struct hp_build *b, const struct hp_module *m, const char *side, char *err,
                            size_t err_size);
 
-/* The object whose unit has that source identity and which defines symbol; NULL if none. */
+/* The object whose unit has that source identity and which defines symbol, one found linked
+ * into a module first (a stale copy of the unit elsewhere in the tree is not taken); NULL if
+ * none. */
 struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const char *symbol);
 
 #endif
