@@ -271,6 +271,21 @@ static void tree_path(const struct hp_build *b, const char *name, char *out, siz
 	snprintf(out, size, "%.*s/%s", (int)n, b->root, name);
 }
 
+/* A regular file (not a link: a tree's links are not followed) that does not begin like ELF. */
+static int not_elf(const char *path)
+{
+	struct stat st;
+	unsigned char magic[4];
+	if (lstat(path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	int elf = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\177ELF", 4);
+	fclose(f);
+	return !elf;
+}
+
 /* A program or library present in both trees, with metadata in only one of them, cannot be
  * compared; left out, the package would silently carry only part of the fix (the library's
  * change without the program's).  The same holds for a module of NEW whose path in OLD holds a
@@ -288,8 +303,7 @@ static int check_bare_modules(const struct hp_build *old, const struct hp_build 
 			        "keep .hotpatch): cannot patch it\n", path);
 			return -1;
 		}
-		struct stat st;
-		if (old_is_tree && !stat(path, &st) && S_ISREG(st.st_mode)) {
+		if (old_is_tree && not_elf(path)) {
 			fprintf(stderr, "hpdiff: OLD's %s is not an ELF file but NEW's is a program or library with hotpatch "
 			        "metadata (overwritten?): cannot patch it\n", path);
 			return -1;
