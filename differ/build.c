@@ -81,7 +81,27 @@ static int add_file(const char *path, const char *rel)
 			return -1;
 		}
 		b->plain_objects = n;
-		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name, NULL, NULL };
+		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name, 0, NULL, NULL };
+		return 0;
+	}
+	if (rc == 0 && linked) {
+		/* A program or library without metadata (stripped with llvm-strip, or built without
+		 * the plugin): not compared, but remembered, so that a module of the other build at
+		 * the same path is not left out of the package without a word. */
+		struct hp_build *b = walk.b;
+		hp_elf_close(&e);
+		char **n = realloc(b->bare_modules, (b->bare_module_count + 1) * sizeof *n);
+		char *name = strdup(rel);
+		if (!n || !name) {
+			free(name);
+			if (n)
+				b->bare_modules = n;
+			snprintf(walk.err, walk.err_size, "out of memory");
+			walk.failed = 1;
+			return -1;
+		}
+		b->bare_modules = n;
+		b->bare_modules[b->bare_module_count++] = name;
 		return 0;
 	}
 	if (rc <= 0) {
@@ -99,10 +119,12 @@ static int add_file(const char *path, const char *rel)
 		b->modules[b->module_count++] = (struct hp_module){ (char *)rel, e, m };
 	} else {
 		struct hp_object *n = realloc(b->objects, (b->object_count + 1) * sizeof *n);
-		if (!n)
+		char *name = n ? strdup(rel) : NULL;
+		if (n)
+			b->objects = n;
+		if (!name)
 			goto oom;
-		b->objects = n;
-		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, NULL, NULL, NULL };
+		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, name, 0, NULL, NULL };
 	}
 	return 0;
 oom:
@@ -200,7 +222,7 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 				char *real = walk_root(dir);
 				walk.root = real ? real : dir;
 				walk.want_objects = 1;
-				size_t modules = b->module_count;
+				size_t modules = b->module_count, bare = b->bare_module_count;
 				if (nftw(walk.root, visit, 32, FTW_PHYS) != 0 && !walk.failed) {
 					snprintf(err, err_size, "%s: cannot read: %s", dir, strerror(errno));
 					walk.failed = 1;
@@ -213,6 +235,9 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 					free(b->modules[i].name);
 				}
 				b->module_count = modules;
+				for (size_t i = bare; i < b->bare_module_count; i++)
+					free(b->bare_modules[i]);
+				b->bare_module_count = bare;
 			}
 		}
 	}
@@ -241,6 +266,7 @@ void hp_build_free(struct hp_build *b)
 		hp_meta_free(&b->objects[i].meta);
 		hp_elf_close(&b->objects[i].elf);
 		free(b->objects[i].section_symbol);
+		free(b->objects[i].name);
 	}
 	for (size_t i = 0; i < b->plain_object_count; i++) {
 		hp_elf_close(&b->plain_objects[i].elf);
@@ -249,6 +275,9 @@ void hp_build_free(struct hp_build *b)
 		free(b->plain_objects[i].members);
 		free(b->plain_objects[i].name);
 	}
+	for (size_t i = 0; i < b->bare_module_count; i++)
+		free(b->bare_modules[i]);
+	free(b->bare_modules);
 	free(b->plain_objects);
 	free(b->modules);
 	free(b->objects);
@@ -258,8 +287,10 @@ void hp_build_free(struct hp_build *b)
 
 struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const char *symbol)
 {
-	for (size_t i = 0; i < b->object_count; i++) {
-		struct hp_object *o = &b->objects[i];
+	for (size_t i = 0; i < 2 * b->object_count; i++) {
+		struct hp_object *o = &b->objects[i % b->object_count];
+		if (i < b->object_count ? !o->linked : o->linked)
+			continue;  /* linked ones first, then the rest */
 		int unit = 0;
 		for (size_t t = 0; t < o->meta.tu_count && !unit; t++)
 			unit = !strcmp(o->meta.tus[t].name, tu);
@@ -270,4 +301,55 @@ struct hp_object *hp_build_object_for(struct hp_build *b, const char *tu, const 
 			return o;
 	}
 	return NULL;
+}
+
+int hp_build_has_bare_module(const struct hp_build *b, const char *name)
+{
+	for (size_t i = 0; i < b->bare_module_count; i++)
+		if (!strcmp(b->bare_modules[i], name))
+			return 1;
+	return 0;
+}
+
+/* The same records, in the same order, with the same fingerprints: the unit's blob as the
+ * linker copied it into the module.  Anything else means the object was rebuilt since. */
+static int same_unit(const struct hp_tu *a, const struct hp_tu *b)
+{
+	if (a->record_count != b->record_count || memcmp(a->options_hash, b->options_hash, sizeof a->options_hash))
+		return 0;
+	for (size_t r = 0; r < a->record_count; r++) {
+		const struct hp_rec *x = &a->records[r], *y = &b->records[r];
+		if (x->kind != y->kind || x->size != y->size || strcmp(x->name, y->name) ||
+		    memcmp(x->fingerprint, y->fingerprint, sizeof x->fingerprint) ||
+		    memcmp(x->source_fingerprint, y->source_fingerprint, sizeof x->source_fingerprint) ||
+		    memcmp(x->layout_fingerprint, y->layout_fingerprint, sizeof x->layout_fingerprint))
+			return 0;
+	}
+	return 1;
+}
+
+int hp_build_check_objects(struct hp_build *b, const struct hp_module *m, const char *side, char *err,
+                           size_t err_size)
+{
+	for (size_t t = 0; t < m->meta.tu_count; t++) {
+		const struct hp_tu *unit = &m->meta.tus[t];
+		const struct hp_object *stale = NULL;
+		int linked = 0;
+		for (size_t i = 0; i < b->object_count; i++)
+			for (size_t k = 0; k < b->objects[i].meta.tu_count; k++) {
+				const struct hp_tu *o = &b->objects[i].meta.tus[k];
+				if (strcmp(o->name, unit->name))
+					continue;
+				if (same_unit(o, unit))
+					linked = b->objects[i].linked = 1;
+				else if (!stale)
+					stale = &b->objects[i];
+			}
+		if (!linked && stale) {
+			snprintf(err, err_size, "%s's object %s does not match the module %s it was linked into (rebuilt since; relink %s)",
+			         side, stale->name, m->name, m->name);
+			return -1;
+		}
+	}
+	return 0;
 }

@@ -825,8 +825,86 @@ static void verify_unit_pair(struct ctx *c, const struct hp_tu *o, const struct 
 		}
 }
 
+static const struct hp_tu *unit_named(const struct hp_meta *m, const char *name)
+{
+	for (size_t t = 0; t < m->tu_count; t++)
+		if (!strcmp(m->tus[t].name, name))
+			return &m->tus[t];
+	return NULL;
+}
+
+static const char *file_part(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static size_t external_functions(const struct hp_tu *u)
+{
+	size_t n = 0;
+	for (size_t r = 0; r < u->record_count; r++)
+		n += u->records[r].kind == HP_META_FUNCTION && u->records[r].linkage == HP_META_EXTERNAL;
+	return n;
+}
+
+/* The same non-empty set of external functions: a unit's public face, which a different
+ * root= does not change. */
+static int same_external_functions(const struct hp_tu *a, const struct hp_tu *b)
+{
+	size_t count = external_functions(a);
+	if (!count || count != external_functions(b))
+		return 0;
+	for (size_t r = 0; r < a->record_count; r++) {
+		const struct hp_rec *x = &a->records[r];
+		if (x->kind != HP_META_FUNCTION || x->linkage != HP_META_EXTERNAL)
+			continue;
+		int found = 0;
+		for (size_t k = 0; k < b->record_count && !found; k++)
+			found = b->records[k].kind == HP_META_FUNCTION && b->records[k].linkage == HP_META_EXTERNAL &&
+			        !strcmp(b->records[k].name, x->name);
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* A unit's source identity (the path the plugin records, relative to root=) names its
+ * file-local functions, so builds that name the same file differently (a different root=, an
+ * out-of-tree build directory inside the path) see every static function removed and added:
+ * a changed one is "added" and never redirected, and only its callers are patched.  A unit of
+ * OLD without a namesake in NEW that looks like one of NEW's units without a namesake in OLD
+ * (the same file name, else the same external functions) is therefore refused; a file that is
+ * really new or removed has no such look-alike and stays allowed. */
+static void verify_unit_identities(struct ctx *c)
+{
+	const struct hp_meta *om = &c->old->meta, *nm = &c->new->meta;
+	char *taken = calloc(nm->tu_count + 1, 1);
+	if (!taken)
+		return;
+	for (int pass = 0; pass < 2; pass++)  /* file names first, so that they win over externals */
+		for (size_t i = 0; i < om->tu_count; i++) {
+			const struct hp_tu *o = &om->tus[i];
+			if (unit_named(nm, o->name))
+				continue;
+			for (size_t k = 0; k < nm->tu_count; k++) {
+				const struct hp_tu *n = &nm->tus[k];
+				if (taken[k] || unit_named(om, n->name))
+					continue;
+				if (pass == 0 ? strcmp(file_part(o->name), file_part(n->name)) : !same_external_functions(o, n))
+					continue;
+				taken[k] = 1;
+				note(c, "unit", o->name, n->name, "refused", 0,
+				     "unit %s in OLD is named %s in NEW: build both with the same -fplugin-arg-hotpatch-root= "
+				     "(the source identities must match)", o->name, n->name);
+				break;
+			}
+		}
+	free(taken);
+}
+
 static void verify_units(struct ctx *c)
 {
+	verify_unit_identities(c);
 	const struct hp_tu **seen = NULL;
 	size_t seen_count = 0;
 	for (size_t i = 0; i < c->ent_count; i++) {

@@ -203,6 +203,35 @@ static void discard_output(const char *path)
 		fprintf(stderr, "hpdiff: %s: cannot remove the earlier package: %s\n", path, strerror(errno));
 }
 
+/* Whether the file at the output path may be replaced by a package: it is absent, empty (as
+ * mktemp leaves it), or already a package.  Anything else (a program of OLD or NEW named by a
+ * slip of tab completion, a source file, a FIFO, a link to a device) is someone's data, and the
+ * rename that puts the package in place would destroy it.  A character device named directly is
+ * written into.  Returns 1 when replaceable, else 0 with err set. */
+static int replaceable(const char *path, char *err, size_t err_size)
+{
+	char magic[sizeof(((struct hp_pkg_header *)0)->magic)];
+	struct stat st;
+	if (!lstat(path, &st) && S_ISCHR(st.st_mode))
+		return 1;  /* -o /dev/null: written into, never replaced (package_write.c) */
+	if (stat(path, &st))
+		return errno == ENOENT ? 1 : (snprintf(err, err_size, "%s: %s", path, strerror(errno)), 0);
+	if (S_ISREG(st.st_mode) && st.st_size == 0)
+		return 1;
+	FILE *f = S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
+	if (S_ISREG(st.st_mode) && !f) {
+		snprintf(err, err_size, "%s: cannot tell whether it is a hotpatch package (%s): refusing to replace it",
+		         path, strerror(errno));
+		return 0;
+	}
+	int package = f && fread(magic, 1, sizeof magic, f) == sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
+	if (f)
+		fclose(f);
+	if (!package)
+		snprintf(err, err_size, "%s exists and is not a hotpatch package: refusing to replace it", path);
+	return package;
+}
+
 /* The newest (or oldest) modification time among a build's modules, in nanoseconds. */
 static long long module_time(const struct hp_build *b, int newest)
 {
@@ -233,6 +262,73 @@ static void warn_if_swapped(const struct options *o, const struct hp_build *old,
 	        o->new_path, a, o->old_path, b);
 }
 
+static int has_module(const struct hp_build *b, const char *name)
+{
+	for (size_t i = 0; i < b->module_count; i++)
+		if (!strcmp(b->modules[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* "ROOT/NAME" without a doubled slash, for naming a file of a tree. */
+static void tree_path(const struct hp_build *b, const char *name, char *out, size_t size)
+{
+	size_t n = strlen(b->root);
+	while (n > 1 && b->root[n - 1] == '/')
+		n--;
+	snprintf(out, size, "%.*s/%s", (int)n, b->root, name);
+}
+
+/* A regular file (not a link: a tree's links are not followed) that does not begin like ELF. */
+static int not_elf(const char *path)
+{
+	struct stat st;
+	unsigned char magic[4];
+	if (lstat(path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	int elf = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\177ELF", 4);
+	fclose(f);
+	return !elf;
+}
+
+/* A program or library present in both trees, with metadata in only one of them, cannot be
+ * compared; left out, the package would silently carry only part of the fix (the library's
+ * change without the program's).  The same holds for a module of NEW whose path in OLD holds a
+ * file that is not ELF at all (overwritten).  Returns 0, or -1 after printing the error. */
+static int check_bare_modules(const struct hp_build *old, const struct hp_build *new, int old_is_tree)
+{
+	char path[PATH_MAX + 256];
+	for (size_t i = 0; i < new->module_count; i++) {
+		const char *name = new->modules[i].name;
+		if (has_module(old, name))
+			continue;
+		tree_path(old, name, path, sizeof path);
+		if (hp_build_has_bare_module(old, name)) {
+			fprintf(stderr, "hpdiff: OLD's %s has no hotpatch metadata but NEW's has (stripped with llvm-strip? "
+			        "keep .hotpatch): cannot patch it\n", path);
+			return -1;
+		}
+		if (old_is_tree && not_elf(path)) {
+			fprintf(stderr, "hpdiff: OLD's %s is not an ELF file but NEW's is a program or library with hotpatch "
+			        "metadata (overwritten?): cannot patch it\n", path);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < old->module_count; i++) {
+		const char *name = old->modules[i].name;
+		if (has_module(new, name) || !hp_build_has_bare_module(new, name))
+			continue;
+		tree_path(new, name, path, sizeof path);
+		fprintf(stderr, "hpdiff: NEW's %s has no hotpatch metadata but OLD's has (stripped with llvm-strip? "
+		        "keep .hotpatch): cannot patch it\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -250,6 +346,10 @@ int main(int argc, char **argv)
 	if (directory || same_file(o.output, o.old_path) || same_file(o.output, o.new_path)) {
 		fprintf(stderr, "hpdiff: %s: the package would replace %s\n", o.output,
 		        directory ? "a directory" : "one of the builds");
+		return EXIT_ERROR;
+	}
+	if (!replaceable(o.output, err, sizeof err)) {
+		fprintf(stderr, "hpdiff: %s\n", err);
 		return EXIT_ERROR;
 	}
 
@@ -274,6 +374,12 @@ int main(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	warn_if_swapped(&o, &old_build, &new_build);
+	if (check_bare_modules(&old_build, &new_build, !stat(o.old_path, &st) && S_ISDIR(st.st_mode))) {
+		hp_build_free(&old_build);
+		hp_build_free(&new_build);
+		discard_output(o.output);
+		return EXIT_ERROR;
+	}
 
 	/* pair modules and diff each; refusals of every module are collected before deciding */
 	int status = EXIT_ERROR;
@@ -305,6 +411,10 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			continue;
+		}
+		if (hp_build_check_objects(&new_build, nm, "NEW", err, sizeof err)) {
+			fprintf(stderr, "hpdiff: %s\n", err);
+			goto out;
 		}
 		if (hp_diff_module(om, nm, &new_build, &o.diff, p->d, err, sizeof err)) {
 			describe(p, what, sizeof what);
