@@ -462,3 +462,25 @@ long hp_elf_relocations_in(struct hp_elf *e, size_t target, uint64_t from, uint6
 	*out = e->rel_cache + lo;
 	return (long)(end - lo);
 }
+
+/* Whether a program has the hotpatch runtime: linked in (its control channel's constructor,
+ * hp_control_start, is in the symbol table) or as libhotpatch.so among its needed libraries.
+ * 1 yes, 0 no, -1 cannot tell (stripped, no libhotpatch.so needed). */
+int hp_elf_has_runtime(struct hp_elf *e)
+{
+	if (hp_elf_find_symbol(e, "hp_control_start"))
+		return 1;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e->elf, scn));) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !(data = elf_getdata(scn, NULL)))
+			continue;
+		GElf_Dyn dyn;
+		for (int i = 0; gelf_getdyn(data, i, &dyn) && dyn.d_tag != DT_NULL; i++) {
+			const char *name = dyn.d_tag == DT_NEEDED ? elf_strptr(e->elf, sh.sh_link, dyn.d_un.d_val) : NULL;
+			if (name && !strncmp(name, "libhotpatch.so", 14))
+				return 1;
+		}
+	}
+	return e->has_symtab ? 0 : -1;
+}

@@ -111,6 +111,10 @@ struct hp_dynreloc {
  * and sets *out (free it), or -1. */
 long hp_elf_dynamic_relocations(struct hp_elf *elf, struct hp_dynreloc **out);
 
+/* Whether a program has the hotpatch runtime: linked in (hp_control_start in its symbol table)
+ * or libhotpatch.so among its needed libraries.  1 yes, 0 no, -1 cannot tell (stripped). */
+int hp_elf_has_runtime(struct hp_elf *elf);
+
 /* True for executables and shared libraries; false for relocatable objects. */
 int hp_elf_is_linked(const struct hp_elf *elf);
 

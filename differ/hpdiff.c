@@ -423,6 +423,11 @@ int main(int argc, char **argv)
 		}
 		refusals += p->d->refusals;
 		changed += p->d->changed;
+		/* A package nothing can apply: the running program has no control channel. */
+		if (p->d->out.redirect_count && om->elf.is_program && hp_elf_has_runtime(&om->elf) == 0)
+			fprintf(stderr, "hpdiff: warning: %s has no hotpatch runtime linked (no hp_control_start, no "
+			        "libhotpatch.so needed): hpctl cannot apply the package to it; link it with -lhotpatch\n",
+			        om->elf.path);
 	}
 	if (!pairs) {
 		fprintf(stderr, "hpdiff: out of memory\n");

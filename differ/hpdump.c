@@ -196,28 +196,6 @@ struct file_ctx {
 	char err[512];
 };
 
-/* Whether a program has the hotpatch runtime: linked in (its control channel's constructor,
- * hp_control_start, is in the symbol table) or as libhotpatch.so among its needed libraries.
- * 1 yes, 0 no, -1 cannot tell (stripped, no libhotpatch.so needed). */
-static int has_runtime(struct hp_elf *e)
-{
-	if (hp_elf_find_symbol(e, "hp_control_start"))
-		return 1;
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e->elf, scn));) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !(data = elf_getdata(scn, NULL)))
-			continue;
-		GElf_Dyn dyn;
-		for (int i = 0; gelf_getdyn(data, i, &dyn) && dyn.d_tag != DT_NULL; i++) {
-			const char *name = dyn.d_tag == DT_NEEDED ? elf_strptr(e->elf, sh.sh_link, dyn.d_un.d_val) : NULL;
-			if (name && !strncmp(name, "libhotpatch.so", 14))
-				return 1;
-		}
-	}
-	return e->has_symtab ? 0 : -1;
-}
-
 static int dump_elf(struct hp_elf *e, void *arg)
 {
 	struct file_ctx *c = arg;
@@ -243,7 +221,7 @@ static int dump_elf(struct hp_elf *e, void *arg)
 		print_table(c->d, e, &m);
 	hp_meta_free(&m);
 	/* Patchable code, but nothing in the process to patch it: hpctl would find no runtime. */
-	if (c->d->prologues && e->is_program && has_runtime(e) == 0) {
+	if (c->d->prologues && e->is_program && hp_elf_has_runtime(e) == 0) {
 		fflush(stdout);
 		fprintf(stderr, "hpdump: %s: warning: built with the plugin but no hotpatch runtime is linked "
 		        "(no hp_control_start, no libhotpatch.so needed): hpctl cannot patch it; link with -lhotpatch\n",
