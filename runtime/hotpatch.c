@@ -683,7 +683,7 @@ int hp_revert(int id)
 		for (size_t i = 0; i < registry.patch_count; i++)
 			id = registry.patches[i].status.id > id ? registry.patches[i].status.id : id;
 	if (!id || !find_patch(id)) {
-		rc = fail(HP_E_NO_PATCH, "no live patch %d", id);
+		rc = id ? fail(HP_E_NO_PATCH, "no live patch %d", id) : fail(HP_E_NO_PATCH, "no patch is live");
 		goto out;
 	}
 	/* Every module the patch redirects. */

@@ -560,13 +560,17 @@ static const char *last_line(char *reply)
 	return nl ? nl + 1 : reply;
 }
 
-static int failed(pid_t pid, const char *last)
+/* The runtime's refusal, one line; with the package's file when there is one (package NULL). */
+static int failed(pid_t pid, const char *package, const char *last)
 {
 	int code = 0, at = 0;
+	char what[4200] = "";
+	if (package)
+		snprintf(what, sizeof what, " refused %s", package);
 	if (sscanf(last, "error %d %n", &code, &at) >= 1)
-		fprintf(stderr, "hpctl: process %d: %s\n", (int)pid, last + at);
+		fprintf(stderr, "hpctl: process %d%s: %s\n", (int)pid, what, last + at);
 	else
-		fprintf(stderr, "hpctl: process %d: unexpected reply: %s\n", (int)pid, last);
+		fprintf(stderr, "hpctl: process %d%s: unexpected reply: %s\n", (int)pid, what, last);
 	return 1;
 }
 
@@ -612,7 +616,7 @@ static int status(pid_t pid, int json)
 		return 1;
 	const char *last = last_line(reply);
 	if (strncmp(last, "ok", 2))
-		return failed(pid, last);
+		return failed(pid, NULL, last);
 	int count = 0;
 	size_t skipped = 0;
 	char *skipped_lines[256];
@@ -735,7 +739,7 @@ int main(int argc, char **argv)
 		const char *last = last_line(reply);
 		int id;
 		if (sscanf(last, "ok %d", &id) != 1)
-			return failed((pid_t)pid, last);
+			return failed((pid_t)pid, argv[3], last);
 		printf("process %ld: applied %s as patch %d\n", pid, argv[3], id);
 		/* Then what became of each of the package's modules. */
 		for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
@@ -756,7 +760,7 @@ int main(int argc, char **argv)
 			return 1;
 		const char *last = last_line(reply);
 		if (strncmp(last, "ok", 2))
-			return failed((pid_t)pid, last);
+			return failed((pid_t)pid, NULL, last);
 		printf("process %ld: reverted %s\n", pid, argc == 4 ? argv[3] : "the newest patch");
 		return 0;
 	}
