@@ -9,7 +9,8 @@ dir=$1
 sockdir=$(mktemp -u /tmp/hpns.XXXXXX)  # made inside the namespace's /tmp
 decoy=$(mktemp -d /tmp/hpdecoy.XXXXXX)  # the host's
 chmod 700 "$decoy"
-unshare -m sh -c 'mount -t tmpfs none /tmp && HOTPATCH_SOCKET_DIR=$0 exec "$1"' "$sockdir" "$dir/app" &
+# Started from its directory, entered before the tmpfs hides /tmp (the tests may run under it).
+unshare -m sh -c 'cd "$1" && mount -t tmpfs none /tmp && HOTPATCH_SOCKET_DIR=$0 exec ./app' "$sockdir" "$dir" &
 pid=$!
 trap 'kill -KILL $pid $decoy_pid 2>/dev/null || true; rm -rf "$decoy"' EXIT
 for _ in $(seq 100); do [ -S "/proc/$pid/root$sockdir/$pid.sock" ] && break; sleep 0.05; done

@@ -13,7 +13,9 @@ sockdir=$(mktemp -u /tmp/hpns.XXXXXX)  # a name only, made inside the namespace'
 # a new pid namespace needs a fork (-f): the program is then unshare's child.
 flags=(-m)
 [ "${2:-}" = pid ] && flags=(-m -p -f)
-unshare "${flags[@]}" sh -c 'mount -t tmpfs none /tmp && HOTPATCH_SOCKET_DIR=$0 exec "$1"' "$sockdir" "$dir/old/app" \
+# The program is started from its directory, entered before the tmpfs hides /tmp: the tests
+# themselves may run under /tmp.
+unshare "${flags[@]}" sh -c 'cd "$1" && mount -t tmpfs none /tmp && HOTPATCH_SOCKET_DIR=$0 exec ./app' "$sockdir" "$dir/old" \
   >> "$dir/out.txt" &
 pid=$!
 # SIGKILL: the first process of a pid namespace ignores other signals sent from outside.
