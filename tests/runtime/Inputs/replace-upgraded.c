@@ -9,33 +9,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "hotpatch.h"
-#include "read_file.h"
-
-int fa(void);
-int fb(void);
-int fc(void);
-
-static void show(const char *when)
-{
-	struct hp_patch_status st[4];
-	int live = hp_status(st, 4);
-	printf("%s: fa %d fb %d fc %d; %d live", when, fa(), fb(), fc(), live);
-	for (int i = 0; i < live && i < 4; i++)
-		printf(" [id %d, %u functions]", st[i].id, st[i].functions);
-	printf("\n");
-}
-
-static int apply(const char *path)
-{
-	size_t size = 0;
-	void *pkg = read_all(path, &size);
-	int id = hp_apply(pkg, size);
-	free(pkg);
-	if (id < 0)
-		printf("apply %s failed: %s: %s\n", path, hp_strerror(id), hp_last_error());
-	return id;
-}
+#include "replace-common.h"
 
 /* Installs a copy of the program's file in its place (write beside, rename over), like dpkg. */
 static int upgrade_on_disk(void)

@@ -5,31 +5,7 @@
  * the first again. */
 #include <stdio.h>
 #include <stdlib.h>
-#include "hotpatch.h"
-#include "apply_file.h"
-
-int fa(void);
-int fb(void);
-int fc(void);
-
-
-static void show(const char *when)
-{
-	struct hp_patch_status st[4];
-	int live = hp_status(st, 4);
-	printf("%s: fa %d fb %d fc %d; %d live", when, fa(), fb(), fc(), live);
-	for (int i = 0; i < live && i < 4; i++)
-		printf(" [id %d, %u functions]", st[i].id, st[i].functions);
-	printf("\n");
-}
-
-/* "apply <path> failed: ..." when it fails: the test applies two packages. */
-static int apply(const char *path)
-{
-	char what[4096];
-	snprintf(what, sizeof what, "apply %s", path);
-	return apply_file(path, what);
-}
+#include "replace-common.h"
 
 int main(int argc, char **argv)
 {
