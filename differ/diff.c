@@ -376,6 +376,30 @@ static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
 	return 0;
 }
 
+/* Whether the merged constant at offset `at` of section ms (a string up to its NUL, or one entry
+ * of a table of constants) has the same bytes at old_addr in the old module: the linker merges
+ * such pieces and puts them anywhere, so only their contents can be compared. */
+static int same_merged_piece(struct ctx *c, const struct hp_section *ms, uint64_t at, uint64_t old_addr)
+{
+	if (!ms->data || at >= ms->shdr.sh_size)
+		return 0;
+	const uint8_t *piece = ms->data + at;
+	uint64_t room = ms->shdr.sh_size - at;
+	size_t len;
+	if (ms->shdr.sh_flags & SHF_STRINGS) {
+		const uint8_t *nul = memchr(piece, 0, room);
+		if (!nul)
+			return 0;
+		len = (size_t)(nul - piece) + 1;
+	} else {
+		if (!ms->shdr.sh_entsize || ms->shdr.sh_entsize > room)
+			return 0;
+		len = ms->shdr.sh_entsize;
+	}
+	const uint8_t *old = old_bytes(c, old_addr, len);
+	return old && !memcmp(old, piece, len);
+}
+
 /* Whether the old module has a symbol of that name at addr (of that size, unless size is -1):
  * file-local names may repeat across objects, and the address tells which one is meant. */
 static int old_named_at(struct ctx *c, const char *name, uint64_t addr, uint64_t size)
@@ -536,16 +560,9 @@ static int same_plain_target(struct ctx *c, struct hp_object *o, const struct hp
 	int section = GELF_ST_TYPE(r->sym.st_info) == STT_SECTION;
 	struct hp_section ms;
 	if (!pcrel && !hp_elf_section_at(&o->elf, r->sym.st_shndx, &ms) && (ms.shdr.sh_flags & SHF_MERGE) && ms.data) {
-		/* A pointer to a merged constant (a string in a table): the old one points at the
-		 * same bytes, wherever the linker put them. */
-		uint64_t at = (section ? 0 : r->sym.st_value) + (uint64_t)r->addend;
-		if (at >= ms.shdr.sh_size)
-			return 0;
-		const uint8_t *end = ms.shdr.sh_flags & SHF_STRINGS ? memchr(ms.data + at, 0, ms.shdr.sh_size - at) :
-		                     ms.data + at + (ms.shdr.sh_entsize ? ms.shdr.sh_entsize : 1) - 1;
-		size_t len = end && end < ms.data + ms.shdr.sh_size ? (size_t)(end - (ms.data + at)) + 1 : 0;
-		const uint8_t *old_piece = len ? old_bytes(c, target + (uint64_t)r->addend, len) : NULL;
-		return old_piece && !memcmp(old_piece, ms.data + at, len);
+		/* A pointer to a merged constant (a string in a table). */
+		return same_merged_piece(c, &ms, (section ? 0 : r->sym.st_value) + (uint64_t)r->addend,
+		                         target + (uint64_t)r->addend);
 	}
 	if (section)
 		return same_plain_section(c, o, r->sym.st_shndx, target);
@@ -650,21 +667,8 @@ static int same_machine_code(struct ctx *c, struct entity *e)
 		if (name[0] == '.' && name[1] == 'L') {
 			/* A merged constant: the old field must point at the same bytes. */
 			struct hp_section cs;
-			const uint8_t *old_piece = NULL;
-			size_t len = 0;
-			if (!hp_elf_section_at(&o->elf, rel[j].sym.st_shndx, &cs) && cs.data && (cs.shdr.sh_flags & SHF_MERGE) &&
-			    rel[j].sym.st_value < cs.shdr.sh_size) {
-				const uint8_t *piece = cs.data + rel[j].sym.st_value;
-				const uint8_t *end = cs.shdr.sh_flags & SHF_STRINGS ?
-				                         memchr(piece, 0, cs.shdr.sh_size - rel[j].sym.st_value) :
-				                         cs.shdr.sh_entsize && cs.shdr.sh_entsize <= cs.shdr.sh_size - rel[j].sym.st_value ?
-				                         piece + cs.shdr.sh_entsize - 1 : NULL;
-				len = end ? (size_t)(end - piece) + 1 : 0;
-				old_piece = len ? old_bytes(c, target, len) : NULL;
-				same = old_piece && !memcmp(old_piece, piece, len);
-			} else {
-				same = 0;
-			}
+			same = !hp_elf_section_at(&o->elf, rel[j].sym.st_shndx, &cs) && (cs.shdr.sh_flags & SHF_MERGE) &&
+			       same_merged_piece(c, &cs, rel[j].sym.st_value, target);
 			continue;
 		}
 		struct entity *t = find_entity(c, name);
@@ -987,9 +991,6 @@ static int linked_from(struct hp_module *m, struct hp_object *o)
 	return globals > 0;
 }
 
-/* Objects built without the plugin have no fingerprints: their functions are compared as
- * machine code with the running module's (same_machine_code).  Identical code needs nothing;
- * changed code cannot be patched from here, so it is refused unless --allow-unfingerprinted. */
 /* Of the old module's `count` file-local functions named like s (from `first` on), the one at
  * the place of s's section: the section is placed by another of its functions or variables
  * whose name is unique.  NULL when nothing places it. */
@@ -1017,6 +1018,9 @@ static const struct hp_symbol *plain_old_symbol(struct ctx *c, struct hp_object 
 	return NULL;
 }
 
+/* Objects built without the plugin have no fingerprints: their functions are compared as
+ * machine code with the running module's (same_machine_code).  Identical code needs nothing;
+ * changed code cannot be patched from here, so it is refused unless --allow-unfingerprinted. */
 static void verify_plain(struct ctx *c)
 {
 	/* The other way round: a function OLD has from code built without the plugin, now with a
