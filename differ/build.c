@@ -19,16 +19,6 @@ static struct {
 	int failed;
 } walk;
 
-static int is_elf_file(const char *path)
-{
-	unsigned char magic[4];
-	FILE *f = fopen(path, "rb");
-	int yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\177ELF", 4);
-	if (f)
-		fclose(f);
-	return yes;
-}
-
 /* Reads the file's metadata; returns 1 if it has some, 0 if not, -1 if it is corrupt. */
 static int read_meta(struct hp_elf *e, struct hp_meta *m, char *err, size_t err_size)
 {
@@ -49,7 +39,7 @@ static int add_file(const char *path, const char *rel)
 	struct hp_elf e;
 	struct hp_meta m;
 	char err[512];
-	if (!is_elf_file(path))
+	if (hp_file_starts_with(path, ELFMAG, SELFMAG) != 1)
 		return 0;  /* not part of what we compare */
 	if (hp_elf_open(path, &e, err, sizeof err)) {
 		/* An ELF file of the build that cannot be read (truncated, no permission) would

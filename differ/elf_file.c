@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <libelf.h>
 
@@ -483,4 +484,22 @@ int hp_elf_has_runtime(struct hp_elf *e)
 		}
 	}
 	return e->has_symtab ? 0 : -1;
+}
+
+int hp_file_starts_with(const char *path, const void *magic, size_t len)
+{
+	struct stat st;
+	unsigned char head[16];
+	if (len > sizeof head || stat(path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = !fstat(fd, &st) && S_ISREG(st.st_mode) ? read(fd, head, len) : 0;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	if (n < 0)
+		return -1;
+	return (size_t)n == len && !memcmp(head, magic, len);
 }

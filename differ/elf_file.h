@@ -115,6 +115,11 @@ long hp_elf_dynamic_relocations(struct hp_elf *elf, struct hp_dynreloc **out);
  * or libhotpatch.so among its needed libraries.  1 yes, 0 no, -1 cannot tell (stripped). */
 int hp_elf_has_runtime(struct hp_elf *elf);
 
+/* Whether the file at path begins with those bytes (the ELF or the package magic): 1 yes, 0 no
+ * (also for anything but a regular file, which is never opened: a FIFO could wait for ever, a
+ * device act), -1 when a regular file cannot be read (errno set). */
+int hp_file_starts_with(const char *path, const void *magic, size_t len);
+
 /* True for executables and shared libraries; false for relocatable objects. */
 int hp_elf_is_linked(const struct hp_elf *elf);
 

@@ -4,7 +4,6 @@
  * Exit status: 0 package written, 1 error, 2 refused (unsafe to patch), 3 no code change (also
  * for bit-identical builds). */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "text.h"
 
 enum { EXIT_WRITTEN = 0, EXIT_ERROR = 1, EXIT_REFUSED = 2, EXIT_UNCHANGED = 3 };
+#define PACKAGE_MAGIC_SIZE sizeof(((struct hp_pkg_header *)0)->magic)
 
 struct options {
 	const char *old_path, *new_path, *output, *objects;
@@ -190,16 +190,8 @@ static int same_file(const char *a, const char *b)
  * or a link to one) is removed: a mistyped -o never costs another file. */
 static void discard_output(const char *path)
 {
-	char magic[sizeof(((struct hp_pkg_header *)0)->magic)];
-	/* Only a regular file is opened (opening a device can act, a FIFO can wait for ever), and
-	 * without waiting should it change in between. */
-	struct stat st;
-	int fd = path && !stat(path, &st) && S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
-	int package = fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
-	              read(fd, magic, sizeof magic) == (ssize_t)sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
-	if (fd >= 0)
-		close(fd);
-	if (package && unlink(path) && errno != ENOENT)
+	if (path && hp_file_starts_with(path, HP_PACKAGE_MAGIC, PACKAGE_MAGIC_SIZE) == 1 && unlink(path) &&
+	    errno != ENOENT)
 		fprintf(stderr, "hpdiff: %s: cannot remove the earlier package: %s\n", path, strerror(errno));
 }
 
@@ -210,7 +202,6 @@ static void discard_output(const char *path)
  * written into.  Returns 1 when replaceable, else 0 with err set. */
 static int replaceable(const char *path, char *err, size_t err_size)
 {
-	char magic[sizeof(((struct hp_pkg_header *)0)->magic)];
 	struct stat st;
 	if (!lstat(path, &st) && S_ISCHR(st.st_mode))
 		return 1;  /* -o /dev/null: written into, never replaced (package_write.c) */
@@ -218,18 +209,13 @@ static int replaceable(const char *path, char *err, size_t err_size)
 		return errno == ENOENT ? 1 : (snprintf(err, err_size, "%s: %s", path, strerror(errno)), 0);
 	if (S_ISREG(st.st_mode) && st.st_size == 0)
 		return 1;
-	FILE *f = S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
-	if (S_ISREG(st.st_mode) && !f) {
+	int package = hp_file_starts_with(path, HP_PACKAGE_MAGIC, PACKAGE_MAGIC_SIZE);
+	if (package < 0)
 		snprintf(err, err_size, "%s: cannot tell whether it is a hotpatch package (%s): refusing to replace it",
 		         path, strerror(errno));
-		return 0;
-	}
-	int package = f && fread(magic, 1, sizeof magic, f) == sizeof magic && !memcmp(magic, HP_PACKAGE_MAGIC, sizeof magic);
-	if (f)
-		fclose(f);
-	if (!package)
+	else if (!package)
 		snprintf(err, err_size, "%s exists and is not a hotpatch package: refusing to replace it", path);
-	return package;
+	return package == 1;
 }
 
 /* The newest (or oldest) modification time among a build's modules, in nanoseconds. */
@@ -283,15 +269,7 @@ static void tree_path(const struct hp_build *b, const char *name, char *out, siz
 static int not_elf(const char *path)
 {
 	struct stat st;
-	unsigned char magic[4];
-	if (lstat(path, &st) || !S_ISREG(st.st_mode))
-		return 0;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	int elf = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "\177ELF", 4);
-	fclose(f);
-	return !elf;
+	return !lstat(path, &st) && S_ISREG(st.st_mode) && hp_file_starts_with(path, ELFMAG, SELFMAG) == 0;
 }
 
 /* A program or library present in both trees, with metadata in only one of them, cannot be
