@@ -259,17 +259,23 @@ const uint8_t *hp_elf_symbol_bytes(struct hp_elf *e, const struct hp_symbol *sym
 	return (const uint8_t *)data->d_buf + start;
 }
 
-const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *name)
+/* The first symbol (sorted by name) whose name is not below name. */
+static size_t first_not_below(const struct hp_elf *e, const char *name)
 {
-	size_t lo = 0, hi = e->symbol_count, len = strlen(name);
+	size_t lo = 0, hi = e->symbol_count;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(e->symbols[mid].name, name);
-		if (c < 0)
+		if (strcmp(e->symbols[mid].name, name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *name)
+{
+	size_t lo = first_not_below(e, name), len = strlen(name);
 	/* name itself sorts first; "name@VERSION" follows after names like "name.x" or "name1". */
 	for (size_t i = lo; i < e->symbol_count && !strncmp(e->symbols[i].name, name, len); i++)
 		if (e->symbols[i].name[len] == 0 || e->symbols[i].name[len] == '@')
@@ -279,14 +285,7 @@ const struct hp_symbol *hp_elf_find_symbol(const struct hp_elf *e, const char *n
 
 size_t hp_elf_count_symbols(const struct hp_elf *e, const char *name, const struct hp_symbol **first)
 {
-	size_t lo = 0, hi = e->symbol_count, n = 0;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(e->symbols[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = first_not_below(e, name), n = 0;
 	*first = lo < e->symbol_count && !strcmp(e->symbols[lo].name, name) ? &e->symbols[lo] : NULL;
 	while (lo + n < e->symbol_count && !strcmp(e->symbols[lo + n].name, name))
 		n++;
