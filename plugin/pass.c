@@ -407,6 +407,28 @@ char *hp_source_root(const char *main_file, const char *root)
 	return file;
 }
 
+char *hp_path_from_cwd(const char *dir)
+{
+	char cwd[PATH_MAX];
+	char *from = getcwd(cwd, sizeof cwd) ? normalize(cwd) : NULL;
+	char *to = normalize(dir);
+	char *dest = to ? malloc(strlen(to) + 2) : NULL;
+	char *out = from && dest ? malloc(3 * strlen(from) + strlen(to) + 1) : NULL;
+	if (out) {
+		sprintf(dest, "%s/", strcmp(to, "/") ? to : "");  /* a directory: shared as a whole */
+		size_t common = shared_dir_length(dest, from), n = 0;
+		for (const char *p = from + common; *p; p++)  /* one ".." per directory of cwd below */
+			if (*p == '/' && p[1] && p[1] != '/')
+				n += (size_t)sprintf(out + n, "%s..", n ? "/" : "");
+		const char *down = to + common + (to[common] == '/');
+		sprintf(out + n, "%s%s", n && *down ? "/" : "", down);
+	}
+	free(from);
+	free(to);
+	free(dest);
+	return out;
+}
+
 /* Gives every file-local symbol a name unique to its translation unit (hazard 6), stable
  * across checkouts because it derives from the source identity, not the path. */
 static int make_local_names_unique(struct finish *f, const char *tu)

@@ -64,6 +64,10 @@ int hp_plugin_finish(LLVMModuleRef module, const struct hp_plugin_options *optio
  * memory. */
 char *hp_source_root(const char *main_file, const char *root);
 
+/* The relative path that reaches directory dir from the working directory ("../src"), "" when
+ * it is the working directory.  Malloc'd; NULL when out of memory or no working directory. */
+char *hp_path_from_cwd(const char *dir);
+
 #ifdef __cplusplus
 }
 #endif

@@ -784,40 +784,13 @@ private:
       CI.getLangOpts().MacroPrefixMap.emplace(std::string(Dir) + "/", "");
       // Out-of-tree builds (automake's VPATH, make -f ../src/Makefile) spell sources relative
       // to the build directory ("../src-1/app.c"): the root as seen from there maps too.
-      llvm::SmallString<256> Cwd;
-      if (!llvm::sys::fs::current_path(Cwd)) {
-        std::string Up = relativeTo(Cwd.str().str(), Dir);
-        if (!Up.empty())
-          CI.getLangOpts().MacroPrefixMap.emplace(Up + "/", "");
+      if (char *Up = hp_path_from_cwd(Dir)) {
+        if (*Up)
+          CI.getLangOpts().MacroPrefixMap.emplace(std::string(Up) + "/", "");
+        free(Up);
       }
     }
     free(Dir);
-  }
-
-  // The path of directory To relative to directory From ("../src"), both absolute and
-  // normalized; empty when they are the same directory.
-  static std::string relativeTo(const std::string &From, const std::string &To) {
-    auto split = [](const std::string &P) {
-      std::vector<std::string> Parts;
-      for (size_t I = 0, J; I < P.size(); I = J + 1) {
-        J = P.find('/', I);
-        if (J == std::string::npos)
-          J = P.size();
-        if (J > I)
-          Parts.push_back(P.substr(I, J - I));
-      }
-      return Parts;
-    };
-    std::vector<std::string> F = split(From), T = split(To);
-    size_t Common = 0;
-    while (Common < F.size() && Common < T.size() && F[Common] == T[Common])
-      Common++;
-    std::string R;
-    for (size_t I = Common; I < F.size(); I++)
-      R += R.empty() ? ".." : "/..";
-    for (size_t I = Common; I < T.size(); I++)
-      R += (R.empty() ? "" : "/") + T[I];
-    return R;
   }
 
   // The options that shape machine code without necessarily showing in every function's IR.
