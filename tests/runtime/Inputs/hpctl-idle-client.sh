@@ -9,14 +9,8 @@
 set -uo pipefail
 dir=$1
 hpctl=${HPCTL:?}
-# A short directory: a socket path must fit in 108 bytes, wherever the tests run.
-export HOTPATCH_SOCKET_DIR
-HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
-"$dir/old/app" > /dev/null &
-pid=$!
-idle=
-trap 'kill -CONT $pid 2>/dev/null; kill $pid $idle 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
+source "$(dirname "$0")/start-app.sh"
+start_app "$dir/old/app"
 # Connects and stays silent for a minute; says "connected" once the connection is up.
 silent() {
   python3 -c '
@@ -26,7 +20,7 @@ s.connect(sys.argv[1])
 print("connected", flush=True)
 time.sleep(60)
 ' "$HOTPATCH_SOCKET_DIR/$pid.sock" > "$dir/idle.txt" &
-  idle="$idle $!"
+  also_kill="$also_kill $!"  # start-app.sh kills them at exit
   for _ in $(seq 100); do grep -q connected "$dir/idle.txt" 2>/dev/null && break; sleep 0.05; done
 }
 run() {

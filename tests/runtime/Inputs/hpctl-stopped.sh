@@ -7,13 +7,8 @@
 set -uo pipefail
 app=$1
 hpctl=${HPCTL:?}
-# A short directory: a socket path must fit in 108 bytes, wherever the tests run.
-export HOTPATCH_SOCKET_DIR
-HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
-"$app" > /dev/null &
-pid=$!
-trap 'kill -CONT $pid 2>/dev/null; kill $pid 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
+source "$(dirname "$0")/start-app.sh"
+start_app "$app"
 kill -STOP "$pid"
 # The stop takes effect asynchronously: wait until /proc says so.
 for _ in $(seq 100); do [ "$(sed 's/.*) //' /proc/$pid/stat | cut -c1)" = T ] && break; sleep 0.02; done
