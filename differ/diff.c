@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "lines.h"
-#include "prologue.h"
+#include "site.h"
 
 /* ---- Memory: hpdiff is a command; running out of memory ends it with a message ------------ */
 
@@ -1112,7 +1112,7 @@ static uint32_t place(struct ctx *c, int seg, const uint8_t *bytes, uint64_t siz
 	if (seg != HP_SEG_BSS) {
 		/* Text is padded with int3, everything else with zeros. */
 		m->segment[seg] = xrealloc(m->segment[seg], at + size);
-		memset(m->segment[seg] + m->segment_size[seg], seg == HP_SEG_TEXT ? 0xcc : 0, at - m->segment_size[seg]);
+		memset(m->segment[seg] + m->segment_size[seg], seg == HP_SEG_TEXT ? HP_SITE_TRAP : 0, at - m->segment_size[seg]);
 		if (bytes)
 			memcpy(m->segment[seg] + at, bytes, size);
 		else
@@ -1190,6 +1190,17 @@ static uint32_t import_index(struct ctx *c, const char *name)
 	return (uint32_t)(m->import_count - 1);
 }
 
+/* A jump through the slot at target (contract/site.h), placed in text; its displacement is a
+ * relocation, the slot's address being known only once the package is mapped. */
+static uint32_t place_slot_jump(struct ctx *c, struct target slot)
+{
+	uint8_t jump[HP_SLOT_JUMP_SIZE];
+	hp_site_slot_jump(0, 0, jump);
+	uint32_t at = place(c, HP_SEG_TEXT, jump, sizeof jump, 8);
+	add_reloc(c, HP_SEG_TEXT, at + HP_SLOT_JUMP_DISP, HP_RELOC_PC32, slot, -(HP_SLOT_JUMP_END - HP_SLOT_JUMP_DISP));
+	return at;
+}
+
 /* An 8-byte read-only slot holding a target's address; with stub, also a `jmp *slot(%rip)` in
  * text, for calls to code too far away for a rel32 (imports from other libraries). */
 static struct slot *slot_for(struct ctx *c, struct target t, int stub)
@@ -1206,9 +1217,7 @@ static struct slot *slot_for(struct ctx *c, struct target t, int stub)
 		add_reloc(c, HP_SEG_RODATA, s->offset, HP_RELOC_ABS64, t, 0);
 	}
 	if (stub && s->stub == UINT32_MAX) {
-		static const uint8_t jmp[8] = { 0xff, 0x25, 0, 0, 0, 0, 0xcc, 0xcc };
-		s->stub = place(c, HP_SEG_TEXT, jmp, sizeof jmp, 8);
-		add_reloc(c, HP_SEG_TEXT, s->stub + 2, HP_RELOC_PC32, in_segment(HP_SEG_RODATA, s->offset), -4);
+		s->stub = place_slot_jump(c, in_segment(HP_SEG_RODATA, s->offset));
 	}
 	return s;
 }
@@ -1228,9 +1237,7 @@ static uint32_t got_stub(struct ctx *c, struct target got)
 	for (size_t i = 0; i < c->slot_count; i++)
 		if (c->slots[i].kind == 0 && c->slots[i].value == got.value)
 			return c->slots[i].stub;
-	static const uint8_t jmp[8] = { 0xff, 0x25, 0, 0, 0, 0, 0xcc, 0xcc };
-	struct slot s = { 0, 0, got.value, 0, place(c, HP_SEG_TEXT, jmp, sizeof jmp, 8) };
-	add_reloc(c, HP_SEG_TEXT, s.stub + 2, HP_RELOC_PC32, got, -4);
+	struct slot s = { 0, 0, got.value, 0, place_slot_jump(c, got) };
 	PUSH(c->slots, c->slot_count, s);
 	return s.stub;
 }
@@ -1721,11 +1728,11 @@ static int include_changed(struct ctx *c)
 			continue;
 		}
 		size_t len = 0;
-		const uint8_t *bytes = hp_elf_symbol_bytes(&c->old->elf, e->old_sym, -HP_PROLOGUE_PADDING,
-		                                           HP_PROLOGUE_SPAN, &len);
-		struct hp_prologue p;
+		const uint8_t *bytes = hp_elf_symbol_bytes(&c->old->elf, e->old_sym, -HP_SITE_PADDING,
+		                                           HP_SITE_SPAN, &len);
+		struct hp_site p;
 		if (bytes)
-			hp_prologue_inspect(bytes, len, e->old_sym->value, &p);
+			hp_site_inspect(bytes, len, e->old_sym->value, &p);
 		if (!bytes || p.problem) {
 			note(c, "function", e->name, unit_of(e), "refused", 0, "%s, but its running copy cannot be redirected: %s",
 			     e->why, bytes ? p.problem : "no patchable padding before the entry");
@@ -1737,8 +1744,8 @@ static int include_changed(struct ctx *c)
 		const struct hp_symbol *s = hp_elf_find_symbol(&k->obj->elf, e->name);
 		struct hp_pkg_redirect rd = { .old_offset = e->old_sym->value,
 			                      .new_offset = k->offset + (uint32_t)(s->value - k->start),
-			                      .site_offset = (uint8_t)p.site_offset,
-			                      .expected_size = (uint8_t)(HP_PROLOGUE_PADDING + p.site_offset + 2) };
+			                      .site_offset = (uint8_t)p.offset,
+			                      .expected_size = (uint8_t)(HP_SITE_PADDING + p.offset + HP_SITE_SIZE) };
 		memcpy(rd.expected, bytes, rd.expected_size);
 		if (e->new->flags & HP_META_RECURSIVE)
 			rd.flags |= HP_REDIRECT_RECURSIVE;

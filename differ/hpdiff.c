@@ -15,6 +15,7 @@
 #include "build.h"
 #include "diff.h"
 #include "package_write.h"
+#include "source_name.h"
 #include "text.h"
 
 enum { EXIT_WRITTEN = 0, EXIT_ERROR = 1, EXIT_REFUSED = 2, EXIT_UNCHANGED = 3 };

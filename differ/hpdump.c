@@ -9,9 +9,9 @@
 
 #include "elf_file.h"
 #include "meta_read.h"
-#include "package.h"
+#include "package_read.h"
 #include "text.h"
-#include "prologue.h"
+#include "site.h"
 
 struct dump {
 	int json, verbose, prologues;
@@ -38,15 +38,15 @@ static const char *prologue_text(struct hp_elf *e, const struct hp_rec *r, char 
 	if (!s)
 		return e->has_symtab ? "no symbol" : "stripped";
 	size_t len = 0;
-	const uint8_t *bytes = hp_elf_symbol_bytes(e, s, -HP_PROLOGUE_PADDING, HP_PROLOGUE_SPAN, &len);
-	struct hp_prologue p;
+	const uint8_t *bytes = hp_elf_symbol_bytes(e, s, -HP_SITE_PADDING, HP_SITE_SPAN, &len);
+	struct hp_site p;
 	if (!bytes)
 		return "BAD: no patchable padding before the entry";
-	hp_prologue_inspect(bytes, len, s->value, &p);
+	hp_site_inspect(bytes, len, s->value, &p);
 	if (p.problem)
 		snprintf(buf, 96, "BAD: %s", p.problem);
 	else
-		snprintf(buf, 96, "+%u:%02x%02x", p.site_offset, p.site[0], p.site[1]);
+		snprintf(buf, 96, "+%u:%02x%02x", p.offset, p.bytes[0], p.bytes[1]);
 	return buf;
 }
 
@@ -230,7 +230,6 @@ static int dump_elf(struct hp_elf *e, void *arg)
 	return 0;
 }
 
-static const char *const segment_names[HP_SEG_COUNT] = { "text", "rodata", "data", "bss" };
 static const char *const target_names[] = { "?", "module", "package", "import", "value" };
 static const char *const reloc_names[] = { "?", "pc32", "abs64", "abs32s", "abs32" };
 
@@ -262,14 +261,14 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 			hp_json_string(hp_package_string(p, m.name));
 			printf(",\"build_id\":\"%s\",\"segments\":{", h);
 			for (int s = 0; s < HP_SEG_COUNT; s++)
-				printf("%s\"%s\":%u", s ? "," : "", segment_names[s], m.segment_size[s]);
+				printf("%s\"%s\":%u", s ? "," : "", hp_package_segment_name(s), m.segment_size[s]);
 			printf("},\"unwind_bytes\":%u,\"relocations\":%u,\"redirects\":[", m.eh_frame_size, m.reloc_count);
 		} else {
 			/* The unwind table closes rodata: shown apart from the data the code uses. */
 			uint32_t unwind = m.eh_frame_size ? m.segment_size[HP_SEG_RODATA] - m.eh_frame_offset : 0;
 			printf("module %s  build-id %s\n  segments:", hp_package_string(p, m.name), h);
 			for (int s = 0; s < HP_SEG_COUNT; s++)
-				printf(" %s %u", segment_names[s], m.segment_size[s] - (s == HP_SEG_RODATA ? unwind : 0));
+				printf(" %s %u", hp_package_segment_name(s), m.segment_size[s] - (s == HP_SEG_RODATA ? unwind : 0));
 			printf("\n");
 		}
 		for (uint32_t r = 0; r < m.redirect_count; r++) {
@@ -316,8 +315,8 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 			by_kind[rl.target_kind < 5 ? rl.target_kind : 0]++;
 			if (d->verbose)
 				printf("  reloc     %-6s %s+0x%x -> %s %s0x%llx %+lld\n", reloc_names[rl.type < 5 ? rl.type : 0],
-				       segment_names[rl.segment], rl.offset, target_names[rl.target_kind < 5 ? rl.target_kind : 0],
-				       rl.target_kind == HP_TARGET_SEGMENT ? segment_names[rl.target_segment] : "",
+				       hp_package_segment_name(rl.segment), rl.offset, target_names[rl.target_kind < 5 ? rl.target_kind : 0],
+				       rl.target_kind == HP_TARGET_SEGMENT ? hp_package_segment_name(rl.target_segment) : "",
 				       (unsigned long long)rl.target, (long long)rl.addend);
 		}
 		printf("  relocations: %u (%u to the running module, %u within the package, %u imports, %u values)",

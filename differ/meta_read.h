@@ -1,4 +1,4 @@
-/* meta_read.h — parses and validates ".hotpatch" section contents (plugin/hp_meta.h) into plain
+/* meta_read.h — parses and validates ".hotpatch" section contents (contract/hp_meta.h) into plain
  * structs.  Nothing is trusted: every offset, count and string is checked against the blob. */
 #ifndef HP_META_READ_H
 #define HP_META_READ_H

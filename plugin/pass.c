@@ -14,6 +14,7 @@
 #include "emit.h"
 #include "fingerprint.h"
 #include "hp_meta.h"
+#include "site.h"
 
 #define EXCLUDE_ANNOTATION "hotpatch_exclude"
 
@@ -110,15 +111,15 @@ static int is_excluded(struct finish *f, LLVMValueRef fn, const char *name)
 	return in_struct_list(f->module, "llvm.global.annotations", 0, fn, EXCLUDE_ANNOTATION);
 }
 
-/* The x86-64 patchable prologue (docs/design.md, "The prologue"): 8 bytes of padding before
- * the symbol, a first instruction of at least 2 bytes that the runtime overwrites with a short
- * jump into the padding, and 16-byte alignment so that the 2-byte site never straddles a
- * 16-byte boundary (the padding starts the aligned block; the site sits at offset 8 or 12). */
+/* The patchable prologue (contract/site.h; docs/design.md, "The prologue"): padding before the
+ * symbol, a first instruction at least as long as the site, which the runtime overwrites with a
+ * short jump into the padding, and an alignment that keeps the site inside one aligned block
+ * (the padding starts the block; on x86-64 the site sits at offset 8, or 12 after endbr64). */
 static void add_prologue(struct finish *f, LLVMValueRef fn)
 {
 	static const struct { const char *key, *value; } attrs[] = {
 		{ "patchable-function", "prologue-short-redirect" },
-		{ "patchable-function-prefix", "8" },
+		{ "patchable-function-prefix", HP_SITE_TEXT(HP_SITE_PADDING) },
 	};
 	LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "patchable-function-entry",
 	                                 (unsigned)strlen("patchable-function-entry"));
@@ -126,8 +127,8 @@ static void add_prologue(struct finish *f, LLVMValueRef fn)
 		LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
 		                        LLVMCreateStringAttribute(f->ctx, attrs[i].key, (unsigned)strlen(attrs[i].key),
 		                                                  attrs[i].value, (unsigned)strlen(attrs[i].value)));
-	if (LLVMGetAlignment(fn) < 16)
-		LLVMSetAlignment(fn, 16);
+	if (LLVMGetAlignment(fn) < HP_SITE_ALIGN)
+		LLVMSetAlignment(fn, HP_SITE_ALIGN);
 }
 
 static uint8_t linkage_of(LLVMValueRef g)

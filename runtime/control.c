@@ -21,6 +21,7 @@
 #include <sys/un.h>
 
 #include "hotpatch.h"
+#include "text.h"
 
 #define MAX_MODULES 64  /* of one package, reported per module */
 
@@ -79,13 +80,6 @@ static void send_module(int fd, int id, const struct hp_module_result *r)
 {
 	reply(fd, "module %d %s %u %s\t%s\n", id, r->state == HP_MODULE_APPLIED ? "applied" : "skipped", r->functions,
 	      r->name, r->path);
-}
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
-	out[2 * n] = 0;
 }
 
 /* Who may change this process's code: root, whatever user the process runs as now (a server
@@ -173,8 +167,8 @@ static void serve(int client)
 		int live = hp_status(st, 64);
 		for (int i = 0; i < live && i < 64; i++) {
 			char id_hex[65], sum[33];
-			hex(st[i].build_id, st[i].build_id_size, id_hex);
-			hex(st[i].checksum, 16, sum);
+			hp_hex(st[i].build_id, st[i].build_id_size, id_hex);
+			hp_hex(st[i].checksum, 16, sum);
 			reply(client, "patch %d %lld %u %s %s %s\n", st[i].id, (long long)st[i].applied, st[i].functions,
 			      id_hex, sum, st[i].module);
 		}

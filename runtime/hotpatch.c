@@ -19,13 +19,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PADDING 8
-
 /* A function entry the runtime has redirected at least once. */
 struct site {
 	uintptr_t entry;              /* the function's symbol */
 	uint8_t site_offset;          /* 0, or 4 after endbr64 */
-	uint8_t original[PADDING + 6];  /* padding, endbr64 if any, site: as found */
+	uint8_t original[HP_SITE_SPAN];  /* padding, endbr64 if any, site: as found */
 	uint64_t *slot;               /* where its padding jump reads the target */
 	int patch;                    /* id of the live patch redirecting it; 0: none */
 };
@@ -195,7 +193,7 @@ static int protect_sites(struct site **sites, size_t count, int prot)
 		return -1;
 	size_t n = 0;
 	for (size_t i = 0; i < count; i++) {
-		pages[n++] = (sites[i]->entry - PADDING) & ~(page - 1);
+		pages[n++] = (sites[i]->entry - HP_SITE_PADDING) & ~(page - 1);
 		pages[n++] = (sites[i]->entry + sites[i]->site_offset + 1) & ~(page - 1);
 	}
 	qsort(pages, n, sizeof *pages, page_cmp);
@@ -215,23 +213,25 @@ static int protect_sites(struct site **sites, size_t count, int prot)
 	return rc;
 }
 
-/* The padding's jump through the slot: FF 25 rel32, then two int3. */
+/* The padding's jump through the slot, and the site's short jump back to the padding's start
+ * (contract/site.h), as the values one atomic store writes. */
+_Static_assert(HP_SLOT_JUMP_SIZE == sizeof(uint64_t) && HP_SITE_SIZE == sizeof(uint16_t),
+               "each jump is written by one aligned atomic store");
 static uint64_t padding_jump(const struct site *s)
 {
-	int32_t rel = (int32_t)((intptr_t)s->slot - (intptr_t)(s->entry - PADDING + 6));
-	uint8_t b[8] = { 0xff, 0x25, 0, 0, 0, 0, 0xcc, 0xcc };
+	uint8_t b[HP_SLOT_JUMP_SIZE];
 	uint64_t v;
-	memcpy(b + 2, &rel, 4);
-	memcpy(&v, b, 8);
+	hp_site_slot_jump(s->entry - HP_SITE_PADDING + HP_SLOT_JUMP_END, (uintptr_t)s->slot, b);
+	memcpy(&v, b, sizeof v);
 	return v;
 }
 
-/* The site's short jump back to the start of the padding. */
 static uint16_t site_jump(const struct site *s)
 {
-	uint8_t b[2] = { 0xeb, (uint8_t)(int8_t)(-(PADDING + s->site_offset + 2)) };
+	uint8_t b[HP_SITE_SIZE];
 	uint16_t v;
-	memcpy(&v, b, 2);
+	hp_site_entry_jump(s->site_offset, b);
+	memcpy(&v, b, sizeof v);
 	return v;
 }
 
@@ -244,7 +244,7 @@ static int write_sites(struct site **sites, size_t count, int redirect)
 	}
 	if (redirect) {
 		for (size_t i = 0; i < count; i++)  /* nothing executes padding: plain stores do */
-			__atomic_store_n((uint64_t *)(sites[i]->entry - PADDING), padding_jump(sites[i]), __ATOMIC_RELEASE);
+			__atomic_store_n((uint64_t *)(sites[i]->entry - HP_SITE_PADDING), padding_jump(sites[i]), __ATOMIC_RELEASE);
 		sync_cores();
 		for (size_t i = 0; i < count; i++)
 			__atomic_store_n((uint16_t *)(sites[i]->entry + sites[i]->site_offset), site_jump(sites[i]),
@@ -252,14 +252,14 @@ static int write_sites(struct site **sites, size_t count, int redirect)
 	} else {
 		for (size_t i = 0; i < count; i++) {
 			uint16_t v;
-			memcpy(&v, sites[i]->original + PADDING + sites[i]->site_offset, 2);
+			memcpy(&v, sites[i]->original + HP_SITE_PADDING + sites[i]->site_offset, sizeof v);
 			__atomic_store_n((uint16_t *)(sites[i]->entry + sites[i]->site_offset), v, __ATOMIC_RELEASE);
 		}
 		sync_cores();
 		for (size_t i = 0; i < count; i++) {
 			uint64_t v;
-			memcpy(&v, sites[i]->original, 8);
-			__atomic_store_n((uint64_t *)(sites[i]->entry - PADDING), v, __ATOMIC_RELEASE);
+			memcpy(&v, sites[i]->original, sizeof v);
+			__atomic_store_n((uint64_t *)(sites[i]->entry - HP_SITE_PADDING), v, __ATOMIC_RELEASE);
 		}
 	}
 	sync_cores();
@@ -283,16 +283,6 @@ struct incoming {
 	size_t mapping;               /* index in registry.mappings */
 	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
 };
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = 0;
-}
 
 /* The live patch entry of a module, or NULL.  A module is its load base and its build-id, never
  * its path text: the main program's file may be replaced on disk while it runs (a package
@@ -332,8 +322,8 @@ static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 				return 0;
 		}
 		char running[65], wanted[65];
-		hex(id, id_size, running);
-		hex(in->m.build_id, in->m.build_id_size, wanted);
+		hp_hex(id, id_size, running);
+		hp_hex(in->m.build_id, in->m.build_id_size, wanted);
 		return fail(HP_E_MODULE, "module %s: this process runs another build of it (build-id %s; the package is "
 		            "for %s)", in->name, id_size ? running : "none", wanted);
 	}
@@ -346,11 +336,11 @@ static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 		const char *fn = hp_package_string(pkg, r.name);
 		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
-		if (entry - PADDING < in->mod.start || entry + r.site_offset + 2 > in->mod.end)
+		if (entry - HP_SITE_PADDING < in->mod.start || entry + r.site_offset + HP_SITE_SIZE > in->mod.end)
 			return fail(HP_E_PACKAGE, "module %s: function %s lies outside the module", in->mod.path, fn);
 		if (s && s->patch && s->patch != in->replaced)
 			return fail(HP_E_CONFLICT, "module %s: %s is redirected by patch %d", in->mod.path, fn, s->patch);
-		const uint8_t *now = s && s->patch ? s->original : (const uint8_t *)(entry - PADDING);
+		const uint8_t *now = s && s->patch ? s->original : (const uint8_t *)(entry - HP_SITE_PADDING);
 		if (memcmp(now, r.expected, r.expected_size))
 			return fail(HP_E_MISMATCH, "module %s: %s does not hold the bytes the package expects "
 			            "(another build, or changed by someone else)", in->mod.path, fn);
@@ -400,7 +390,7 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
 				return fail(HP_E_MEMORY, "module %s: no room for redirect slots", in->mod.path);
 			s->site_offset = r.site_offset;
 			s->slot = slot;
-			memcpy(s->original, (const void *)(entry - PADDING), r.expected_size);
+			memcpy(s->original, (const void *)(entry - HP_SITE_PADDING), r.expected_size);
 		}
 		in->indexes[i] = (size_t)(s - registry.sites);
 		in->targets[i] = registry.mappings[found].segment[HP_SEG_TEXT] + r.new_offset;

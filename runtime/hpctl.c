@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "text.h"
 
 #define DEFAULT_TIMEOUT 30
 
@@ -596,19 +597,6 @@ static int parse_module(const char *line, struct module *m)
 	return 0;
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (const char *p = s; *p; p++)
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if ((unsigned char)*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	putchar('"');
-}
-
 static int status(pid_t pid, int json)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
@@ -635,11 +623,11 @@ static int status(pid_t pid, int json)
 			/* Every field the process sent is escaped: its answer must not shape the document. */
 			printf("%s{\"id\":%d,\"applied\":%lld,\"functions\":%u,\"build_id\":", count ? "," : "", id, applied,
 			       functions);
-			json_string(build_id);
+			hp_json_string(build_id);
 			printf(",\"checksum\":");
-			json_string(sum);
+			hp_json_string(sum);
 			printf(",\"module\":");
-			json_string(module);
+			hp_json_string(module);
 			printf("}");
 		} else {
 			char when[32];
@@ -660,7 +648,7 @@ static int status(pid_t pid, int json)
 			continue;
 		if (json) {
 			printf("%s{\"id\":%d,\"module\":", n++ ? "," : "", m.id);
-			json_string(m.name);
+			hp_json_string(m.name);
 			printf("}");
 		} else {
 			char what[600];

@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 #include "hotpatch.h"
-#include "package.h"
+#include "package_read.h"
+#include "site.h"
+#include "text.h"
 
 /* A module (the program or a shared library) as loaded in this process. */
 struct hp_loaded {

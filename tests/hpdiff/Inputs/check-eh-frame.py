@@ -1,5 +1,5 @@
 """check-eh-frame.py PACKAGE: walks the unwind table of a package's first module (the layout
-of runtime/hp_package.h) and prints its CIEs, FDEs and where each FDE's pc_begin is relocated."""
+of contract/hp_package.h) and prints its CIEs, FDEs and where each FDE's pc_begin is relocated."""
 import struct
 import sys
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""corrupt-package.py IN OUT PART: copies a hotpatch package (runtime/hp_package.h) with one byte
+"""corrupt-package.py IN OUT PART: copies a hotpatch package (contract/hp_package.h) with one byte
 flipped (xor 0xff) in the named part, or cut short:
   magic          header: first byte of the magic
   version        header: low byte of the format version

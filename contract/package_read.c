@@ -1,5 +1,5 @@
-/* package.c — the package reader: nothing in a package is trusted before it is checked. */
-#include "package.h"
+/* package_read.c — the package reader: nothing in a package is trusted before it is checked. */
+#include "package_read.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +22,11 @@ static int within(uint64_t offset, uint64_t size, uint64_t limit)
 	return offset <= limit && size <= limit - offset;
 }
 
-static const char *const segment_names[HP_SEG_COUNT] = { "text", "rodata", "data", "bss" };
+const char *hp_package_segment_name(unsigned segment)
+{
+	static const char *const names[HP_SEG_COUNT] = { "text", "rodata", "data", "bss" };
+	return segment < HP_SEG_COUNT ? names[segment] : "?";
+}
 
 static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_t index,
                         char *err, size_t err_size)
@@ -41,11 +45,11 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_
 	for (int s = 0; s < HP_SEG_COUNT; s++) {
 		uint32_t align = m.segment_align[s];
 		if (align == 0 || (align & (align - 1)) || align > 4096)
-			return bad(err, err_size, "module %u: segment %s: bad alignment %u", index, segment_names[s], align);
+			return bad(err, err_size, "module %u: segment %s: bad alignment %u", index, hp_package_segment_name(s), align);
 		if (s != HP_SEG_BSS && !within(m.segment_offset[s], m.segment_size[s], size))
-			return bad(err, err_size, "module %u: segment %s lies outside the package", index, segment_names[s]);
+			return bad(err, err_size, "module %u: segment %s lies outside the package", index, hp_package_segment_name(s));
 		if (m.segment_size[s] > (1u << 30))
-			return bad(err, err_size, "module %u: segment %s too large", index, segment_names[s]);
+			return bad(err, err_size, "module %u: segment %s too large", index, hp_package_segment_name(s));
 	}
 	if (m.eh_frame_size && (!within(m.eh_frame_offset, m.eh_frame_size, m.segment_size[HP_SEG_RODATA]) ||
 	                        m.eh_frame_size < 4))

@@ -1,8 +1,7 @@
-/* text.c — hex digests, JSON strings and source names for the tools' output. */
+/* text.c — hex digests and JSON strings (text.h). */
 #include "text.h"
 
 #include <stdio.h>
-#include <string.h>
 
 void hp_hex(const uint8_t *bytes, size_t n, char *out)
 {
@@ -27,22 +26,4 @@ void hp_json_string(const char *s)
 			putchar(c);
 	}
 	putchar('"');
-}
-
-void hp_source_name(const char *s, char *out, size_t size)
-{
-	static const char mark[] = ".__uniq.";
-	size_t n = 0;
-	if (!size)
-		return;
-	while (*s && n + 1 < size) {
-		if (!strncmp(s, mark, sizeof mark - 1) && s[sizeof mark - 1] >= '0' && s[sizeof mark - 1] <= '9') {
-			s += sizeof mark - 1;
-			while (*s >= '0' && *s <= '9')
-				s++;
-			continue;
-		}
-		out[n++] = *s++;
-	}
-	out[n] = 0;
 }

@@ -1,4 +1,4 @@
-/* package.h — reading a hotpatch package (hp_package.h): validation of every byte before any
+/* package_read.h — reading a hotpatch package (hp_package.h): validation of every byte before any
  * use, and plain accessors.  libc only: the runtime and hpdump share it. */
 #ifndef HP_PACKAGE_READ_H
 #define HP_PACKAGE_READ_H
@@ -23,5 +23,8 @@ void hp_package_import(const void *data, const struct hp_pkg_module *m, uint32_t
 void hp_package_reloc(const void *data, const struct hp_pkg_module *m, uint32_t index,
                       struct hp_pkg_reloc *out);
 const char *hp_package_string(const void *data, uint32_t offset);
+
+/* A segment's name as messages and hpdump print it ("text", "rodata", "data", "bss"; "?"). */
+const char *hp_package_segment_name(unsigned segment);
 
 #endif

@@ -1,0 +1,54 @@
+/* site_x86_64.c — the x86-64 patch site (site.h): how an entry is checked and the two jumps the
+ * runtime writes.  libc only: the runtime, the differ and hpdump all link it. */
+#include "site.h"
+
+#include <string.h>
+
+static const uint8_t endbr64[HP_SITE_MARKER_SIZE] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+/* One-byte instructions a compiler puts first in a function; overwriting two bytes there
+ * would tear the next instruction under a thread that has just executed the first. */
+static int is_one_byte_instruction(uint8_t op)
+{
+	return (op >= 0x50 && op <= 0x5f) || (op >= 0x90 && op <= 0x99) || op == 0x9c ||
+	       op == 0x9d || op == 0xc3 || op == 0xc9 || op == 0xcc || op == 0xf4 ||
+	       (op >= 0xf8 && op <= 0xfd);
+}
+
+void hp_site_inspect(const uint8_t *bytes, size_t len, uint64_t address, struct hp_site *out)
+{
+	const uint8_t *entry = bytes + HP_SITE_PADDING;
+	memset(out, 0, sizeof *out);
+	if (len < HP_SITE_PADDING + HP_SITE_SIZE) {
+		out->problem = "function too short to hold a patch site";
+		return;
+	}
+	for (int i = 0; i < HP_SITE_PADDING; i++)
+		if (bytes[i] != 0x90) {
+			out->problem = "no patchable padding before the entry";
+			return;
+		}
+	size_t code = len - HP_SITE_PADDING;
+	out->offset = code >= sizeof endbr64 + HP_SITE_SIZE && !memcmp(entry, endbr64, sizeof endbr64) ?
+	                  sizeof endbr64 : 0;
+	memcpy(out->bytes, entry + out->offset, HP_SITE_SIZE);
+	uint64_t site = address + out->offset;
+	if (site / HP_SITE_ALIGN != (site + HP_SITE_SIZE - 1) / HP_SITE_ALIGN)
+		out->problem = "entry site straddles a 16-byte boundary";
+	else if (is_one_byte_instruction(out->bytes[0]))
+		out->problem = "first instruction is shorter than 2 bytes";
+}
+
+void hp_site_slot_jump(uint64_t from_end, uint64_t slot, uint8_t out[HP_SLOT_JUMP_SIZE])
+{
+	int32_t rel = (int32_t)(slot - from_end);
+	static const uint8_t jump[HP_SLOT_JUMP_SIZE] = { 0xff, 0x25, 0, 0, 0, 0, HP_SITE_TRAP, HP_SITE_TRAP };
+	memcpy(out, jump, sizeof jump);
+	memcpy(out + HP_SLOT_JUMP_DISP, &rel, sizeof rel);
+}
+
+void hp_site_entry_jump(uint32_t site_offset, uint8_t out[HP_SITE_SIZE])
+{
+	out[0] = 0xeb;  /* jmp rel8 */
+	out[1] = (uint8_t)(int8_t)(-(int)(HP_SITE_PADDING + site_offset + HP_SITE_SIZE));
+}
