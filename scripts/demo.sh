@@ -33,7 +33,7 @@ show_load() {
 cmake_kv() { cmake -S "$1" -B "$2" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_PREFIX_PATH="$work/prefix" "${@:3}" >/dev/null; }
 
 say "1. Build hotpatch and install it (into $work/prefix)"
-cmake -G Ninja -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
+cmake -S "$root" --preset default -B "$build" >/dev/null
 ninja -C "$build" >/dev/null
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 hpctl=$work/prefix/bin/hpctl

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages hotpatch builds and tests with; does nothing when they are present.
 set -euo pipefail
-packages=(clang-19 llvm-19-dev libclang-19-dev llvm-19-tools lld-19 libelf-dev libxxhash-dev
-          ninja-build cmake make pkg-config gcc python3 npm)
+packages=(
+  clang-19 llvm-19-dev libclang-19-dev  # the compiler the plugin loads into, and its CMake package and headers
+  libelf-dev libxxhash-dev              # the differ reads ELF; fingerprints and checksums are XXH3
+  cmake ninja-build                     # the build (CMakePresets.json)
+  llvm-19-tools python3                 # the tests: lit, FileCheck, split-file
+  lld-19 make pkg-config gcc            # tests: linking with lld, a Makefile project, pkg-config, the GCC refusal
+  npm                                   # tests and benchmarks: the SQLite sources (tests/tools/fetch-sqlite.sh)
+)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,8 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${HOTPATCH_BUILD:-$root/build}
 "$root/scripts/deps.sh"
-cmake -G Ninja -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
-      -DHOTPATCH_WERROR=ON >/dev/null
+cmake -S "$root" --preset ci -B "$build" >/dev/null  # the configure line: CMakePresets.json
 ninja -C "$build"
 cd "$build"
 ctest --output-on-failure -V

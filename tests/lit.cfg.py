@@ -1,5 +1,8 @@
 # lit configuration shared by every suite under tests/: tools and substitutions.
+import json
 import os
+import subprocess
+
 import lit.formats
 
 config.name = 'hotpatch'
@@ -15,7 +18,12 @@ source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(build, 'tests', 'out')
 
-llvm_bin = '/usr/lib/llvm-19/bin'
+# Where LLVM's tools are, as CMake found them (tests/CMakeLists.txt writes it at configure time).
+try:
+    with open(os.path.join(build, 'tests', 'lit-site.json')) as site:
+        llvm_bin = json.load(site)['llvm_tools']
+except (OSError, ValueError, KeyError):
+    lit_config.fatal('%s is not a configured hotpatch build directory (no tests/lit-site.json)' % build)
 config.environment['PATH'] = os.pathsep.join([llvm_bin, os.path.join(build, 'bin'),
                                               config.environment.get('PATH', os.environ['PATH'])])
 config.environment['HOTPATCH_PLUGIN'] = os.path.join(build, 'lib', 'hotpatch.so')
@@ -36,3 +44,14 @@ config.substitutions += [
     ('%srcroot', source),
     ('%builddir', build),
 ]
+
+# package-bytes.txt was made with one compiler; under another, every package differs anyway.
+try:
+    with open(os.path.join(source, 'tests', 'tools', 'package-bytes.txt')) as manifest:
+        made_with = manifest.readline().strip()
+    compiler = subprocess.run([os.path.join(llvm_bin, 'clang'), '--version'], capture_output=True,
+                              text=True).stdout.splitlines()[0]
+    if made_with == '# compiler: ' + compiler:
+        config.available_features.add('package-bytes-compiler')
+except (OSError, IndexError):
+    pass
