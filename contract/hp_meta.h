@@ -86,7 +86,7 @@ struct hp_meta_record {
 	uint32_t calls_first;             /* indices[calls_first ..] = records it called in source */
 	uint32_t calls_count;
 	uint8_t fingerprint[16];          /* XXH3-128 of the final optimized IR (variables: content) */
-	uint8_t source_fingerprint[16];   /* same walk before optimization: own code vs. inlining */
+	uint8_t source_fingerprint[16];   /* functions: Clang's ODR hash of the body, no locations */
 	uint8_t layout_fingerprint[16];   /* XXH3-128 over the layouts of the types it uses */
 	uint8_t shape_fingerprint[16];    /* functions: fingerprint without integer constant values */
 	uint8_t abi_fingerprint[16];      /* functions: type, calling convention, argument attributes */
