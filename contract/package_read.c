@@ -1,9 +1,15 @@
-/* package_read.c — the package reader: nothing in a package is trusted before it is checked. */
+/* package_read.c — the package reader: nothing in a package is trusted before it is checked.
+ * check() walks the file's records in place (copied out one at a time: the file has no alignment
+ * guarantees beyond its own offsets) and refuses the first thing wrong; decode() then copies
+ * what was checked into one allocation, which is all the package's readers see. */
 #include "package_read.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "site.h"
 
 #define XXH_INLINE_ALL  /* header-only: the runtime links nothing but libc */
 #include <xxhash.h>
@@ -28,11 +34,47 @@ const char *hp_package_segment_name(unsigned segment)
 	return segment < HP_SEG_COUNT ? names[segment] : "?";
 }
 
+/* The file's records, copied out of a package whose header and tables are in bounds. */
+static void read_header(const void *data, struct hp_pkg_header *out)
+{
+	memcpy(out, data, sizeof *out);
+}
+
+static void read_module(const void *data, uint32_t index, struct hp_pkg_module *out)
+{
+	struct hp_pkg_header h;
+	read_header(data, &h);
+	memcpy(out, (const uint8_t *)data + h.modules_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+static void read_redirect(const void *data, const struct hp_pkg_module *m, uint32_t index,
+                          struct hp_pkg_redirect *out)
+{
+	memcpy(out, (const uint8_t *)data + m->redirects_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+static void read_import(const void *data, const struct hp_pkg_module *m, uint32_t index, struct hp_pkg_import *out)
+{
+	memcpy(out, (const uint8_t *)data + m->imports_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+static void read_reloc(const void *data, const struct hp_pkg_module *m, uint32_t index, struct hp_pkg_reloc *out)
+{
+	memcpy(out, (const uint8_t *)data + m->relocs_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+static const char *string_at(const void *data, uint32_t offset)
+{
+	struct hp_pkg_header h;
+	read_header(data, &h);
+	return (const char *)data + h.strings_offset + offset;
+}
+
 static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_t index,
                         char *err, size_t err_size)
 {
 	struct hp_pkg_module m;
-	hp_package_module(p, index, &m);
+	read_module(p, index, &m);
 	uint64_t size = h->total_size;
 	if (m.name >= h->strings_size)
 		return bad(err, err_size, "module %u: name outside the string area", index);
@@ -58,25 +100,25 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_
 		return bad(err, err_size, "module %u: no function to redirect", index);
 	for (uint32_t i = 0; i < m.redirect_count; i++) {
 		struct hp_pkg_redirect r;
-		hp_package_redirect(p, &m, i, &r);
+		read_redirect(p, &m, i, &r);
 		if (r.name >= h->strings_size)
 			return bad(err, err_size, "module %u: redirect %u: name outside the string area", index, i);
-		if ((r.site_offset != 0 && r.site_offset != 4) || r.expected_size != 8u + r.site_offset + 2)
+		if ((r.site_offset != 0 && r.site_offset != HP_SITE_MARKER_SIZE) || r.expected_size != HP_SITE_PADDING + r.site_offset + HP_SITE_SIZE)
 			return bad(err, err_size, "module %u: redirect %u: bad patch site", index, i);
 		if (r.new_offset >= m.segment_size[HP_SEG_TEXT])
 			return bad(err, err_size, "module %u: redirect %u: new code outside segment text", index, i);
-		if (r.old_offset < 8)
+		if (r.old_offset < HP_SITE_PADDING)
 			return bad(err, err_size, "module %u: redirect %u: bad function offset", index, i);
 	}
 	for (uint32_t i = 0; i < m.import_count; i++) {
 		struct hp_pkg_import im;
-		hp_package_import(p, &m, i, &im);
-		if (im.name >= h->strings_size || !hp_package_string(p, im.name)[0])
+		read_import(p, &m, i, &im);
+		if (im.name >= h->strings_size || !string_at(p, im.name)[0])
 			return bad(err, err_size, "module %u: import %u: bad name", index, i);
 	}
 	for (uint32_t i = 0; i < m.reloc_count; i++) {
 		struct hp_pkg_reloc r;
-		hp_package_reloc(p, &m, i, &r);
+		read_reloc(p, &m, i, &r);
 		unsigned width = r.type == HP_RELOC_ABS64 ? 8 : 4;
 		if (r.type < HP_RELOC_PC32 || r.type > HP_RELOC_ABS32)
 			return bad(err, err_size, "module %u: relocation %u: unknown type %u", index, i, r.type);
@@ -102,7 +144,7 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_
 	return 0;
 }
 
-int hp_package_check(const void *data, size_t size, char *err, size_t err_size)
+static int check(const void *data, size_t size, char *err, size_t err_size)
 {
 	const uint8_t *p = data;
 	struct hp_pkg_header h;
@@ -147,39 +189,102 @@ int hp_package_check(const void *data, size_t size, char *err, size_t err_size)
 	return 0;
 }
 
-void hp_package_header(const void *data, struct hp_pkg_header *out)
+/* Room for n records of one decoded type in the block, kept aligned for the next type. */
+static uint64_t room(uint64_t n, size_t record)
 {
-	memcpy(out, data, sizeof *out);
+	const uint64_t align = _Alignof(max_align_t);
+	return (n * record + align - 1) & ~(align - 1);
 }
 
-void hp_package_module(const void *data, uint32_t index, struct hp_pkg_module *out)
+/* Takes the next part of the block (sized by room()). */
+static void *take(uint8_t **at, uint64_t n, size_t record)
+{
+	void *p = *at;
+	*at += room(n, record);
+	return p;
+}
+
+/* Copies a checked package into one allocation: the package, its modules, then each module's
+ * redirects, imports and relocations. */
+static struct hp_package *decode(const uint8_t *p)
 {
 	struct hp_pkg_header h;
-	hp_package_header(data, &h);
-	memcpy(out, (const uint8_t *)data + h.modules_offset + (size_t)index * sizeof *out, sizeof *out);
+	read_header(p, &h);
+	uint64_t total = room(1, sizeof(struct hp_package)) + room(h.module_count, sizeof(struct hp_package_module));
+	for (uint32_t i = 0; i < h.module_count; i++) {
+		struct hp_pkg_module m;
+		read_module(p, i, &m);
+		total += room(m.redirect_count, sizeof(struct hp_package_redirect)) +
+		         room(m.import_count, sizeof(struct hp_package_import)) + room(m.reloc_count, sizeof(struct hp_pkg_reloc));
+	}
+	/* Tables may overlap in the file and each is copied: the sum can exceed the file. */
+	uint8_t *block = total <= SIZE_MAX ? malloc((size_t)total) : NULL;
+	if (!block)
+		return NULL;
+	uint8_t *at = block;
+	struct hp_package *pkg = take(&at, 1, sizeof *pkg);
+	struct hp_package_module *modules = take(&at, h.module_count, sizeof *modules);
+	memset(pkg, 0, sizeof *pkg);
+	pkg->version = h.version;
+	pkg->size = h.total_size;
+	memcpy(pkg->checksum, h.checksum, sizeof pkg->checksum);
+	pkg->module_count = h.module_count;
+	pkg->modules = modules;
+	for (uint32_t i = 0; i < h.module_count; i++) {
+		struct hp_pkg_module m;
+		struct hp_package_module *d = &modules[i];
+		read_module(p, i, &m);
+		memset(d, 0, sizeof *d);
+		d->name = string_at(p, m.name);
+		memcpy(d->build_id, m.build_id, sizeof d->build_id);
+		d->build_id_size = m.build_id_size;
+		d->redirect_count = m.redirect_count;
+		d->import_count = m.import_count;
+		d->reloc_count = m.reloc_count;
+		struct hp_package_redirect *redirects = take(&at, m.redirect_count, sizeof *redirects);
+		struct hp_package_import *imports = take(&at, m.import_count, sizeof *imports);
+		struct hp_pkg_reloc *relocs = take(&at, m.reloc_count, sizeof *relocs);
+		for (uint32_t k = 0; k < m.redirect_count; k++) {
+			struct hp_pkg_redirect r;
+			read_redirect(p, &m, k, &r);
+			redirects[k] = (struct hp_package_redirect){ string_at(p, r.name), r.old_offset, r.new_offset,
+				                                     r.site_offset, r.expected_size, r.flags, { 0 } };
+			memcpy(redirects[k].expected, r.expected, sizeof r.expected);
+		}
+		for (uint32_t k = 0; k < m.import_count; k++) {
+			struct hp_pkg_import im;
+			read_import(p, &m, k, &im);
+			imports[k] = (struct hp_package_import){ string_at(p, im.name), im.flags };
+		}
+		for (uint32_t k = 0; k < m.reloc_count; k++)
+			read_reloc(p, &m, k, &relocs[k]);
+		d->redirects = redirects;
+		d->imports = imports;
+		d->relocs = relocs;
+		for (int s = 0; s < HP_SEG_COUNT; s++) {
+			d->segment[s] = s != HP_SEG_BSS ? p + m.segment_offset[s] : NULL;
+			d->segment_size[s] = m.segment_size[s];
+			d->segment_align[s] = m.segment_align[s];
+		}
+		d->eh_frame_offset = m.eh_frame_offset;
+		d->eh_frame_size = m.eh_frame_size;
+	}
+	return pkg;
 }
 
-void hp_package_redirect(const void *data, const struct hp_pkg_module *m, uint32_t index,
-                         struct hp_pkg_redirect *out)
+int hp_package_decode(const void *data, size_t size, struct hp_package **out, char *err, size_t err_size)
 {
-	memcpy(out, (const uint8_t *)data + m->redirects_offset + (size_t)index * sizeof *out, sizeof *out);
+	*out = NULL;
+	if (check(data, size, err, err_size))
+		return -1;
+	if (!(*out = decode(data))) {
+		bad(err, err_size, "out of memory");
+		return -2;
+	}
+	return 0;
 }
 
-void hp_package_import(const void *data, const struct hp_pkg_module *m, uint32_t index,
-                       struct hp_pkg_import *out)
+void hp_package_free(struct hp_package *package)
 {
-	memcpy(out, (const uint8_t *)data + m->imports_offset + (size_t)index * sizeof *out, sizeof *out);
-}
-
-void hp_package_reloc(const void *data, const struct hp_pkg_module *m, uint32_t index,
-                      struct hp_pkg_reloc *out)
-{
-	memcpy(out, (const uint8_t *)data + m->relocs_offset + (size_t)index * sizeof *out, sizeof *out);
-}
-
-const char *hp_package_string(const void *data, uint32_t offset)
-{
-	struct hp_pkg_header h;
-	hp_package_header(data, &h);
-	return (const char *)data + h.strings_offset + offset;
+	free(package);  /* one block (decode) */
 }

@@ -1,5 +1,9 @@
-/* package_read.h — reading a hotpatch package (hp_package.h): validation of every byte before any
- * use, and plain accessors.  libc only: the runtime and hpdump share it. */
+/* package_read.h — reading a hotpatch package (hp_package.h): every byte is validated before
+ * any use, then the package is decoded once into one struct that its readers use (the runtime
+ * and hpdump), so that none of them reads the file's records or casts them in place.  libc only.
+ *
+ * The decoded package is one allocation owned by whoever decoded it (hp_package_free); its
+ * segment pointers point into the caller's bytes, which must outlive it. */
 #ifndef HP_PACKAGE_READ_H
 #define HP_PACKAGE_READ_H
 
@@ -7,22 +11,55 @@
 #include <stdint.h>
 #include "hp_package.h"
 
-/* Checks format, version, checksum, and that every count, offset, size, string, relocation and
- * redirect lies within the package and its segments.  Returns 0, or -1 with a one-line reason
- * in err ("checksum mismatch", "module 0: relocation 3 outside segment text", ...). */
-int hp_package_check(const void *data, size_t size, char *err, size_t err_size);
+/* A redirect, its name resolved (struct hp_pkg_redirect says what each field means). */
+struct hp_package_redirect {
+	const char *name;
+	uint64_t old_offset;
+	uint32_t new_offset;
+	uint8_t site_offset;
+	uint8_t expected_size;
+	uint16_t flags;                     /* HP_REDIRECT_* */
+	uint8_t expected[HP_PACKAGE_MAX_EXPECTED];
+};
 
-/* Accessors for a package that passed hp_package_check (fields copied out: the file has no
- * alignment guarantees beyond its own offsets). */
-void hp_package_header(const void *data, struct hp_pkg_header *out);
-void hp_package_module(const void *data, uint32_t index, struct hp_pkg_module *out);
-void hp_package_redirect(const void *data, const struct hp_pkg_module *m, uint32_t index,
-                         struct hp_pkg_redirect *out);
-void hp_package_import(const void *data, const struct hp_pkg_module *m, uint32_t index,
-                       struct hp_pkg_import *out);
-void hp_package_reloc(const void *data, const struct hp_pkg_module *m, uint32_t index,
-                      struct hp_pkg_reloc *out);
-const char *hp_package_string(const void *data, uint32_t offset);
+/* An import, its name resolved. */
+struct hp_package_import {
+	const char *name;                   /* never empty */
+	uint32_t flags;                     /* HP_IMPORT_* */
+};
+
+/* A module: its record's fields, its tables in host order and alignment, its segments. */
+struct hp_package_module {
+	const char *name;
+	uint8_t build_id[32];
+	uint8_t build_id_size;              /* 1 ..  32 */
+	uint32_t redirect_count, import_count, reloc_count;
+	const struct hp_package_redirect *redirects;  /* at least one */
+	const struct hp_package_import *imports;
+	const struct hp_pkg_reloc *relocs;  /* each checked against its segment and target */
+	const uint8_t *segment[HP_SEG_COUNT];  /* the bytes in the package; bss: NULL */
+	uint32_t segment_size[HP_SEG_COUNT];
+	uint32_t segment_align[HP_SEG_COUNT];
+	uint32_t eh_frame_offset;           /* within rodata */
+	uint32_t eh_frame_size;             /* 0: none */
+};
+
+struct hp_package {
+	uint16_t version;
+	uint64_t size;                      /* of the file */
+	uint8_t checksum[16];
+	uint32_t module_count;              /* 1 .. 4096 */
+	const struct hp_package_module *modules;
+};
+
+/* Checks format, version, checksum, and that every count, offset, size, string, relocation and
+ * redirect lies within the package and its segments, then decodes it into *out.  Returns 0;
+ * -1 with a one-line reason in err when the package is malformed ("checksum mismatch", "module
+ * 0: relocation 3 outside its segment", ...); -2 with "out of memory" when it cannot be held. */
+int hp_package_decode(const void *data, size_t size, struct hp_package **out, char *err, size_t err_size);
+
+/* Frees a decoded package (NULL: nothing). */
+void hp_package_free(struct hp_package *package);
 
 /* A segment's name as messages and hpdump print it ("text", "rodata", "data", "bss"; "?"). */
 const char *hp_package_segment_name(unsigned segment);

@@ -238,12 +238,12 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
                         size_t err_size)
 {
 	char why[300], h[65];
-	if (hp_package_check(p, size, why, sizeof why)) {
+	struct hp_package *pkg;
+	if (hp_package_decode(p, size, &pkg, why, sizeof why)) {
 		snprintf(err, err_size, "%s: %s", path, why);
 		return -1;
 	}
-	struct hp_pkg_header hd;
-	hp_package_header(p, &hd);
+	const struct hp_package hd = *pkg;
 	hp_hex(hd.checksum, 16, h);
 	if (d->json) {
 		printf("%s{\"file\":", d->files_done++ ? ",\n" : "");
@@ -253,12 +253,11 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 		printf("%s: hotpatch package v%u, %zu bytes, checksum %s\n", path, hd.version, size, h);
 	}
 	for (uint32_t i = 0; i < hd.module_count; i++) {
-		struct hp_pkg_module m;
-		hp_package_module(p, i, &m);
+		const struct hp_package_module m = hd.modules[i];
 		hp_hex(m.build_id, m.build_id_size, h);
 		if (d->json) {
 			printf("%s{\"name\":", i ? "," : "");
-			hp_json_string(hp_package_string(p, m.name));
+			hp_json_string(m.name);
 			printf(",\"build_id\":\"%s\",\"segments\":{", h);
 			for (int s = 0; s < HP_SEG_COUNT; s++)
 				printf("%s\"%s\":%u", s ? "," : "", hp_package_segment_name(s), m.segment_size[s]);
@@ -266,46 +265,39 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 		} else {
 			/* The unwind table closes rodata: shown apart from the data the code uses. */
 			uint32_t unwind = m.eh_frame_size ? m.segment_size[HP_SEG_RODATA] - m.eh_frame_offset : 0;
-			printf("module %s  build-id %s\n  segments:", hp_package_string(p, m.name), h);
+			printf("module %s  build-id %s\n  segments:", m.name, h);
 			for (int s = 0; s < HP_SEG_COUNT; s++)
 				printf(" %s %u", hp_package_segment_name(s), m.segment_size[s] - (s == HP_SEG_RODATA ? unwind : 0));
 			printf("\n");
 		}
 		for (uint32_t r = 0; r < m.redirect_count; r++) {
-			struct hp_pkg_redirect rd;
-			hp_package_redirect(p, &m, r, &rd);
+			const struct hp_package_redirect rd = m.redirects[r];
 			hp_hex(rd.expected, rd.expected_size, h);
 			if (d->json) {
 				printf("%s{\"function\":", r ? "," : "");
-				hp_json_string(hp_package_string(p, rd.name));
+				hp_json_string(rd.name);
 				printf(",\"old_offset\":%llu,\"new_offset\":%u,\"site\":%u,\"expected\":\"%s\"}",
 				       (unsigned long long)rd.old_offset, rd.new_offset, rd.site_offset, h);
 			} else {
 				printf("  redirect  %-28s old +0x%llx -> text +0x%x  (site +%u, expects %s)\n",
-				       hp_package_string(p, rd.name), (unsigned long long)rd.old_offset, rd.new_offset,
+				       rd.name, (unsigned long long)rd.old_offset, rd.new_offset,
 				       rd.site_offset, h);
 			}
 		}
 		if (d->json) {
 			printf("],\"imports\":[");
 			for (uint32_t k = 0; k < m.import_count; k++) {
-				struct hp_pkg_import im;
-				hp_package_import(p, &m, k, &im);
 				printf(k ? "," : "");
-				hp_json_string(hp_package_string(p, im.name));
+				hp_json_string(m.imports[k].name);
 			}
 			printf("]}");
 			continue;
 		}
-		for (uint32_t k = 0; k < m.import_count; k++) {
-			struct hp_pkg_import im;
-			hp_package_import(p, &m, k, &im);
-			printf("  import    %s\n", hp_package_string(p, im.name));
-		}
+		for (uint32_t k = 0; k < m.import_count; k++)
+			printf("  import    %s\n", m.imports[k].name);
 		unsigned by_kind[5] = { 0 }, code = 0, unwind = 0;
 		for (uint32_t k = 0; k < m.reloc_count; k++) {
-			struct hp_pkg_reloc rl;
-			hp_package_reloc(p, &m, k, &rl);
+			const struct hp_pkg_reloc rl = m.relocs[k];
 			if (rl.segment == HP_SEG_RODATA && m.eh_frame_size && rl.offset >= m.eh_frame_offset &&
 			    rl.offset < m.eh_frame_offset + m.eh_frame_size) {
 				unwind++;  /* pc_begin of an FDE */
@@ -329,6 +321,7 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 	}
 	if (d->json)
 		printf("]}}");
+	hp_package_free(pkg);
 	return 0;
 }
 

@@ -268,7 +268,7 @@ static int write_sites(struct site **sites, size_t count, int redirect)
 
 /* One module of a package on its way in. */
 struct incoming {
-	struct hp_pkg_module m;
+	const struct hp_package_module *m;
 	const char *name;             /* in the package */
 	int loaded;                   /* 0: not in this process, skipped */
 	int committed;                /* redirected by this apply */
@@ -287,7 +287,7 @@ struct incoming {
 /* The live patch entry of a module, or NULL.  A module is its load base and its build-id, never
  * its path text: the main program's file may be replaced on disk while it runs (a package
  * upgrade), and /proc/self/exe then reads "... (deleted)". */
-static struct patch *patch_of_module(uintptr_t base, const struct hp_pkg_module *m)
+static struct patch *patch_of_module(uintptr_t base, const struct hp_package_module *m)
 {
 	for (size_t i = 0; i < registry.patch_count; i++) {
 		const struct patch *p = &registry.patches[i];
@@ -300,11 +300,11 @@ static struct patch *patch_of_module(uintptr_t base, const struct hp_pkg_module 
 
 /* Phase 1, for every module before anything else: find it (a module not loaded here is
  * skipped), and check every entry holds the bytes the package expects.  Allocates nothing. */
-static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
+static int verify_module(const struct hp_package *pkg, uint32_t index, struct incoming *in)
 {
-	hp_package_module(pkg, index, &in->m);
-	in->name = hp_package_string(pkg, in->m.name);
-	if (hp_find_module(in->m.build_id, in->m.build_id_size, &in->mod)) {
+	in->m = &pkg->modules[index];
+	in->name = in->m->name;
+	if (hp_find_module(in->m->build_id, in->m->build_id_size, &in->mod)) {
 		/* Not loaded, or loaded as another build: a module of that file name that runs here
 		 * with another build-id (a baseline relinked after the process started) refuses the
 		 * whole package, lest a fix split across modules go live in some of them only. */
@@ -314,26 +314,23 @@ static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 		if (hp_find_module_named(in->name, &other, id, &id_size))
 			return 0;
 		/* ... unless that is the build of another module of the package (app and tools/app). */
-		const struct hp_pkg_header *h = pkg;
-		for (uint32_t k = 0; k < h->module_count; k++) {
-			struct hp_pkg_module o;
-			hp_package_module(pkg, k, &o);
-			if (o.build_id_size == id_size && !memcmp(o.build_id, id, id_size))
+		for (uint32_t k = 0; k < pkg->module_count; k++) {
+			const struct hp_package_module *o = &pkg->modules[k];
+			if (o->build_id_size == id_size && !memcmp(o->build_id, id, id_size))
 				return 0;
 		}
 		char running[65], wanted[65];
 		hp_hex(id, id_size, running);
-		hp_hex(in->m.build_id, in->m.build_id_size, wanted);
+		hp_hex(in->m->build_id, in->m->build_id_size, wanted);
 		return fail(HP_E_MODULE, "module %s: this process runs another build of it (build-id %s; the package is "
 		            "for %s)", in->name, id_size ? running : "none", wanted);
 	}
 	in->loaded = 1;
-	struct patch *live = patch_of_module(in->mod.base, &in->m);
+	struct patch *live = patch_of_module(in->mod.base, in->m);
 	in->replaced = live ? live->status.id : 0;
-	for (uint32_t i = 0; i < in->m.redirect_count; i++) {
-		struct hp_pkg_redirect r;
-		hp_package_redirect(pkg, &in->m, i, &r);
-		const char *fn = hp_package_string(pkg, r.name);
+	for (uint32_t i = 0; i < in->m->redirect_count; i++) {
+		const struct hp_package_redirect r = in->m->redirects[i];
+		const char *fn = r.name;
 		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
 		if (entry - HP_SITE_PADDING < in->mod.start || entry + r.site_offset + HP_SITE_SIZE > in->mod.end)
@@ -350,20 +347,19 @@ static int verify_module(const void *pkg, uint32_t index, struct incoming *in)
 
 /* Phase 2: map the new code (or reuse it: the same package applied again) and prepare sites
  * and slots.  Nothing the program runs changes yet. */
-static int map_module(const void *pkg, uint32_t index, struct incoming *in)
+static int map_module(const struct hp_package *pkg, uint32_t index, struct incoming *in)
 {
-	const struct hp_pkg_header *h = pkg;
-	in->indexes = calloc(in->m.redirect_count + 1, sizeof *in->indexes);
-	in->targets = calloc(in->m.redirect_count + 1, sizeof *in->targets);
-	in->previous = calloc(in->m.redirect_count + 1, sizeof *in->previous);
-	in->fresh = calloc(in->m.redirect_count + 1, sizeof *in->fresh);
-	struct patch *live = in->replaced ? patch_of_module(in->mod.base, &in->m) : NULL;
+	in->indexes = calloc(in->m->redirect_count + 1, sizeof *in->indexes);
+	in->targets = calloc(in->m->redirect_count + 1, sizeof *in->targets);
+	in->previous = calloc(in->m->redirect_count + 1, sizeof *in->previous);
+	in->fresh = calloc(in->m->redirect_count + 1, sizeof *in->fresh);
+	struct patch *live = in->replaced ? patch_of_module(in->mod.base, in->m) : NULL;
 	in->stale = calloc((live ? live->site_count : 0) + 1, sizeof *in->stale);
 	if (!in->indexes || !in->targets || !in->previous || !in->fresh || !in->stale)
 		return fail(HP_E_MEMORY, "out of memory");
 	size_t found = registry.mapping_count;
 	for (size_t i = 0; i < registry.mapping_count && found == registry.mapping_count; i++)
-		if (!memcmp(registry.mappings[i].checksum, h->checksum, 16) && registry.mappings[i].module == index)
+		if (!memcmp(registry.mappings[i].checksum, pkg->checksum, 16) && registry.mappings[i].module == index)
 			found = i;
 	if (found == registry.mapping_count) {
 		char why[256];
@@ -372,16 +368,15 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
 		if (!grown)
 			return fail(HP_E_MEMORY, "out of memory");
 		registry.mappings = grown;
-		int rc = hp_load(pkg, index, &in->m, &in->mod, &map, why, sizeof why);
+		int rc = hp_load(pkg, index, &in->mod, &map, why, sizeof why);
 		if (rc)
 			return fail(-rc, "module %s: %s", in->mod.path, why);
 		registry.mappings[registry.mapping_count++] = map;
 		in->mapped_now = 1;
 	}
 	in->mapping = found;
-	for (uint32_t i = 0; i < in->m.redirect_count; i++) {
-		struct hp_pkg_redirect r;
-		hp_package_redirect(pkg, &in->m, i, &r);
+	for (uint32_t i = 0; i < in->m->redirect_count; i++) {
+		const struct hp_package_redirect r = in->m->redirects[i];
 		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
 		if (!s) {
@@ -404,7 +399,7 @@ static int map_module(const void *pkg, uint32_t index, struct incoming *in)
  * or a later module can put everything back (undo_module). */
 static int commit_module(struct incoming *in)
 {
-	size_t n = in->m.redirect_count;
+	size_t n = in->m->redirect_count;
 	in->fresh_count = 0;
 	/* From here on threads may run the new code: its mapping stays, and it is registered with
 	 * the unwinder first (never a mapping that may yet be unmapped). */
@@ -428,16 +423,17 @@ static int commit_module(struct incoming *in)
 static void undo_module(struct incoming *in)
 {
 	write_sites(in->fresh, in->fresh_count, 0);
-	for (size_t i = 0; i < in->m.redirect_count; i++)
+	for (size_t i = 0; i < in->m->redirect_count; i++)
 		__atomic_store_n(registry.sites[in->indexes[i]].slot, in->previous[i], __ATOMIC_RELEASE);
 }
 
 /* Every module committed: the patch it replaces gives up what this one does not redirect (those
  * functions get their original bytes) and its entry; the new entry is written to out. */
-static void finish_module(const void *pkg, uint32_t index, struct incoming *in, int id, struct patch *out)
+static void finish_module(const struct hp_package *pkg, uint32_t index, struct incoming *in, int id,
+                          struct patch *out)
 {
-	size_t n = in->m.redirect_count;
-	struct patch *replaced = in->replaced ? patch_of_module(in->mod.base, &in->m) : NULL;
+	size_t n = in->m->redirect_count;
+	struct patch *replaced = in->replaced ? patch_of_module(in->mod.base, in->m) : NULL;
 	if (replaced) {
 		size_t stale = 0;
 		for (size_t k = 0; k < replaced->site_count; k++) {
@@ -458,9 +454,9 @@ static void finish_module(const void *pkg, uint32_t index, struct incoming *in, 
 	memset(out, 0, sizeof *out);
 	out->status.id = id;
 	snprintf(out->status.module, sizeof out->status.module, "%s", in->mod.path);
-	memcpy(out->status.build_id, in->m.build_id, in->m.build_id_size);
-	out->status.build_id_size = in->m.build_id_size;
-	memcpy(out->status.checksum, ((const struct hp_pkg_header *)pkg)->checksum, 16);
+	memcpy(out->status.build_id, in->m->build_id, in->m->build_id_size);
+	out->status.build_id_size = in->m->build_id_size;
+	memcpy(out->status.checksum, pkg->checksum, 16);
 	out->status.functions = (unsigned)n;
 	out->status.applied = time(NULL);
 	out->sites = in->indexes;
@@ -510,17 +506,21 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 {
 	char why[300];
 	pthread_mutex_lock(&registry.lock);
-	struct hp_pkg_header h;
+	struct hp_package *pkg = NULL;
 	struct incoming *in = NULL;
 	struct patch *done = NULL;
 	uint32_t count = 0, committed = 0, loaded = 0;
 	int rc = 0;
-	if (!package || hp_package_check(package, size, why, sizeof why)) {
-		rc = fail(HP_E_PACKAGE, "%s", package ? why : "no package");
+	if (!package) {
+		rc = fail(HP_E_PACKAGE, "no package");
 		goto out;
 	}
-	hp_package_header(package, &h);
-	count = h.module_count;
+	int decoded = hp_package_decode(package, size, &pkg, why, sizeof why);
+	if (decoded) {
+		rc = fail(decoded == -2 ? HP_E_MEMORY : HP_E_PACKAGE, "%s", why);
+		goto out;
+	}
+	count = pkg->module_count;
 	in = calloc(count + 1, sizeof *in);
 	done = calloc(count + 1, sizeof *done);
 	struct skipped *skipped = realloc(registry.skipped, (registry.skipped_count + count + 1) * sizeof *skipped);
@@ -535,7 +535,7 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 	}
 	int id = registry.next_id;
 	for (uint32_t i = 0; i < count && !rc; i++)
-		rc = verify_module(package, i, &in[i]);
+		rc = verify_module(pkg, i, &in[i]);
 	for (uint32_t i = 0; i < count && !rc; i++)
 		loaded += (uint32_t)in[i].loaded;
 	if (!rc && !loaded) {
@@ -545,7 +545,7 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 	}
 	for (uint32_t i = 0; i < count && !rc; i++)
 		if (in[i].loaded)
-			rc = map_module(package, i, &in[i]);
+			rc = map_module(pkg, i, &in[i]);
 	for (uint32_t i = 0; i < count && !rc; i++)
 		if (in[i].loaded)
 			rc = commit_module(&in[i]);
@@ -566,7 +566,7 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 	}
 	for (uint32_t i = 0; i < count; i++)
 		if (in[i].loaded)
-			finish_module(package, i, &in[i], id, &done[committed++]);
+			finish_module(pkg, i, &in[i], id, &done[committed++]);
 	for (uint32_t i = 0; i < committed; i++)
 		registry.patches[registry.patch_count++] = done[i];
 	for (uint32_t i = 0; i < count; i++)
@@ -602,6 +602,7 @@ out:
 	}
 	free(in);
 	free(done);
+	hp_package_free(pkg);
 	pthread_mutex_unlock(&registry.lock);
 	return rc;
 }

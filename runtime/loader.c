@@ -192,12 +192,11 @@ void *hp_map_near(const struct hp_loaded *mod, size_t size)
 	return NULL;
 }
 
-static int relocate(const void *package, const struct hp_pkg_module *m, const struct hp_loaded *mod,
-                    const uintptr_t seg[HP_SEG_COUNT], char *err, size_t err_size)
+static int relocate(const struct hp_package_module *m, const struct hp_loaded *mod, const uintptr_t seg[HP_SEG_COUNT],
+                    char *err, size_t err_size)
 {
 	for (uint32_t i = 0; i < m->reloc_count; i++) {
-		struct hp_pkg_reloc r;
-		hp_package_reloc(package, m, i, &r);
+		const struct hp_pkg_reloc r = m->relocs[i];
 		uintptr_t s = 0, p = seg[r.segment] + r.offset;
 		switch (r.target_kind) {
 		case HP_TARGET_MODULE:
@@ -210,9 +209,8 @@ static int relocate(const void *package, const struct hp_pkg_module *m, const st
 			s = (uintptr_t)r.target;
 			break;
 		case HP_TARGET_IMPORT: {
-			struct hp_pkg_import im;
-			hp_package_import(package, m, (uint32_t)r.target, &im);
-			const char *name = hp_package_string(package, im.name);
+			const struct hp_package_import im = m->imports[r.target];
+			const char *name = im.name;
 			dlerror();
 			s = (uintptr_t)dlsym(RTLD_DEFAULT, name);
 			if (!s && !(im.flags & HP_IMPORT_WEAK)) {
@@ -244,9 +242,10 @@ static int relocate(const void *package, const struct hp_pkg_module *m, const st
 	return 0;
 }
 
-int hp_load(const void *package, uint32_t index, const struct hp_pkg_module *m, const struct hp_loaded *mod,
-            struct hp_mapping *out, char *err, size_t err_size)
+int hp_load(const struct hp_package *package, uint32_t index, const struct hp_loaded *mod, struct hp_mapping *out,
+            char *err, size_t err_size)
 {
+	const struct hp_package_module *m = &package->modules[index];
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t at[HP_SEG_COUNT], total = 0;
 	for (int s = 0; s < HP_SEG_COUNT; s++) {
@@ -254,9 +253,7 @@ int hp_load(const void *package, uint32_t index, const struct hp_pkg_module *m, 
 		total += (m->segment_size[s] + page - 1) & ~(page - 1);
 	}
 	memset(out, 0, sizeof *out);
-	struct hp_pkg_header h;
-	hp_package_header(package, &h);
-	memcpy(out->checksum, h.checksum, 16);
+	memcpy(out->checksum, package->checksum, 16);
 	out->module = index;
 	out->size = total;
 	out->base = hp_map_near(mod, total);
@@ -267,9 +264,9 @@ int hp_load(const void *package, uint32_t index, const struct hp_pkg_module *m, 
 	for (int s = 0; s < HP_SEG_COUNT; s++) {
 		out->segment[s] = (uintptr_t)out->base + at[s];
 		if (s != HP_SEG_BSS && m->segment_size[s])
-			memcpy((void *)out->segment[s], (const uint8_t *)package + m->segment_offset[s], m->segment_size[s]);
+			memcpy((void *)out->segment[s], m->segment[s], m->segment_size[s]);
 	}
-	int rc = relocate(package, m, mod, out->segment, err, err_size);
+	int rc = relocate(m, mod, out->segment, err, err_size);
 	static const int prot[HP_SEG_COUNT] = { PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE,
 		                                PROT_READ | PROT_WRITE };
 	for (int s = 0; s < HP_SEG_COUNT && rc == 0; s++) {

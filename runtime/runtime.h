@@ -47,9 +47,9 @@ void *hp_map_near(const struct hp_loaded *mod, size_t size);
  * the program has not yet: glibc's backtrace() and C++/-fexceptions unwinding use it. */
 void hp_register_unwind(struct hp_mapping *map);
 
-/* Maps, relocates and protects one module of a checked package.
+/* Maps, relocates and protects module index of a decoded package.
  * Returns 0, or a negative hp_error with details in err. */
-int hp_load(const void *package, uint32_t index, const struct hp_pkg_module *m,
-            const struct hp_loaded *mod, struct hp_mapping *out, char *err, size_t err_size);
+int hp_load(const struct hp_package *package, uint32_t index, const struct hp_loaded *mod, struct hp_mapping *out,
+            char *err, size_t err_size);
 
 #endif
