@@ -1,30 +1,26 @@
 /* hotpatch.c — libhotpatch's API: apply, revert, status, and the one registry of what is live.
  *
- * How a function is redirected (docs/design.md, "The runtime"): its 8 bytes of padding become
- * `jmp *slot(%rip)`, where slot is an 8-byte cell the runtime owns near the module, holding the
- * new code's address; then its 2-byte site becomes a short jump back into the padding, written
- * with one atomic store.  Switching the function to another package later is one atomic store
- * into its slot; no code changes.  Revert writes the original bytes back. */
+ * How a function is redirected (docs/design.md, "The runtime"): its entry jumps through a slot,
+ * an 8-byte cell the runtime owns near the module holding the new code's address.  Switching the
+ * function to another package later is one atomic store into its slot; no code changes.  Revert
+ * gives the entry its original bytes back.  What is written into the code, and how, is
+ * site_write.c's: this file decides which entries change and keeps account of them. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
 #include <errno.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "site_write.h"
 
 /* A function entry the runtime has redirected at least once. */
 struct site {
-	uintptr_t entry;              /* the function's symbol */
-	uint8_t site_offset;          /* 0, or 4 after endbr64 */
-	uint8_t original[HP_SITE_SPAN];  /* padding, endbr64 if any, site: as found */
-	uint64_t *slot;               /* where its padding jump reads the target */
+	struct hp_patch_site code;    /* where it is, what it held, its slot */
 	int patch;                    /* id of the live patch redirecting it; 0: none */
 };
 
@@ -67,7 +63,6 @@ static struct {
 	struct slot_page *pages;
 	size_t page_count;
 	int next_id;
-	int membarrier;               /* 1: private expedited sync-core registered; -1: unavailable */
 	char last_error[512];
 } registry = { .lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1 };
 
@@ -78,31 +73,6 @@ static int fail(int error, const char *fmt, ...)
 	vsnprintf(registry.last_error, sizeof registry.last_error, fmt, ap);
 	va_end(ap);
 	return -error;
-}
-
-static void register_membarrier(void)
-{
-	if (registry.membarrier == 0)
-		registry.membarrier =
-		    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0 ? 1 : -1;
-}
-
-/* Registering costs the kernel an RCU grace period once threads exist: done when the library
- * loads, while the process is normally single-threaded, and not on the first apply. */
-__attribute__((constructor)) static void hp_runtime_init(void)
-{
-	register_membarrier();
-}
-
-/* Makes every thread of the process serialize its instruction stream, so that none runs stale
- * bytes of the code just changed. */
-static void sync_cores(void)
-{
-	register_membarrier();
-	if (registry.membarrier > 0)
-		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
-	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 static uint64_t *slot_near(const struct hp_loaded *mod)
@@ -127,7 +97,7 @@ static uint64_t *slot_near(const struct hp_loaded *mod)
 static size_t index_slot(uintptr_t entry, size_t cap)
 {
 	size_t i = (size_t)((entry >> 3) * 0x9E3779B97F4A7C15ull) & (cap - 1);
-	while (registry.site_index[i] && registry.sites[registry.site_index[i] - 1].entry != entry)
+	while (registry.site_index[i] && registry.sites[registry.site_index[i] - 1].code.entry != entry)
 		i = (i + 1) & (cap - 1);
 	return i;
 }
@@ -158,13 +128,13 @@ static struct site *add_site(uintptr_t entry)
 			return NULL;
 		registry.site_index = index;
 		for (size_t i = 0; i < registry.site_count; i++)
-			index[index_slot(registry.sites[i].entry, cap)] = i + 1;
+			index[index_slot(registry.sites[i].code.entry, cap)] = i + 1;
 		registry.index_cap = cap;
 		free(old);
 	}
 	struct site *s = &registry.sites[registry.site_count++];
 	memset(s, 0, sizeof *s);
-	s->entry = entry;
+	s->code.entry = entry;
 	registry.site_index[index_slot(entry, registry.index_cap)] = registry.site_count;
 	return s;
 }
@@ -175,95 +145,6 @@ static struct patch *find_patch(int id)
 		if (registry.patches[i].status.id == id)
 			return &registry.patches[i];
 	return NULL;
-}
-
-static int page_cmp(const void *a, const void *b)
-{
-	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Changes the protection of the pages holding the sites' padding and entry, merging adjacent
- * pages into one call: each mprotect interrupts every other core to flush its TLB. */
-static int protect_sites(struct site **sites, size_t count, int prot)
-{
-	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t *pages = malloc((2 * count + 1) * sizeof *pages);
-	if (!pages)
-		return -1;
-	size_t n = 0;
-	for (size_t i = 0; i < count; i++) {
-		pages[n++] = (sites[i]->entry - HP_SITE_PADDING) & ~(page - 1);
-		pages[n++] = (sites[i]->entry + sites[i]->site_offset + 1) & ~(page - 1);
-	}
-	qsort(pages, n, sizeof *pages, page_cmp);
-	int rc = 0;
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		uintptr_t end = pages[i] + page;
-		while (j < n && pages[j] <= end) {
-			if (pages[j] == end)
-				end += page;
-			j++;
-		}
-		rc |= mprotect((void *)pages[i], end - pages[i], prot);
-		i = j;
-	}
-	free(pages);
-	return rc;
-}
-
-/* The padding's jump through the slot, and the site's short jump back to the padding's start
- * (contract/site.h), as the values one atomic store writes. */
-_Static_assert(HP_SLOT_JUMP_SIZE == sizeof(uint64_t) && HP_SITE_SIZE == sizeof(uint16_t),
-               "each jump is written by one aligned atomic store");
-static uint64_t padding_jump(const struct site *s)
-{
-	uint8_t b[HP_SLOT_JUMP_SIZE];
-	uint64_t v;
-	hp_site_slot_jump(s->entry - HP_SITE_PADDING + HP_SLOT_JUMP_END, (uintptr_t)s->slot, b);
-	memcpy(&v, b, sizeof v);
-	return v;
-}
-
-static uint16_t site_jump(const struct site *s)
-{
-	uint8_t b[HP_SITE_SIZE];
-	uint16_t v;
-	hp_site_entry_jump(s->site_offset, b);
-	memcpy(&v, b, sizeof v);
-	return v;
-}
-
-/* Redirects or restores sites: writes text, which is writable only for that moment. */
-static int write_sites(struct site **sites, size_t count, int redirect)
-{
-	if (protect_sites(sites, count, PROT_READ | PROT_WRITE | PROT_EXEC)) {
-		protect_sites(sites, count, PROT_READ | PROT_EXEC);
-		return -1;
-	}
-	if (redirect) {
-		for (size_t i = 0; i < count; i++)  /* nothing executes padding: plain stores do */
-			__atomic_store_n((uint64_t *)(sites[i]->entry - HP_SITE_PADDING), padding_jump(sites[i]), __ATOMIC_RELEASE);
-		sync_cores();
-		for (size_t i = 0; i < count; i++)
-			__atomic_store_n((uint16_t *)(sites[i]->entry + sites[i]->site_offset), site_jump(sites[i]),
-			                 __ATOMIC_RELEASE);
-	} else {
-		for (size_t i = 0; i < count; i++) {
-			uint16_t v;
-			memcpy(&v, sites[i]->original + HP_SITE_PADDING + sites[i]->site_offset, sizeof v);
-			__atomic_store_n((uint16_t *)(sites[i]->entry + sites[i]->site_offset), v, __ATOMIC_RELEASE);
-		}
-		sync_cores();
-		for (size_t i = 0; i < count; i++) {
-			uint64_t v;
-			memcpy(&v, sites[i]->original, sizeof v);
-			__atomic_store_n((uint64_t *)(sites[i]->entry - HP_SITE_PADDING), v, __ATOMIC_RELEASE);
-		}
-	}
-	sync_cores();
-	return protect_sites(sites, count, PROT_READ | PROT_EXEC);
 }
 
 /* One module of a package on its way in. */
@@ -277,9 +158,9 @@ struct incoming {
 	size_t *indexes;              /* its sites, in redirect order */
 	uintptr_t *targets;           /* the new entries */
 	uint64_t *previous;           /* what each site's slot held before (undo) */
-	struct site **fresh;          /* the sites it redirected that no patch redirected before */
+	struct hp_patch_site **fresh; /* the sites it redirected that no patch redirected before */
 	size_t fresh_count;
-	struct site **stale;          /* room for the sites only the replaced patch redirects */
+	struct hp_patch_site **stale; /* room for the sites only the replaced patch redirects */
 	size_t mapping;               /* index in registry.mappings */
 	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
 };
@@ -333,12 +214,11 @@ static int verify_module(const struct hp_package *pkg, uint32_t index, struct in
 		const char *fn = r.name;
 		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
-		if (entry - HP_SITE_PADDING < in->mod.start || entry + r.site_offset + HP_SITE_SIZE > in->mod.end)
+		if (!hp_patch_site_within(entry, r.site_offset, in->mod.start, in->mod.end))
 			return fail(HP_E_PACKAGE, "module %s: function %s lies outside the module", in->mod.path, fn);
 		if (s && s->patch && s->patch != in->replaced)
 			return fail(HP_E_CONFLICT, "module %s: %s is redirected by patch %d", in->mod.path, fn, s->patch);
-		const uint8_t *now = s && s->patch ? s->original : (const uint8_t *)(entry - HP_SITE_PADDING);
-		if (memcmp(now, r.expected, r.expected_size))
+		if (!hp_patch_site_holds(entry, s && s->patch ? &s->code : NULL, r.expected, r.expected_size))
 			return fail(HP_E_MISMATCH, "module %s: %s does not hold the bytes the package expects "
 			            "(another build, or changed by someone else)", in->mod.path, fn);
 	}
@@ -383,9 +263,7 @@ static int map_module(const struct hp_package *pkg, uint32_t index, struct incom
 			uint64_t *slot = slot_near(&in->mod);
 			if (!slot || !(s = add_site(entry)))
 				return fail(HP_E_MEMORY, "module %s: no room for redirect slots", in->mod.path);
-			s->site_offset = r.site_offset;
-			s->slot = slot;
-			memcpy(s->original, (const void *)(entry - HP_SITE_PADDING), r.expected_size);
+			hp_patch_site_init(&s->code, entry, r.site_offset, slot);
 		}
 		in->indexes[i] = (size_t)(s - registry.sites);
 		in->targets[i] = registry.mappings[found].segment[HP_SEG_TEXT] + r.new_offset;
@@ -407,12 +285,11 @@ static int commit_module(struct incoming *in)
 	hp_register_unwind(&registry.mappings[in->mapping]);
 	for (size_t i = 0; i < n; i++) {
 		struct site *s = &registry.sites[in->indexes[i]];
-		in->previous[i] = __atomic_load_n(s->slot, __ATOMIC_ACQUIRE);
-		__atomic_store_n(s->slot, (uint64_t)in->targets[i], __ATOMIC_RELEASE);
+		in->previous[i] = hp_patch_site_retarget(&s->code, in->targets[i]);
 		if (!s->patch)
-			in->fresh[in->fresh_count++] = s;
+			in->fresh[in->fresh_count++] = &s->code;
 	}
-	if (write_sites(in->fresh, in->fresh_count, 1))  /* undo_module takes it back */
+	if (hp_patch_sites_redirect(in->fresh, in->fresh_count))  /* undo_module takes it back */
 		return fail(HP_E_PROTECT, "module %s: cannot make its code writable: %s", in->mod.path, strerror(errno));
 	return 0;
 }
@@ -422,9 +299,9 @@ static int commit_module(struct incoming *in)
  * may have entered it meanwhile. */
 static void undo_module(struct incoming *in)
 {
-	write_sites(in->fresh, in->fresh_count, 0);
+	hp_patch_sites_restore(in->fresh, in->fresh_count);
 	for (size_t i = 0; i < in->m->redirect_count; i++)
-		__atomic_store_n(registry.sites[in->indexes[i]].slot, in->previous[i], __ATOMIC_RELEASE);
+		hp_patch_site_retarget(&registry.sites[in->indexes[i]].code, in->previous[i]);
 }
 
 /* Every module committed: the patch it replaces gives up what this one does not redirect (those
@@ -440,12 +317,12 @@ static void finish_module(const struct hp_package *pkg, uint32_t index, struct i
 			int kept = 0;
 			for (size_t i = 0; i < n && !kept; i++)
 				kept = in->indexes[i] == replaced->sites[k];
-			if (!kept)
-				in->stale[stale++] = &registry.sites[replaced->sites[k]];
+			if (!kept) {
+				in->stale[stale++] = &registry.sites[replaced->sites[k]].code;
+				registry.sites[replaced->sites[k]].patch = 0;
+			}
 		}
-		write_sites(in->stale, stale, 0);
-		for (size_t k = 0; k < stale; k++)
-			in->stale[k]->patch = 0;
+		hp_patch_sites_restore(in->stale, stale);
 		free(replaced->sites);
 		*replaced = registry.patches[--registry.patch_count];
 	}
@@ -680,20 +557,20 @@ int hp_revert(int id)
 	/* Every module the patch redirects. */
 	struct patch *p;
 	while ((p = find_patch(id))) {
-		struct site **sites = calloc(p->site_count + 1, sizeof *sites);
+		struct hp_patch_site **sites = calloc(p->site_count + 1, sizeof *sites);
 		if (!sites) {
 			rc = fail(HP_E_MEMORY, "out of memory");
 			goto out;
 		}
 		for (size_t i = 0; i < p->site_count; i++)
-			sites[i] = &registry.sites[p->sites[i]];
-		if (write_sites(sites, p->site_count, 0)) {
+			sites[i] = &registry.sites[p->sites[i]].code;
+		if (hp_patch_sites_restore(sites, p->site_count)) {
 			rc = fail(HP_E_PROTECT, "cannot make the code writable: %s", strerror(errno));
 			free(sites);
 			goto out;
 		}
 		for (size_t i = 0; i < p->site_count; i++)
-			sites[i]->patch = 0;
+			registry.sites[p->sites[i]].patch = 0;
 		free(sites);
 		free(p->sites);
 		*p = registry.patches[--registry.patch_count];

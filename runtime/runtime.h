@@ -1,5 +1,6 @@
-/* runtime.h — libhotpatch's internals shared by its two halves: loader.c places a package's new
- * code in the process, hotpatch.c redirects functions to it and keeps the registry. */
+/* runtime.h — libhotpatch's internals shared by its halves: loader.c places a package's new
+ * code in the process, hotpatch.c redirects functions to it and keeps the registry (the code
+ * writing itself is site_write.h's; control.c, which serves hpctl, needs only hotpatch.h). */
 #ifndef HP_RUNTIME_H
 #define HP_RUNTIME_H
 
@@ -8,7 +9,6 @@
 
 #include "hotpatch.h"
 #include "package_read.h"
-#include "site.h"
 #include "text.h"
 
 /* A module (the program or a shared library) as loaded in this process. */

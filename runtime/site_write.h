@@ -1,0 +1,47 @@
+/* site_write.h — writing the running code: the only part of libhotpatch that changes a function's
+ * entry.  The registry (hotpatch.c) decides which entries to redirect, restore or retarget and
+ * keeps them; this interface does it, knowing what bytes go where (contract/site.h), with which
+ * stores, under which page protection, and how every thread is made to see the change.
+ *
+ * A redirected entry (docs/design.md, "The runtime"): its padding becomes a jump through an
+ * 8-byte slot holding the new code's address, then its site becomes a short jump back into the
+ * padding, each with one atomic store; moving it to other new code is one store into the slot.
+ * The caller serialises every call (the registry's lock). */
+#ifndef HP_SITE_WRITE_H
+#define HP_SITE_WRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "site.h"
+
+/* A function entry as the writer knows it, from hp_patch_site_init on. */
+struct hp_patch_site {
+	uintptr_t entry;              /* the function's symbol */
+	uint8_t site_offset;          /* of the site past the symbol: 0, or after a branch-target marker */
+	uint8_t original[HP_SITE_SPAN];  /* padding, marker if any, site: as found */
+	uint64_t *slot;               /* where its padding jump reads the target */
+};
+
+/* Whether an entry's padding and site lie within [start, end). */
+int hp_patch_site_within(uintptr_t entry, unsigned site_offset, uintptr_t start, uintptr_t end);
+
+/* Whether the entry holds the size bytes expected, from the padding's start: the bytes in the
+ * code now, or for an entry already redirected (redirected, else NULL), what it held before. */
+int hp_patch_site_holds(uintptr_t entry, const struct hp_patch_site *redirected, const uint8_t *expected,
+                        size_t size);
+
+/* Takes an entry not yet redirected: records its bytes and the slot it will jump through. */
+void hp_patch_site_init(struct hp_patch_site *s, uintptr_t entry, unsigned site_offset, uint64_t *slot);
+
+/* Points the entry's slot at target with one atomic store; returns what it held. */
+uintptr_t hp_patch_site_retarget(struct hp_patch_site *s, uintptr_t target);
+
+/* Redirects the entries through their slots, or gives them their original bytes back.  The code
+ * is writable only meanwhile.  Returns 0, or -1 with errno set when a page's protection could not
+ * be changed: before writing (nothing was written) or after (all was, the pages may stay
+ * writable). */
+int hp_patch_sites_redirect(struct hp_patch_site *const *sites, size_t count);
+int hp_patch_sites_restore(struct hp_patch_site *const *sites, size_t count);
+
+#endif
