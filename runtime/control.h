@@ -1,5 +1,6 @@
 /* control.h — the control channel between hpctl and the runtime in a process: where its socket
- * lives and what is said on it.  Shared by runtime/control.c (server) and runtime/hpctl.c.
+ * lives and what is said on it.  Shared by runtime/control.c (server) and hpctl (client:
+ * hpctl.c and hpctl_connect.c).
  *
  * The socket is DIR/PID.sock, DIR being $HOTPATCH_SOCKET_DIR (ignored in a setuid program), else
  * /run/user/UID/hotpatch when /run/user/UID exists, else /tmp/hotpatch-UID, UID the effective
@@ -20,7 +21,7 @@
  * whose client has hung up by the time the runtime reads it is not carried out.
  *
  * hpctl finds the socket through the process itself (/proc/PID/fd and /proc/PID/net/unix) and
- * reaches it in the process's mount namespace (/proc/PID/root): hpctl.c says why. */
+ * reaches it in the process's mount namespace (/proc/PID/root): hpctl_connect.c says why. */
 #ifndef HP_CONTROL_H
 #define HP_CONTROL_H
 
