@@ -37,7 +37,7 @@
 #    the package's segment sizes (hpdump); the anonymous pages in the program's own mappings are
 #    its text pages copied on write.  The pause run also gives Rss after round 1 and at its end.
 #  - size: `size` of libhotpatch.so and of the objects in libhotpatch.a (text, data, bss, and the
-#    .text* sections alone), and the lines of runtime/*.c (all, and code: not blank, not comment).
+#    .text* sections alone), and the lines of runtime/*.c and contract/*.c (all, and code: not blank, not comment).
 #
 # The report goes to stdout and, as JSON, to BUILD_DIR/bench/runtime_apply.json; progress goes to
 # stderr.  Sources, builds and raw outputs are made in BUILD_DIR/bench/runtime_apply/, removed at the
@@ -268,12 +268,14 @@ code_lines() {
 		if (out ~ /[^ \t]/) n++
 	} END { print n + 0 }' "$1"
 }
-lib_sources=(hotpatch.c loader.c package.c control.c)
+# The library is runtime/ without the hpctl tool, and the contract/ sources compiled into it.
+lib_sources=()
 declare -A loc_all loc_code
 c_files=()
-for f in "$root"/runtime/*.c; do
+for f in "$root"/runtime/*.c "$root"/contract/*.c; do
 	b=$(basename "$f")
 	c_files+=("$b")
+	[[ $b == hpctl* ]] || lib_sources+=("$b")
 	loc_all[$b]=$(wc -l <"$f")
 	loc_code[$b]=$(code_lines "$f")
 done
@@ -357,7 +359,7 @@ report() {
 	done
 	# shellcheck disable=SC2086
 	printf '  %-50s %8s %8s %8s %8s\n' "libhotpatch.a: all objects" $obj_total "$obj_code_total"
-	printf '  lines of C (all / code), runtime/*.c:'
+	printf '  lines of C (all / code), runtime/*.c and contract/*.c:'
 	local b
 	for b in "${c_files[@]}"; do printf ' %s %s/%s;' "$b" "${loc_all[$b]}" "${loc_code[$b]}"; done
 	printf '\n    the library (%s): %s/%s; all: %s/%s\n' "${lib_sources[*]}" "$lib_all" "$lib_code" "$all_all" "$all_code"
