@@ -37,7 +37,8 @@
 #    the package's segment sizes (hpdump); the anonymous pages in the program's own mappings are
 #    its text pages copied on write.  The pause run also gives Rss after round 1 and at its end.
 #  - size: `size` of libhotpatch.so and of the objects in libhotpatch.a (text, data, bss, and the
-#    .text* sections alone), and the lines of runtime/*.c and contract/*.c (all, and code: not blank, not comment).
+#    .text* sections alone), and the lines of runtime/*.c and contract/*.c (all, and code: not
+#    blank, not comment).
 #
 # The report goes to stdout and, as JSON, to BUILD_DIR/bench/runtime_apply.json; progress goes to
 # stderr.  Sources, builds and raw outputs are made in BUILD_DIR/bench/runtime_apply/, removed at the
