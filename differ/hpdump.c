@@ -276,12 +276,16 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 			if (d->json) {
 				printf("%s{\"function\":", r ? "," : "");
 				hp_json_string(rd.name);
-				printf(",\"old_offset\":%llu,\"new_offset\":%u,\"site\":%u,\"expected\":\"%s\"}",
-				       (unsigned long long)rd.old_offset, rd.new_offset, rd.site_offset, h);
+				printf(",\"old_offset\":%llu,\"new_offset\":%u,\"site\":%u,\"expected\":\"%s\","
+				       "\"recursive\":%s,\"variadic\":%s}",
+				       (unsigned long long)rd.old_offset, rd.new_offset, rd.site_offset, h,
+				       rd.flags & HP_REDIRECT_RECURSIVE ? "true" : "false",
+				       rd.flags & HP_REDIRECT_VARIADIC ? "true" : "false");
 			} else {
-				printf("  redirect  %-28s old +0x%llx -> text +0x%x  (site +%u, expects %s)\n",
-				       rd.name, (unsigned long long)rd.old_offset, rd.new_offset,
-				       rd.site_offset, h);
+				printf("  redirect  %-28s old +0x%llx -> text +0x%x  (site +%u, expects %s)%s%s\n",
+				       rd.name, (unsigned long long)rd.old_offset, rd.new_offset, rd.site_offset, h,
+				       rd.flags & HP_REDIRECT_RECURSIVE ? " recursive" : "",
+				       rd.flags & HP_REDIRECT_VARIADIC ? " variadic" : "");
 			}
 		}
 		if (d->json) {
@@ -294,7 +298,7 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 			continue;
 		}
 		for (uint32_t k = 0; k < m.import_count; k++)
-			printf("  import    %s\n", m.imports[k].name);
+			printf("  import    %s%s\n", m.imports[k].name, m.imports[k].flags & HP_IMPORT_WEAK ? " weak" : "");
 		unsigned by_kind[5] = { 0 }, code = 0, unwind = 0;
 		for (uint32_t k = 0; k < m.reloc_count; k++) {
 			const struct hp_pkg_reloc rl = m.relocs[k];
