@@ -1,11 +1,14 @@
 /* diff.h — comparing one module between two builds and deciding what its patch holds.
  *
- * The phases, in order (diff.c):
+ * The phases, in order (each in its own file; diff_internal.h states what each reads and
+ * guarantees to the next):
  *   correlate   pair functions and variables by identity (unit-unique symbol name)
- *   compare     SAME / CHANGED / NEW / REMOVED by fingerprint, with the reason
+ *   compare     SAME / CHANGED / NEW / REMOVED by fingerprint, confirmed by machine code
  *   verify      refuse what cannot be applied to a live process (hazards.md)
- *   include     changed functions, and what their new code needs that the old module lacks
- *   resolve     bind every relocation of the new code: old module, package, or import
+ *   redirect    changed functions: their new code and a redirect from the old entry
+ *   resolve     bind every relocation of the new code: old module, package, or import,
+ *               including what the new code needs that the old module lacks
+ *   unwind      the new code's unwind records
  * The result is one module of a package (hp_package.h), kept in memory until written. */
 #ifndef HP_DIFF_H
 #define HP_DIFF_H

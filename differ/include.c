@@ -1,0 +1,134 @@
+/* include.c — placing new code and data in the package's segments: a section (or one merged
+ * constant) of a new object is copied once, and an entity's copy is noted when it is new. */
+#include "diff_internal.h"
+
+#include <stdlib.h>
+
+#include "site.h"
+
+static int segment_of(const GElf_Shdr *sh)
+{
+	if (sh->sh_flags & SHF_EXECINSTR)
+		return HP_SEG_TEXT;
+	if (sh->sh_type == SHT_NOBITS)
+		return HP_SEG_BSS;
+	return sh->sh_flags & SHF_WRITE ? HP_SEG_DATA : HP_SEG_RODATA;
+}
+
+uint32_t hp_place(struct ctx *c, int seg, const uint8_t *bytes, uint64_t size, uint64_t align)
+{
+	struct hp_out_module *m = &c->d->out;
+	if (align < 1)
+		align = 1;
+	if (align > m->segment_align[seg])
+		m->segment_align[seg] = (uint32_t)align;
+	size_t at = (m->segment_size[seg] + align - 1) & ~(size_t)(align - 1);
+	if (seg != HP_SEG_BSS) {
+		/* Text is padded with int3, everything else with zeros. */
+		m->segment[seg] = hp_xrealloc(m->segment[seg], at + size);
+		memset(m->segment[seg] + m->segment_size[seg], seg == HP_SEG_TEXT ? HP_SITE_TRAP : 0, at - m->segment_size[seg]);
+		if (bytes)
+			memcpy(m->segment[seg] + at, bytes, size);
+		else
+			memset(m->segment[seg] + at, 0, size);
+	}
+	m->segment_size[seg] = at + size;
+	return (uint32_t)at;
+}
+
+/* Copies a piece of a section into the package (once) and returns it. */
+static struct copy *copy_piece(struct ctx *c, struct hp_object *o, size_t section, uint64_t start,
+                               uint64_t size)
+{
+	for (size_t i = 0; i < c->copy_count; i++) {
+		struct copy *k = c->copies[i];
+		if (k->obj == o && k->section == section && k->start == start)
+			return k;
+	}
+	struct hp_section sec;
+	if (hp_elf_section_at(&o->elf, section, &sec))
+		return NULL;
+	struct copy *k = hp_xrealloc(NULL, sizeof *k);
+	*k = (struct copy){ o, section, start, size, segment_of(&sec.shdr), 0, 0 };
+	uint64_t align = start ? 1 : sec.shdr.sh_addralign;
+	if (sec.shdr.sh_flags & SHF_MERGE && !(sec.shdr.sh_flags & SHF_STRINGS) && sec.shdr.sh_entsize)
+		align = sec.shdr.sh_entsize <= 64 ? sec.shdr.sh_entsize : 16;
+	k->offset = hp_place(c, k->segment, sec.data ? sec.data + start : NULL, size, align);
+	PUSH(c->copies, c->copy_count, k);
+	return k;
+}
+
+struct copy *hp_copy_section(struct ctx *c, struct hp_object *o, size_t section)
+{
+	struct hp_section sec;
+	if (hp_elf_section_at(&o->elf, section, &sec))
+		return NULL;
+	return copy_piece(c, o, section, 0, sec.shdr.sh_size);
+}
+
+/* Includes an entity's new code or data: its section from the object that defines it. */
+struct copy *hp_include(struct ctx *c, struct entity *e)
+{
+	if (e->copy)
+		return e->copy;
+	struct hp_object *o = hp_build_object_for(c->new_build, e->new->tu->name, e->name);
+	const struct hp_symbol *s = o ? hp_elf_find_symbol(&o->elf, e->name) : NULL;
+	if (!s) {
+		snprintf(c->err, c->err_size, "%s: no object in the new build defines %s (unit %s)",
+		         c->new_build->root, e->name, e->new->tu->name);
+		return NULL;
+	}
+	e->copy = hp_copy_section(c, o, s->section);
+	if (e->copy && e->status == HP_NEW)
+		hp_note(c, e->new->kind == HP_META_FUNCTION ? "function" : "variable", e->name, hp_unit_of(e),
+		     "added", e->copy->size, "new in this build, needed by the patched code");
+	else if (e->copy && e->new->kind == HP_META_VARIABLE)
+		hp_note(c, "variable", e->name, hp_unit_of(e), "copied", e->copy->size,
+		     "read-only contents changed: the new copy travels with its readers");
+	return e->copy;
+}
+
+/* The single named function or variable defined in a section, if any: with function and data
+ * sections, a section symbol almost always stands for it.  Indexed once per object. */
+int hp_bundled_symbol(struct hp_object *o, size_t section, GElf_Sym *out, const char **name)
+{
+	if (!o->section_symbol) {
+		size_t n = 0;
+		elf_getshdrnum(o->elf.elf, &n);
+		o->section_symbol = hp_xrealloc(NULL, (n + 1) * sizeof *o->section_symbol);
+		o->section_count = n;
+		for (size_t i = 0; i <= n; i++)
+			o->section_symbol[i] = -1;
+		for (size_t i = 1; i < o->elf.symtab_count; i++) {
+			GElf_Sym s;
+			const char *nm;
+			if (hp_elf_symbol_at(&o->elf, i, &s, &nm) || !*nm || nm[0] == '.' || s.st_shndx >= n)
+				continue;
+			int t = GELF_ST_TYPE(s.st_info);
+			if (t != STT_FUNC && t != STT_OBJECT && t != STT_TLS)
+				continue;
+			long *slot = &o->section_symbol[s.st_shndx];
+			*slot = *slot == -1 ? (long)i : -2;
+		}
+	}
+	if (section >= o->section_count || o->section_symbol[section] < 0)
+		return 0;
+	return hp_elf_symbol_at(&o->elf, (size_t)o->section_symbol[section], out, name) == 0;
+}
+
+struct copy *hp_copy_pointed(struct ctx *c, struct hp_object *o, const GElf_Sym *s)
+{
+	struct hp_section sec;
+	if (hp_elf_section_at(&o->elf, s->st_shndx, &sec))
+		return NULL;
+	if (sec.shdr.sh_flags & SHF_MERGE && sec.data && s->st_value < sec.shdr.sh_size) {
+		uint64_t size = sec.shdr.sh_entsize;
+		if (sec.shdr.sh_flags & SHF_STRINGS) {
+			const uint8_t *end = memchr(sec.data + s->st_value, 0, sec.shdr.sh_size - s->st_value);
+			size = end ? (uint64_t)(end - sec.data) - s->st_value + 1 : sec.shdr.sh_size - s->st_value;
+		}
+		if (size && s->st_value + size <= sec.shdr.sh_size)
+			return copy_piece(c, o, s->st_shndx, s->st_value, size);
+	}
+	return hp_copy_section(c, o, s->st_shndx);
+}

@@ -1,0 +1,211 @@
+/* machine_code.c — part of compare: whether a function's new machine code is the same as the
+ * running module's, byte for byte outside relocated fields and every relocated field reaching
+ * the same thing (hazard 25: changed IR, same code). */
+#include "diff_internal.h"
+
+#include <stdlib.h>
+
+#include "lines.h"
+
+/* The bytes at an address of the old module, or NULL. */
+const uint8_t *hp_old_bytes(struct ctx *c, uint64_t addr, size_t len)
+{
+	size_t n = 0;
+	elf_getshdrnum(c->old->elf.elf, &n);
+	for (size_t i = 1; i < n; i++) {
+		struct hp_section sec;
+		if (hp_elf_section_at(&c->old->elf, i, &sec) || !sec.data || !(sec.shdr.sh_flags & SHF_ALLOC))
+			continue;
+		if (addr >= sec.shdr.sh_addr && addr + len <= sec.shdr.sh_addr + sec.shdr.sh_size)
+			return sec.data + (addr - sec.shdr.sh_addr);
+	}
+	return NULL;
+}
+
+/* Whether the old module's code at addr is a PLT stub jumping through name's GOT slot. */
+static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
+{
+	const struct hp_dynreloc *slot = hp_old_slot(c, name, R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT);
+	const uint8_t *code = hp_old_bytes(c, addr, 16);
+	for (int k = 0; slot && code && k + 6 <= 16; k++)
+		if (code[k] == 0xff && code[k + 1] == 0x25) {  /* jmp *disp32(%rip) */
+			int32_t disp;
+			memcpy(&disp, code + k + 2, 4);
+			return addr + (uint64_t)k + 6 + (uint64_t)(int64_t)disp == slot->offset;
+		}
+	return 0;
+}
+
+/* Whether the merged constant at offset `at` of section ms (a string up to its NUL, or one entry
+ * of a table of constants) has the same bytes at old_addr in the old module: the linker merges
+ * such pieces and puts them anywhere, so only their contents can be compared. */
+int hp_same_merged_piece(struct ctx *c, const struct hp_section *ms, uint64_t at, uint64_t old_addr)
+{
+	if (!ms->data || at >= ms->shdr.sh_size)
+		return 0;
+	const uint8_t *piece = ms->data + at;
+	uint64_t room = ms->shdr.sh_size - at;
+	size_t len;
+	if (ms->shdr.sh_flags & SHF_STRINGS) {
+		const uint8_t *nul = memchr(piece, 0, room);
+		if (!nul)
+			return 0;
+		len = (size_t)(nul - piece) + 1;
+	} else {
+		if (!ms->shdr.sh_entsize || ms->shdr.sh_entsize > room)
+			return 0;
+		len = ms->shdr.sh_entsize;
+	}
+	const uint8_t *old = hp_old_bytes(c, old_addr, len);
+	return old && !memcmp(old, piece, len);
+}
+
+/* Whether the old module has a symbol of that name at addr (of that size, unless size is -1):
+ * file-local names may repeat across objects, and the address tells which one is meant. */
+int hp_old_named_at(struct ctx *c, const char *name, uint64_t addr, uint64_t size)
+{
+	const struct hp_symbol *s = NULL;
+	size_t n = hp_elf_count_symbols(&c->old->elf, name, &s);
+	for (size_t i = 0; i < n; i++)
+		if (s[i].value == addr && (size == (uint64_t)-1 || s[i].size == size))
+			return 1;
+	return 0;
+}
+
+/* A reference through the GOT (mov/call x@GOTPCREL(%rip)) in new code, against the old module's
+ * bytes at P: 1 when the linker relaxed it there to a direct reference (mov -> lea, call * ->
+ * addr32 call: the caller then checks the target as for PC32), 2 when it goes through the old
+ * module's GOT slot for the same name, 0 when neither is proven. */
+static int got_reference(struct ctx *c, const struct hp_reloc *r, const uint8_t *now, const uint8_t *was,
+                         size_t at, uint64_t size, uint64_t p)
+{
+	if (at < 2 || at + 4 > size || !r->sym_name[0])
+		return 0;
+	int32_t field;
+	memcpy(&field, was + at, 4);
+	if (now[at - 2] == was[at - 2] && now[at - 1] == was[at - 1]) {
+		const struct hp_dynreloc *slot = hp_old_slot(c, r->sym_name, R_X86_64_GLOB_DAT, R_X86_64_GLOB_DAT);
+		return slot && slot->offset == p + (uint64_t)(int64_t)field - (uint64_t)r->addend ? 2 : 0;
+	}
+	if (now[at - 2] == 0x8b && was[at - 2] == 0x8d)
+		return 1;
+	if (now[at - 2] == 0xff && now[at - 1] == 0x15 && was[at - 2] == 0x67 && was[at - 1] == 0xe8)
+		return 1;
+	return 0;
+}
+
+/* Fingerprints come from IR; when they differ, the machine code may still be the same (a
+ * refreshed profile, an inferred attribute that changed nothing: hazard 25).  Same means: equal
+ * size, equal bytes outside relocated fields, and every relocated field pointing, in the old
+ * module, at the old copy of the same thing.  Anything not proven the same is "changed".
+ * Returns 1 for the same code, 2 when it differs only in line numbers (lines.c), else 0. */
+int hp_same_machine_code(struct ctx *c, struct entity *e)
+{
+	if (!e->old_sym || !e->old_sym->size || e->old_sym->type != STT_FUNC)
+		return 0;
+	struct hp_object *o = e->plain ? e->plain : hp_build_object_for(c->new_build, e->new->tu->name, e->name);
+	const struct hp_symbol *ns = o ? hp_elf_find_symbol(&o->elf, e->name) : NULL;
+	struct hp_section sec;
+	if (!ns || ns->size != e->old_sym->size || hp_elf_section_at(&o->elf, ns->section, &sec) || !sec.data ||
+	    ns->value > sec.shdr.sh_size || ns->size > sec.shdr.sh_size - ns->value)
+		return 0;
+	if (e->plain && !hp_same_plain_section(c, o, ns->section, e->old_sym->value - ns->value))
+		return 0;  /* without function sections, what shares its section must not have moved */
+	const uint8_t *now = sec.data + ns->value;
+	const uint8_t *was = hp_old_bytes(c, e->old_sym->value, ns->size);
+	uint8_t *covered = calloc(ns->size, 1);
+	const struct hp_reloc *rel = NULL;
+	long n = hp_elf_relocations_in(&o->elf, ns->section, ns->value, ns->value + ns->size, &rel);
+	int same = was && covered && n >= 0;
+	for (long j = 0; same && j < n; j++) {
+		if (rel[j].offset < ns->value || rel[j].offset >= ns->value + ns->size)
+			continue;
+		size_t at = (size_t)(rel[j].offset - ns->value);
+		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
+		int pcrel = rel[j].type == R_X86_64_PC32 || rel[j].type == R_X86_64_PLT32;
+		if (rel[j].type == R_X86_64_GOTPCREL || rel[j].type == R_X86_64_GOTPCRELX ||
+		    rel[j].type == R_X86_64_REX_GOTPCRELX) {
+			int got = got_reference(c, &rel[j], now, was, at, ns->size, e->old_sym->value + at);
+			if (got <= 0) {
+				same = 0;
+				break;
+			}
+			memset(covered + at - 2, 1, 6);
+			if (got == 2) {
+				/* Through the old module's slot for the same name: the same thing, unless
+				 * it is a variant with new code or data with new contents (reached anew). */
+				struct entity *t = hp_find_entity(c, rel[j].sym_name);
+				same = !(t && t != e && ((hp_variant_base(t->name) && t->status != HP_SAME) ||
+				                         (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME)));
+				continue;
+			}
+			pcrel = 1;  /* relaxed by the linker to a direct reference: checked as one below */
+		}
+		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32S && rel[j].type != R_X86_64_32) ||
+		    at + (size_t)width > ns->size) {
+			same = 0;  /* TLS: resolved differently by the linker */
+			break;
+		}
+		memset(covered + at, 1, (size_t)width);
+		uint64_t p = e->old_sym->value + at, field = 0;
+		memcpy(&field, was + at, (size_t)width);
+		if (width == 4)
+			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
+		uint64_t target = field - (uint64_t)rel[j].addend + (pcrel ? p : 0);  /* S in the old module */
+		const char *name = rel[j].sym_name;
+		if (e->plain && rel[j].sym.st_shndx != SHN_UNDEF && !(name[0] == '.' && name[1] == 'L')) {
+			same = hp_same_plain_target(c, o, &rel[j], target, pcrel);  /* no records: by place and bytes */
+			continue;
+		}
+		GElf_Sym b = rel[j].sym;
+		uint64_t offset = 0;
+		if (GELF_ST_TYPE(rel[j].sym.st_info) == STT_SECTION) {
+			if (!hp_bundled_symbol(o, rel[j].sym.st_shndx, &b, &name)) {
+				same = 0;  /* inside a section of its own: a jump table, a constant pool */
+				break;
+			}
+			offset = b.st_value;
+		}
+		if (name[0] == '.' && name[1] == 'L') {
+			/* A merged constant: the old field must point at the same bytes. */
+			struct hp_section cs;
+			same = !hp_elf_section_at(&o->elf, rel[j].sym.st_shndx, &cs) && (cs.shdr.sh_flags & SHF_MERGE) &&
+			       hp_same_merged_piece(c, &cs, rel[j].sym.st_value, target);
+			continue;
+		}
+		struct entity *t = hp_find_entity(c, name);
+		if (t && t != e && ((hp_variant_base(t->name) && t->status != HP_SAME) ||
+		                    (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME))) {
+			same = 0;  /* a variant with new code, or data with new contents: reached only anew */
+			break;
+		}
+		if (t && t->old_sym) {
+			same = t->old_sym->value - offset == target;
+		} else if (b.st_shndx == SHN_UNDEF) {
+			/* Defined elsewhere: the old module's own symbol, or its PLT stub for an import. */
+			const struct hp_symbol *old = hp_elf_find_symbol(&c->old->elf, name);
+			same = old && old->section != SHN_UNDEF ? old->value == target : pcrel && is_plt_stub_for(c, target, name);
+		} else {
+			/* Defined here without a record: a split-off part of code (never proven the same),
+			 * or compiler-made read-only data, the same only if its bytes are. */
+			struct hp_section ds;
+			struct hp_reloc *inner = NULL;
+			long k = hp_elf_section_at(&o->elf, b.st_shndx, &ds) || !ds.data ? -1 :
+			         hp_elf_relocations(&o->elf, b.st_shndx, &inner);
+			same = GELF_ST_TYPE(b.st_info) == STT_OBJECT && k == 0 && !(ds.shdr.sh_flags & SHF_WRITE) && b.st_size &&
+			       b.st_value <= ds.shdr.sh_size && b.st_size <= ds.shdr.sh_size - b.st_value;
+			if (same) {
+				const uint8_t *old_piece = hp_old_bytes(c, target + offset, b.st_size);
+				same = old_piece && !memcmp(old_piece, ds.data + b.st_value, b.st_size);
+			}
+			free(inner);
+		}
+	}
+	int bytes = 1;
+	for (size_t k = 0; same && bytes && k < ns->size; k++)
+		bytes = covered[k] || now[k] == was[k];
+	if (same && !bytes)  /* code without records (e->plain) has no line lists */
+		same = !e->plain && hp_lines_only_change(e->old, e->new, was, now, covered, ns->size) ? 2 : 0;
+	free(covered);
+	return same;
+}
