@@ -71,7 +71,7 @@ static int add_file(const char *path, const char *rel)
 			return -1;
 		}
 		b->plain_objects = n;
-		b->plain_objects[b->plain_object_count++] = (struct hp_object){ e, { 0 }, NULL, 0, name, 0, NULL, NULL };
+		b->plain_objects[b->plain_object_count++] = (struct hp_object){ .elf = e, .name = name };
 		return 0;
 	}
 	if (rc == 0 && linked) {
@@ -114,7 +114,7 @@ static int add_file(const char *path, const char *rel)
 			b->objects = n;
 		if (!name)
 			goto oom;
-		b->objects[b->object_count++] = (struct hp_object){ e, m, NULL, 0, name, 0, NULL, NULL };
+		b->objects[b->object_count++] = (struct hp_object){ .elf = e, .meta = m, .name = name };
 	}
 	return 0;
 oom:
@@ -255,14 +255,10 @@ void hp_build_free(struct hp_build *b)
 	for (size_t i = 0; i < b->object_count; i++) {
 		hp_meta_free(&b->objects[i].meta);
 		hp_elf_close(&b->objects[i].elf);
-		free(b->objects[i].section_symbol);
 		free(b->objects[i].name);
 	}
 	for (size_t i = 0; i < b->plain_object_count; i++) {
 		hp_elf_close(&b->plain_objects[i].elf);
-		free(b->plain_objects[i].section_symbol);
-		free(b->plain_objects[i].member_start);
-		free(b->plain_objects[i].members);
 		free(b->plain_objects[i].name);
 	}
 	for (size_t i = 0; i < b->bare_module_count; i++)

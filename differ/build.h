@@ -16,14 +16,9 @@ struct hp_module {
 struct hp_object {
 	struct hp_elf elf;
 	struct hp_meta meta;          /* normally one unit */
-	long *section_symbol;         /* per section: its one named symbol, -1 none, -2 several;
-	                                 built on first use by hpdiff */
-	size_t section_count;
 	char *name;                   /* path relative to the build root */
 	int linked;                   /* a unit of it is the one a compared module was linked with
 	                                 (hp_build_check_objects): preferred as the source of code */
-	size_t *member_start;         /* per section, where its named functions and variables start */
-	size_t *members;              /* in members (symbol indices); built on first use by hpdiff */
 };
 
 struct hp_build {

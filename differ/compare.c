@@ -172,7 +172,7 @@ void hp_propagate_variants(struct ctx *c)
 				const char *fname, *tname;
 				struct hp_section info;
 				if (hp_elf_section_at(&o->elf, sec, &info) || !(info.shdr.sh_flags & SHF_EXECINSTR) ||
-				    !hp_bundled_symbol(o, sec, &fs, &fname))
+				    !hp_elf_section_symbol(&o->elf, sec, &fs, &fname))
 					continue;
 				struct entity *caller = hp_find_entity(c, fname);
 				if (!caller || caller->status != HP_SAME || !caller->old_sym || !caller->new ||
@@ -183,7 +183,7 @@ void hp_propagate_variants(struct ctx *c)
 				for (long j = 0; j < n; j++) {
 					tname = rel[j].sym_name;
 					if (GELF_ST_TYPE(rel[j].sym.st_info) == STT_SECTION &&
-					    !hp_bundled_symbol(o, rel[j].sym.st_shndx, &ts, &tname))
+					    !hp_elf_section_symbol(&o->elf, rel[j].sym.st_shndx, &ts, &tname))
 						continue;
 					struct entity *v = hp_find_entity(c, tname);
 					if (!v || !hp_variant_base(v->name) || v->status != HP_NEW || v == caller)

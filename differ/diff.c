@@ -6,22 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-void *hp_xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q) {
-		fprintf(stderr, "hpdiff: out of memory\n");
-		exit(1);
-	}
-	return q;
-}
-
-char *hp_xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	return memcpy(hp_xrealloc(NULL, n), s, n);
-}
-
 void hp_note(struct ctx *c, const char *kind, const char *symbol, const char *unit,
                  const char *verdict, uint64_t size, const char *fmt, ...)
 {

@@ -38,12 +38,9 @@
 #include <string.h>
 
 #include "diff.h"
+#include "xalloc.h"
 
-/* ---- Memory: hpdiff is a command; running out of memory ends it with a message ------------ */
-
-void *hp_xrealloc(void *p, size_t n);
-char *hp_xstrdup(const char *s);
-
+/* Appends a value to a growing array (out of memory ends hpdiff: xalloc.h). */
 #define PUSH(array, count, value)                                                                  \
 	do {                                                                                       \
 		(array) = hp_xrealloc((array), ((count) + 1) * sizeof *(array));                    \
@@ -165,7 +162,10 @@ size_t hp_variant_base(const char *name);
 /* 1 same machine code as the old module's, 2 the same but for line numbers, 0 not proven. */
 int hp_same_machine_code(struct ctx *c, struct entity *e);
 /* The bytes at an address of the old module, or NULL. */
-const uint8_t *hp_old_bytes(struct ctx *c, uint64_t addr, size_t len);
+static inline const uint8_t *hp_old_bytes(struct ctx *c, uint64_t addr, size_t len)
+{
+	return hp_elf_bytes_at(&c->old->elf, addr, len);
+}
 int hp_same_merged_piece(struct ctx *c, const struct hp_section *ms, uint64_t at, uint64_t old_addr);
 int hp_old_named_at(struct ctx *c, const char *name, uint64_t addr, uint64_t size);
 
@@ -193,7 +193,6 @@ struct copy *hp_copy_section(struct ctx *c, struct hp_object *o, size_t section)
 struct copy *hp_copy_pointed(struct ctx *c, struct hp_object *o, const GElf_Sym *s);
 /* An entity's new code or data, copied once; NULL with c->err set when no object has it. */
 struct copy *hp_include(struct ctx *c, struct entity *e);
-int hp_bundled_symbol(struct hp_object *o, size_t section, GElf_Sym *out, const char **name);
 
 /* ---- resolve (resolve.c) ------------------------------------------------------------------ */
 

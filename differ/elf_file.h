@@ -36,6 +36,22 @@ struct hp_elf {
 	struct hp_reloc *rel_cache;   /* one section's relocations sorted by offset (hp_elf_relocations_in) */
 	long rel_cache_count;
 	size_t rel_cache_section;
+	/* Facts a comparison asks for again and again, computed once per file on first use (running
+	 * out of memory there ends the program: xalloc.h): */
+	struct hp_elf_place *places;  /* allocated sections with contents (hp_elf_bytes_at) */
+	size_t place_count;
+	int places_read;
+	long *section_symbol;         /* per section: its one named symbol, -1 none, -2 several */
+	size_t section_symbol_count;  /* sections indexed (hp_elf_section_symbol) */
+	size_t *member_start;         /* per section, where its named functions and variables start */
+	size_t *members;              /* in members (symbol indices; hp_elf_section_members) */
+	size_t member_sections;
+};
+
+/* Where an allocated section's bytes are in the file's address space. */
+struct hp_elf_place {
+	uint64_t addr, size;
+	const uint8_t *data;
 };
 
 /* One section of the file, as relocation processing needs it. */
@@ -98,6 +114,27 @@ long hp_elf_relocations(struct hp_elf *elf, size_t target, struct hp_reloc **out
  * section (objects without function sections) reads its table once.  Returns the count, or -1. */
 long hp_elf_relocations_in(struct hp_elf *elf, size_t target, uint64_t from, uint64_t to,
                            const struct hp_reloc **out);
+
+/* The bytes at an address of a linked file (len of them, all inside one allocated section that
+ * has contents), or NULL. */
+const uint8_t *hp_elf_bytes_at(struct hp_elf *elf, uint64_t addr, size_t len);
+
+/* The single named function or variable (or thread-local) defined in a section, if any: with
+ * function and data sections, a section symbol almost always stands for it, and relocations
+ * against the section mean it.  Returns 1 with *out and *name set, or 0. */
+int hp_elf_section_symbol(struct hp_elf *elf, size_t section, GElf_Sym *out, const char **name);
+
+/* The named functions and variables defined in a section of an object: sets *symbols to their
+ * indices in the raw symbol table (hp_elf_symbol_at) and returns how many. */
+size_t hp_elf_section_members(struct hp_elf *elf, size_t section, const size_t **symbols);
+
+/* Whether the code at addr of a linked file is a PLT-style stub, `jmp *slot(%rip)` within its
+ * first 16 bytes; if so, sets *slot to the address of the slot it jumps through. */
+int hp_elf_stub_slot(struct hp_elf *elf, uint64_t addr, uint64_t *slot);
+
+/* The size of the merged constant (SHF_MERGE) at offset `at` of a section: a string up to and
+ * with its NUL, or one entry of a table of constants.  0 when no whole piece starts there. */
+uint64_t hp_elf_merged_piece(const struct hp_section *sec, uint64_t at);
 
 /* One dynamic relocation of a linked file: a GOT slot or TLS entry the dynamic linker fills. */
 struct hp_dynreloc {

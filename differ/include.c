@@ -88,46 +88,18 @@ struct copy *hp_include(struct ctx *c, struct entity *e)
 	return e->copy;
 }
 
-/* The single named function or variable defined in a section, if any: with function and data
- * sections, a section symbol almost always stands for it.  Indexed once per object. */
-int hp_bundled_symbol(struct hp_object *o, size_t section, GElf_Sym *out, const char **name)
-{
-	if (!o->section_symbol) {
-		size_t n = 0;
-		elf_getshdrnum(o->elf.elf, &n);
-		o->section_symbol = hp_xrealloc(NULL, (n + 1) * sizeof *o->section_symbol);
-		o->section_count = n;
-		for (size_t i = 0; i <= n; i++)
-			o->section_symbol[i] = -1;
-		for (size_t i = 1; i < o->elf.symtab_count; i++) {
-			GElf_Sym s;
-			const char *nm;
-			if (hp_elf_symbol_at(&o->elf, i, &s, &nm) || !*nm || nm[0] == '.' || s.st_shndx >= n)
-				continue;
-			int t = GELF_ST_TYPE(s.st_info);
-			if (t != STT_FUNC && t != STT_OBJECT && t != STT_TLS)
-				continue;
-			long *slot = &o->section_symbol[s.st_shndx];
-			*slot = *slot == -1 ? (long)i : -2;
-		}
-	}
-	if (section >= o->section_count || o->section_symbol[section] < 0)
-		return 0;
-	return hp_elf_symbol_at(&o->elf, (size_t)o->section_symbol[section], out, name) == 0;
-}
-
+/* A merged constant is copied alone (the linker may have merged the rest with anything); other
+ * sections whole. */
 struct copy *hp_copy_pointed(struct ctx *c, struct hp_object *o, const GElf_Sym *s)
 {
 	struct hp_section sec;
 	if (hp_elf_section_at(&o->elf, s->st_shndx, &sec))
 		return NULL;
 	if (sec.shdr.sh_flags & SHF_MERGE && sec.data && s->st_value < sec.shdr.sh_size) {
-		uint64_t size = sec.shdr.sh_entsize;
-		if (sec.shdr.sh_flags & SHF_STRINGS) {
-			const uint8_t *end = memchr(sec.data + s->st_value, 0, sec.shdr.sh_size - s->st_value);
-			size = end ? (uint64_t)(end - sec.data) - s->st_value + 1 : sec.shdr.sh_size - s->st_value;
-		}
-		if (size && s->st_value + size <= sec.shdr.sh_size)
+		uint64_t size = hp_elf_merged_piece(&sec, s->st_value);
+		if (!size && sec.shdr.sh_flags & SHF_STRINGS)
+			size = sec.shdr.sh_size - s->st_value;  /* no NUL: the rest of the section */
+		if (size)
 			return copy_piece(c, o, s->st_shndx, s->st_value, size);
 	}
 	return hp_copy_section(c, o, s->st_shndx);

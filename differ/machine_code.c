@@ -7,33 +7,12 @@
 
 #include "lines.h"
 
-/* The bytes at an address of the old module, or NULL. */
-const uint8_t *hp_old_bytes(struct ctx *c, uint64_t addr, size_t len)
-{
-	size_t n = 0;
-	elf_getshdrnum(c->old->elf.elf, &n);
-	for (size_t i = 1; i < n; i++) {
-		struct hp_section sec;
-		if (hp_elf_section_at(&c->old->elf, i, &sec) || !sec.data || !(sec.shdr.sh_flags & SHF_ALLOC))
-			continue;
-		if (addr >= sec.shdr.sh_addr && addr + len <= sec.shdr.sh_addr + sec.shdr.sh_size)
-			return sec.data + (addr - sec.shdr.sh_addr);
-	}
-	return NULL;
-}
-
 /* Whether the old module's code at addr is a PLT stub jumping through name's GOT slot. */
 static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
 {
 	const struct hp_dynreloc *slot = hp_old_slot(c, name, R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT);
-	const uint8_t *code = hp_old_bytes(c, addr, 16);
-	for (int k = 0; slot && code && k + 6 <= 16; k++)
-		if (code[k] == 0xff && code[k + 1] == 0x25) {  /* jmp *disp32(%rip) */
-			int32_t disp;
-			memcpy(&disp, code + k + 2, 4);
-			return addr + (uint64_t)k + 6 + (uint64_t)(int64_t)disp == slot->offset;
-		}
-	return 0;
+	uint64_t through;
+	return slot && hp_elf_stub_slot(&c->old->elf, addr, &through) && through == slot->offset;
 }
 
 /* Whether the merged constant at offset `at` of section ms (a string up to its NUL, or one entry
@@ -41,23 +20,9 @@ static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
  * such pieces and puts them anywhere, so only their contents can be compared. */
 int hp_same_merged_piece(struct ctx *c, const struct hp_section *ms, uint64_t at, uint64_t old_addr)
 {
-	if (!ms->data || at >= ms->shdr.sh_size)
-		return 0;
-	const uint8_t *piece = ms->data + at;
-	uint64_t room = ms->shdr.sh_size - at;
-	size_t len;
-	if (ms->shdr.sh_flags & SHF_STRINGS) {
-		const uint8_t *nul = memchr(piece, 0, room);
-		if (!nul)
-			return 0;
-		len = (size_t)(nul - piece) + 1;
-	} else {
-		if (!ms->shdr.sh_entsize || ms->shdr.sh_entsize > room)
-			return 0;
-		len = ms->shdr.sh_entsize;
-	}
-	const uint8_t *old = hp_old_bytes(c, old_addr, len);
-	return old && !memcmp(old, piece, len);
+	uint64_t len = hp_elf_merged_piece(ms, at);
+	const uint8_t *old = len ? hp_old_bytes(c, old_addr, len) : NULL;
+	return old && !memcmp(old, ms->data + at, len);
 }
 
 /* Whether the old module has a symbol of that name at addr (of that size, unless size is -1):
@@ -160,7 +125,7 @@ int hp_same_machine_code(struct ctx *c, struct entity *e)
 		GElf_Sym b = rel[j].sym;
 		uint64_t offset = 0;
 		if (GELF_ST_TYPE(rel[j].sym.st_info) == STT_SECTION) {
-			if (!hp_bundled_symbol(o, rel[j].sym.st_shndx, &b, &name)) {
+			if (!hp_elf_section_symbol(&o->elf, rel[j].sym.st_shndx, &b, &name)) {
 				same = 0;  /* inside a section of its own: a jump table, a constant pool */
 				break;
 			}

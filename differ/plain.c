@@ -62,32 +62,6 @@ static int dynamic_pointer(struct ctx *c, const char *name, uint64_t addr, int64
 	return 0;
 }
 
-/* The named functions and variables of each section of an object, indexed once. */
-static void index_members(struct hp_object *o, size_t sections)
-{
-	o->member_start = memset(hp_xrealloc(NULL, (sections + 2) * sizeof *o->member_start), 0,
-	                         (sections + 2) * sizeof *o->member_start);
-	o->members = hp_xrealloc(NULL, (o->elf.symtab_count + 1) * sizeof *o->members);
-	/* Counting sort: counts at [section + 2], summed into starts at [section + 1], which the
-	 * second pass advances to the ends, so that section s is [member_start[s], [s + 1]). */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 1; i < o->elf.symtab_count; i++) {
-			GElf_Sym s;
-			const char *name;
-			if (hp_elf_symbol_at(&o->elf, i, &s, &name) || s.st_shndx >= sections || !*name ||
-			    (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_OBJECT))
-				continue;
-			if (pass == 0)
-				o->member_start[s.st_shndx + 2]++;
-			else
-				o->members[o->member_start[s.st_shndx + 1]++] = i;
-		}
-		if (pass == 0)
-			for (size_t k = 2; k < sections + 2; k++)
-				o->member_start[k] += o->member_start[k - 1];
-	}
-}
-
 static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base)
 {
 	struct hp_section sec;
@@ -95,12 +69,12 @@ static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index,
 	if (hp_elf_section_at(&o->elf, index, &sec) || !(sec.shdr.sh_flags & SHF_ALLOC) ||
 	    (sec.shdr.sh_flags & (SHF_MERGE | SHF_TLS)) || elf_getshdrnum(o->elf.elf, &sections) || index >= sections)
 		return 0;
-	if (!o->member_start)
-		index_members(o, sections);
-	for (size_t k = o->member_start[index]; k < o->member_start[index + 1]; k++) {
+	const size_t *members;
+	size_t member_count = hp_elf_section_members(&o->elf, index, &members);
+	for (size_t k = 0; k < member_count; k++) {
 		GElf_Sym s;
 		const char *name;
-		if (hp_elf_symbol_at(&o->elf, o->members[k], &s, &name) || !hp_old_named_at(c, name, base + s.st_value, s.st_size))
+		if (hp_elf_symbol_at(&o->elf, members[k], &s, &name) || !hp_old_named_at(c, name, base + s.st_value, s.st_size))
 			return 0;
 	}
 	if ((sec.shdr.sh_flags & SHF_EXECINSTR) || sec.shdr.sh_type == SHT_NOBITS)
@@ -189,13 +163,13 @@ static const struct hp_symbol *plain_old_symbol(struct ctx *c, struct hp_object 
 	size_t sections = 0;
 	if (elf_getshdrnum(o->elf.elf, &sections) || s->section >= sections)
 		return NULL;
-	if (!o->member_start)
-		index_members(o, sections);
-	for (size_t k = o->member_start[s->section]; k < o->member_start[s->section + 1]; k++) {
+	const size_t *members;
+	size_t member_count = hp_elf_section_members(&o->elf, s->section, &members);
+	for (size_t k = 0; k < member_count; k++) {
 		GElf_Sym m;
 		const char *name;
 		const struct hp_symbol *placed = NULL;
-		if (hp_elf_symbol_at(&o->elf, o->members[k], &m, &name) ||
+		if (hp_elf_symbol_at(&o->elf, members[k], &m, &name) ||
 		    hp_elf_count_symbols(&c->old->elf, name, &placed) != 1)
 			continue;
 		uint64_t base = placed->value - m.st_value;

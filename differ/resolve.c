@@ -258,7 +258,7 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 		int text = (target_sec.shdr.sh_flags & SHF_EXECINSTR) != 0;
 		int pcrel = r->type != R_X86_64_64 && r->type != R_X86_64_32 && r->type != R_X86_64_32S;
 		int at_entry = 0;
-		int bundled = hp_bundled_symbol(k->obj, r->sym.st_shndx, &b, &bname);
+		int bundled = hp_elf_section_symbol(&k->obj->elf, r->sym.st_shndx, &b, &bname);
 		if (bundled && text)
 			at_entry = (int64_t)b.st_value == addend + (pcrel ? 4 : 0);
 		if (bundled && (!text || at_entry || direct)) {

@@ -9,7 +9,7 @@ static const char *sec_symbol_name(struct copy *k)
 {
 	GElf_Sym s;
 	const char *name;
-	return hp_bundled_symbol(k->obj, k->section, &s, &name) ? name : "(code)";
+	return hp_elf_section_symbol(&k->obj->elf, k->section, &s, &name) ? name : "(code)";
 }
 
 /* Copies, for every text section in the package, its FDE and the CIE that FDE uses from the
