@@ -139,13 +139,13 @@ void hp_compare(struct ctx *c)
 		int same = hp_same_machine_code(c, e);
 		if (same == 2 && !c->opt->patch_line_changes) {
 			e->status = HP_SAME;
-			hp_note(c, "function", e->name, hp_unit_of(e), "same", 0, "only line numbers changed: not patched");
+			hp_note(c, "function", e->name, hp_unit_of(e), HP_VERDICT_SAME, 0, "only line numbers changed: not patched");
 		} else if (same == 2) {
 			snprintf(e->why, sizeof e->why, "only line numbers changed");
 		} else if (same) {
 			e->status = HP_SAME;
-			hp_note(c, "function", e->name, hp_unit_of(e), "same", 0,
-			     "its IR changed, but the machine code is identical: not patched");
+			hp_note(c, "function", e->name, hp_unit_of(e), HP_VERDICT_SAME, 0,
+			        "its IR changed, but the machine code is identical: not patched");
 		} else {
 			explain_function(c, e);
 		}

@@ -6,22 +6,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-void hp_note(struct ctx *c, const char *kind, const char *symbol, const char *unit,
-                 const char *verdict, uint64_t size, const char *fmt, ...)
+/* The words --explain and --json print, the one place they are spelled. */
+static const char *const verdict_words[HP_VERDICT_COUNT] = {
+	[HP_VERDICT_PATCHED] = "patched", [HP_VERDICT_KEPT] = "kept",       [HP_VERDICT_ADDED] = "added",
+	[HP_VERDICT_COPIED] = "copied",   [HP_VERDICT_SAME] = "same",       [HP_VERDICT_SKIPPED] = "skipped",
+	[HP_VERDICT_PARTIAL] = "partial", [HP_VERDICT_REFUSED] = "refused",
+};
+
+const char *hp_verdict_word(enum hp_verdict v)
+{
+	return (unsigned)v < HP_VERDICT_COUNT ? verdict_words[v] : "?";
+}
+
+static void record(struct ctx *c, const char *kind, const char *symbol, const char *unit, enum hp_verdict verdict,
+                   uint64_t size, const char *fmt, va_list ap)
 {
 	char why[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
 	for (size_t i = 0; i < c->d->note_count; i++)  /* one line per reason, however often met */
 		if (!strcmp(c->d->notes[i].symbol, symbol) && !strcmp(c->d->notes[i].why, why) &&
-		    !strcmp(c->d->notes[i].verdict, verdict))
+		    c->d->notes[i].verdict == verdict)
 			return;
 	struct hp_note n = { hp_xstrdup(symbol), hp_xstrdup(unit ? unit : "-"), kind, verdict, hp_xstrdup(why), size };
 	PUSH(c->d->notes, c->d->note_count, n);
-	if (!strcmp(verdict, "refused"))
+	if (verdict == HP_VERDICT_REFUSED)
 		c->d->refusals++;
+}
+
+void hp_note(struct ctx *c, const char *kind, const char *symbol, const char *unit, enum hp_verdict verdict,
+             uint64_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	record(c, kind, symbol, unit, verdict, size, fmt, ap);
+	va_end(ap);
+}
+
+void hp_refuse(struct ctx *c, const char *kind, const char *symbol, const char *unit, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	record(c, kind, symbol, unit, HP_VERDICT_REFUSED, 0, fmt, ap);
+	va_end(ap);
 }
 
 const char *hp_unit_of(const struct entity *e)
@@ -50,7 +76,7 @@ struct entity *hp_find_entity(struct ctx *c, const char *name)
 int hp_refused(struct ctx *c, const char *name)
 {
 	for (size_t i = 0; i < c->d->note_count; i++)
-		if (!strcmp(c->d->notes[i].verdict, "refused") && !strcmp(c->d->notes[i].symbol, name))
+		if (c->d->notes[i].verdict == HP_VERDICT_REFUSED && !strcmp(c->d->notes[i].symbol, name))
 			return 1;
 	return 0;
 }

@@ -28,11 +28,32 @@ struct hp_diff_options {
 
 enum hp_status { HP_SAME, HP_CHANGED, HP_NEW, HP_REMOVED };
 
+/* What was decided about a symbol (a unit, a type, an object).  Only HP_VERDICT_REFUSED stops
+ * a package; the word --explain and --json print for each is hp_verdict_word's. */
+enum hp_verdict {
+	HP_VERDICT_PATCHED,           /* changed: new code in the package, the old entry redirected */
+	HP_VERDICT_KEPT,              /* changed, and how it is called too: the old entry stays as it
+	                                 is and every caller is patched */
+	HP_VERDICT_ADDED,             /* new in this build, copied because patched code needs it */
+	HP_VERDICT_COPIED,            /* read-only data with new contents, copied for its readers */
+	HP_VERDICT_SAME,              /* IR or line numbers changed, the machine code did not (or an
+	                                 object built without the plugin is unchanged): not patched */
+	HP_VERDICT_SKIPPED,           /* changed but not patched: its code never runs in the running
+	                                 module, or --allow-unfingerprinted accepted leaving it */
+	HP_VERDICT_PARTIAL,           /* carried without part of it (an FDE's exception table) */
+	HP_VERDICT_REFUSED,           /* unsafe to patch: no package is written */
+	HP_VERDICT_COUNT
+};
+
+/* "patched", "kept", "added", "copied", "same", "skipped", "partial", "refused". */
+const char *hp_verdict_word(enum hp_verdict v);
+
 /* One line of --explain: what happened to a symbol and why. */
 struct hp_note {
 	char *symbol, *unit;
-	const char *kind;             /* "function", "variable", "data" */
-	const char *verdict;          /* "patched", "added", "copied", "refused", ... */
+	const char *kind;             /* "function", "variable", "symbol", "unit", "type", "object",
+	                                 "unwind" */
+	enum hp_verdict verdict;
 	char *why;
 	uint64_t size;
 };
@@ -59,7 +80,7 @@ struct hp_module_diff {
 	struct hp_out_module out;
 	struct hp_note *notes;        /* in the order decided */
 	size_t note_count;
-	size_t refusals;              /* notes with verdict "refused" */
+	size_t refusals;              /* notes with verdict HP_VERDICT_REFUSED */
 	size_t changed;               /* functions redirected or data changed */
 };
 

@@ -139,9 +139,13 @@ static inline int is_zero16(const uint8_t *a)
 
 /* ---- Shared by every phase (diff.c) ------------------------------------------------------- */
 
-/* Records one decision (one line of --explain); the same reason for the same symbol once. */
-void hp_note(struct ctx *c, const char *kind, const char *symbol, const char *unit, const char *verdict,
+/* Records one decision (one line of --explain); the same reason for the same symbol once.
+ * size: the bytes its copy takes in the package (0 when none). */
+void hp_note(struct ctx *c, const char *kind, const char *symbol, const char *unit, enum hp_verdict verdict,
              uint64_t size, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* Records a refusal and its reason: a package is then not written (d->refusals). */
+void hp_refuse(struct ctx *c, const char *kind, const char *symbol, const char *unit, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* Whether a refusal names the symbol. */
 int hp_refused(struct ctx *c, const char *name);
 const char *hp_unit_of(const struct entity *e);

@@ -96,7 +96,7 @@ static void print_explain(const struct pair *p)
 		const struct hp_note *n = &d->notes[i];
 		hp_source_name(n->symbol, sym, sizeof sym);
 		hp_source_name(n->why, why, sizeof why);
-		printf("  %-8s  %-8s  %s  [%s]: %s\n", n->verdict, n->kind, sym, n->unit, why);
+		printf("  %-8s  %-8s  %s  [%s]: %s\n", hp_verdict_word(n->verdict), n->kind, sym, n->unit, why);
 	}
 }
 
@@ -120,7 +120,8 @@ static void print_json(const struct pair *pairs, size_t count, const char *resul
 		printf(",\"redirects\":%zu,\"notes\":[", d->out.redirect_count);
 		for (size_t i = 0; i < d->note_count; i++) {
 			const struct hp_note *n = &d->notes[i];
-			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"name\":", i ? "," : "", n->verdict, n->kind);
+			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"name\":", i ? "," : "", hp_verdict_word(n->verdict),
+			       n->kind);
 			hp_source_name(n->symbol, text, sizeof text);
 			hp_json_string(text);
 			printf(",\"symbol\":");
@@ -438,7 +439,7 @@ int main(int argc, char **argv)
 			for (size_t k = 0; k < pairs[i].d->note_count; k++) {
 				const struct hp_note *nt = &pairs[i].d->notes[k];
 				char sym[512], why[1024];
-				if (strcmp(nt->verdict, "refused"))
+				if (nt->verdict != HP_VERDICT_REFUSED)
 					continue;
 				describe(&pairs[i], what, sizeof what);
 				hp_source_name(nt->symbol, sym, sizeof sym);

@@ -81,10 +81,10 @@ struct copy *hp_include(struct ctx *c, struct entity *e)
 	e->copy = hp_copy_section(c, o, s->section);
 	if (e->copy && e->status == HP_NEW)
 		hp_note(c, e->new->kind == HP_META_FUNCTION ? "function" : "variable", e->name, hp_unit_of(e),
-		     "added", e->copy->size, "new in this build, needed by the patched code");
+		        HP_VERDICT_ADDED, e->copy->size, "new in this build, needed by the patched code");
 	else if (e->copy && e->new->kind == HP_META_VARIABLE)
-		hp_note(c, "variable", e->name, hp_unit_of(e), "copied", e->copy->size,
-		     "read-only contents changed: the new copy travels with its readers");
+		hp_note(c, "variable", e->name, hp_unit_of(e), HP_VERDICT_COPIED, e->copy->size,
+		        "read-only contents changed: the new copy travels with its readers");
 	return e->copy;
 }
 

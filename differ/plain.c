@@ -194,13 +194,13 @@ void hp_verify_plain(struct ctx *c)
 		const struct hp_symbol *s = e->old || !e->new || e->new->kind != HP_META_FUNCTION || !hp_has_code(e->new) ||
 		                                    hp_variant_base(e->name) ? NULL : hp_elf_find_symbol(&c->old->elf, e->name);
 		if (s && s->type == STT_FUNC && c->opt->allow_unfingerprinted)
-			hp_note(c, "function", e->name, hp_unit_of(e), "skipped", 0,
-			     "the running module has it from code built without the plugin; not patched "
-			     "(--allow-unfingerprinted)");
+			hp_note(c, "function", e->name, hp_unit_of(e), HP_VERDICT_SKIPPED, 0,
+			        "the running module has it from code built without the plugin; not patched "
+			        "(--allow-unfingerprinted)");
 		else if (s && s->type == STT_FUNC)
-			hp_note(c, "function", e->name, hp_unit_of(e), "refused", 0,
-			     "the running module has it from code built without the plugin: it can be neither compared "
-			     "nor redirected; rebuild the baseline with -fplugin=hotpatch");
+			hp_refuse(c, "function", e->name, hp_unit_of(e),
+			          "the running module has it from code built without the plugin: it can be neither compared "
+			          "nor redirected; rebuild the baseline with -fplugin=hotpatch");
 	}
 	for (size_t oi = 0; oi < c->new_build->plain_object_count; oi++) {
 		struct hp_object *o = &c->new_build->plain_objects[oi];
@@ -235,20 +235,23 @@ void hp_verify_plain(struct ctx *c)
 				                   list[i].olds > 1 ? "the running module has several file-local functions of that name" :
 				                                      "its machine code changed";
 				if (c->opt->allow_unfingerprinted)
-					hp_note(c, "function", list[i].s->name, o->name, "skipped", 0,
-					     "built without the plugin and %s; not patched (--allow-unfingerprinted)", what);
+					hp_note(c, "function", list[i].s->name, o->name, HP_VERDICT_SKIPPED, 0,
+					        "built without the plugin and %s; not patched (--allow-unfingerprinted)", what);
 				else
-					hp_note(c, "function", list[i].s->name, o->name, "refused", 0,
-					     "built without the plugin and %s: rebuild it with -fplugin=hotpatch", what);
+					hp_refuse(c, "function", list[i].s->name, o->name,
+					          "built without the plugin and %s: rebuild it with -fplugin=hotpatch", what);
 			}
 		if (!differ)
-			hp_note(c, "object", o->name, o->name, "same", 0,
-			     "built without the plugin; machine code of its %zu function(s) identical", same);
+			hp_note(c, "object", o->name, o->name, HP_VERDICT_SAME, 0,
+			        "built without the plugin; machine code of its %zu function(s) identical", same);
+		else if (differ > named && c->opt->allow_unfingerprinted)
+			hp_note(c, "object", o->name, o->name, HP_VERDICT_SKIPPED, 0,
+			           "built without the plugin, and %zu more of its functions changed or moved; not patched "
+			        "(--allow-unfingerprinted)", differ - named);
 		else if (differ > named)
-			hp_note(c, "object", o->name, o->name, c->opt->allow_unfingerprinted ? "skipped" : "refused", 0,
-			     "built without the plugin, and %zu more of its functions changed or moved%s", differ - named,
-			     c->opt->allow_unfingerprinted ? "; not patched (--allow-unfingerprinted)" :
-			                                     ": rebuild it with -fplugin=hotpatch");
+			hp_refuse(c, "object", o->name, o->name,
+			          "built without the plugin, and %zu more of its functions changed or moved: rebuild it "
+			          "with -fplugin=hotpatch", differ - named);
 		free(list);
 	}
 }

@@ -16,7 +16,7 @@ int hp_redirect_changed(struct ctx *c)
 		if (e->status != HP_CHANGED || e->new->kind != HP_META_FUNCTION || !hp_has_code(e->new) || hp_refused(c, e->name))
 			continue;
 		if (!e->old_sym) {
-			hp_note(c, "function", e->name, hp_unit_of(e), "skipped", 0, "%s; not linked into the running module", e->why);
+			hp_note(c, "function", e->name, hp_unit_of(e), HP_VERDICT_SKIPPED, 0, "%s; not linked into the running module", e->why);
 			continue;
 		}
 		if (!is_zero16(e->old->abi_fingerprint) && !same16(e->old->abi_fingerprint, e->new->abi_fingerprint)) {
@@ -33,15 +33,15 @@ int hp_redirect_changed(struct ctx *c)
 						stale = tu->records[r].name;
 				}
 			if (e->old->linkage != HP_META_INTERNAL)
-				hp_note(c, "function", e->name, hp_unit_of(e), "refused", 0,
-				     "its signature changed: callers in other units would call it the old way");
+				hp_refuse(c, "function", e->name, hp_unit_of(e),
+				          "its signature changed: callers in other units would call it the old way");
 			else if (stale)
-				hp_note(c, "function", e->name, hp_unit_of(e), "refused", 0,
-				     "the compiler changed how it is called (an argument or return value removed), "
-				     "but unchanged %s still calls it the old way", stale);
+				hp_refuse(c, "function", e->name, hp_unit_of(e),
+				          "the compiler changed how it is called (an argument or return value removed), "
+				          "but unchanged %s still calls it the old way", stale);
 			else
-				hp_note(c, "function", e->name, hp_unit_of(e), "kept", 0,
-				     "%s; how it is called changed, so the old entry stays as it is and every caller is patched", e->why);
+				hp_note(c, "function", e->name, hp_unit_of(e), HP_VERDICT_KEPT, 0,
+				        "%s; how it is called changed, so the old entry stays as it is and every caller is patched", e->why);
 			continue;
 		}
 		size_t len = 0;
@@ -51,8 +51,9 @@ int hp_redirect_changed(struct ctx *c)
 		if (bytes)
 			hp_site_inspect(bytes, len, e->old_sym->value, &p);
 		if (!bytes || p.problem) {
-			hp_note(c, "function", e->name, hp_unit_of(e), "refused", 0, "%s, but its running copy cannot be redirected: %s",
-			     e->why, bytes ? p.problem : "no patchable padding before the entry");
+			hp_refuse(c, "function", e->name, hp_unit_of(e),
+			          "%s, but its running copy cannot be redirected: %s",
+			          e->why, bytes ? p.problem : "no patchable padding before the entry");
 			continue;
 		}
 		struct copy *k = hp_include(c, e);
@@ -72,7 +73,7 @@ int hp_redirect_changed(struct ctx *c)
 		c->d->out.redirect_names = hp_xrealloc(c->d->out.redirect_names, c->d->out.redirect_count * sizeof(char *));
 		c->d->out.redirect_names[c->d->out.redirect_count - 1] = hp_xstrdup(e->name);
 		c->d->changed++;
-		hp_note(c, "function", e->name, hp_unit_of(e), "patched", k->size, "%s", e->why);
+		hp_note(c, "function", e->name, hp_unit_of(e), HP_VERDICT_PATCHED, k->size, "%s", e->why);
 	}
 	return 0;
 }

@@ -91,7 +91,8 @@ static int resolve_named(struct ctx *c, struct hp_object *o, const GElf_Sym *sym
 	struct entity *e = hp_find_entity(c, name);
 	if (e && e->new && e->new->kind == HP_META_VARIABLE && e->new->flags & HP_META_THREAD_LOCAL &&
 	    !e->old_sym && !hp_elf_find_symbol(&c->old->elf, name)) {
-		hp_note(c, "variable", name, hp_unit_of(e), "refused", 0, "new thread-local variable: a patch cannot add TLS");
+		hp_refuse(c, "variable", name, hp_unit_of(e),
+		          "new thread-local variable: a patch cannot add TLS");
 		return 1;
 	}
 	if (e && e->old_sym) {
@@ -165,7 +166,8 @@ static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_r
 	struct entity *e = *name ? hp_find_entity(c, name) : NULL;
 	const struct hp_symbol *old = *name ? hp_elf_find_symbol(&c->old->elf, name) : NULL;
 	if (e && e->new && !e->old) {
-		hp_note(c, "variable", name, hp_unit_of(e), "refused", 0, "new thread-local variable: a patch cannot add TLS");
+		hp_refuse(c, "variable", name, hp_unit_of(e),
+		          "new thread-local variable: a patch cannot add TLS");
 		return 1;
 	}
 	const char *unit = e ? hp_unit_of(e) : NULL;
@@ -176,7 +178,8 @@ static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_r
 	case R_X86_64_GOTTPOFF:
 		if (c->old->elf.is_program) {
 			if (tls_offset(c, name, &off)) {
-				hp_note(c, "variable", name, unit, "refused", 0, "thread-local variable not found in the running module");
+				hp_refuse(c, "variable", name, unit,
+				          "thread-local variable not found in the running module");
 				return 1;
 			}
 			if (r->type == R_X86_64_TPOFF32) {
@@ -197,7 +200,8 @@ static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_r
 		break;
 	default: /* DTPOFF32/64: the variable's offset in the module's TLS block */
 		if (!old || old->type != STT_TLS) {
-			hp_note(c, "variable", name, unit, "refused", 0, "thread-local variable not found in the running module");
+			hp_refuse(c, "variable", name, unit,
+			          "thread-local variable not found in the running module");
 			return 1;
 		}
 		hp_add_reloc(c, seg, where, r->type == R_X86_64_DTPOFF64 ? HP_RELOC_ABS64 : HP_RELOC_ABS32S,
@@ -205,8 +209,8 @@ static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_r
 		return 0;
 	}
 	if (!slot || r->type == R_X86_64_TPOFF32) {
-		hp_note(c, "variable", name, unit, "refused", 0,
-		     "the running module has no thread-local entry for it to share");
+		hp_refuse(c, "variable", name, unit,
+		          "the running module has no thread-local entry for it to share");
 		return 1;
 	}
 	hp_add_reloc(c, seg, where, HP_RELOC_PC32, in_module(slot->offset), r->addend);
@@ -314,8 +318,8 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 	case R_X86_64_PLT32:
 		if (t.kind == HP_TARGET_IMPORT) {
 			if (!direct) {
-				hp_note(c, "symbol", name, NULL, "refused", 0,
-				     "new code addresses %s directly, but it lives in another module (build with -fPIC)", name);
+				hp_refuse(c, "symbol", name, NULL,
+				          "new code addresses %s directly, but it lives in another module (build with -fPIC)", name);
 				return 0;
 			}
 			struct slot *s = slot_for(c, t, 1);

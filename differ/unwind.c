@@ -52,8 +52,8 @@ int hp_build_unwind(struct ctx *c)
 			for (long q = 0; q < n; q++)
 				other |= q != j && rel[q].offset > fde && rel[q].offset < fde + 4 + length;
 			if (other) {
-				hp_note(c, "unwind", sec_symbol_name(k), NULL, "partial", 0,
-				     "its exception table is not carried: unwinding through the new code stops there");
+				hp_note(c, "unwind", sec_symbol_name(k), NULL, HP_VERDICT_PARTIAL, 0,
+				        "its exception table is not carried: unwinding through the new code stops there");
 				continue;
 			}
 			uint64_t cie = fde + 4 - cie_ptr;

@@ -10,16 +10,17 @@
 static void verify_unit_pair(struct ctx *c, const struct hp_tu *o, const struct hp_tu *n)
 {
 	if (n->flags & HP_META_TU_LTO)
-		hp_note(c, "unit", n->name, n->name, "refused", 0,
-		     "built with LTO: its fingerprints predate link-time optimization");
+		hp_refuse(c, "unit", n->name, n->name,
+		          "built with LTO: its fingerprints predate link-time optimization");
 	if (strcmp(o->producer, n->producer))
-		hp_note(c, "unit", n->name, n->name, "refused", 0, "compiler differs: old '%s', new '%s'", o->producer,
-		     n->producer);
+		hp_refuse(c, "unit", n->name, n->name, "compiler differs: old '%s', new '%s'", o->producer,
+		          n->producer);
 	else if (strcmp(o->triple, n->triple))
-		hp_note(c, "unit", n->name, n->name, "refused", 0, "target differs: old %s, new %s", o->triple, n->triple);
+		hp_refuse(c, "unit", n->name, n->name,
+		          "target differs: old %s, new %s", o->triple, n->triple);
 	else if (!same16(o->options_hash, n->options_hash))
-		hp_note(c, "unit", n->name, n->name, "refused", 0, "code generation options differ: old '%s', new '%s'",
-		     o->options, n->options);
+		hp_refuse(c, "unit", n->name, n->name, "code generation options differ: old '%s', new '%s'",
+		          o->options, n->options);
 	if (strcmp(o->name, n->name))
 		return;
 	for (size_t a = 0; a < o->type_count; a++)
@@ -32,9 +33,9 @@ static void verify_unit_pair(struct ctx *c, const struct hp_tu *o, const struct 
 					if (o->records[r].types[k] == a)
 						user = o->records[r].name;
 			if (user)
-				hp_note(c, "type", o->types[a].name, n->name, "refused", 0,
-				     "layout changed (size %u -> %u) while live code uses it (%s)", o->types[a].size,
-				     n->types[b].size, user);
+				hp_refuse(c, "type", o->types[a].name, n->name,
+				          "layout changed (size %u -> %u) while live code uses it (%s)", o->types[a].size,
+				          n->types[b].size, user);
 		}
 }
 
@@ -106,9 +107,9 @@ static void verify_unit_identities(struct ctx *c)
 				if (pass == 0 ? strcmp(file_part(o->name), file_part(n->name)) : !same_external_functions(o, n))
 					continue;
 				taken[k] = 1;
-				hp_note(c, "unit", o->name, n->name, "refused", 0,
-				     "unit %s in OLD is named %s in NEW: build both with the same -fplugin-arg-hotpatch-root= "
-				     "(the source identities must match)", o->name, n->name);
+				hp_refuse(c, "unit", o->name, n->name,
+				          "unit %s in OLD is named %s in NEW: build both with the same -fplugin-arg-hotpatch-root= "
+				          "(the source identities must match)", o->name, n->name);
 				break;
 			}
 		}
@@ -135,8 +136,8 @@ void hp_verify_units(struct ctx *c)
 	}
 	for (size_t t = 0; t < c->new->meta.tu_count; t++)  /* a new unit under LTO, paired or not */
 		if (c->new->meta.tus[t].flags & HP_META_TU_LTO)
-			hp_note(c, "unit", c->new->meta.tus[t].name, c->new->meta.tus[t].name, "refused", 0,
-			     "built with LTO: its fingerprints predate link-time optimization");
+			hp_refuse(c, "unit", c->new->meta.tus[t].name, c->new->meta.tus[t].name,
+			          "built with LTO: its fingerprints predate link-time optimization");
 	free(seen);
 }
 
@@ -147,18 +148,18 @@ void hp_verify_entities(struct ctx *c)
 		const struct hp_rec *o = e->old, *n = e->new;
 		const char *unit = hp_unit_of(e);
 		if (e->new_lost && e->new && !same16(e->new_lost->fingerprint, e->new->fingerprint))
-			hp_note(c, "function", e->name, e->new_lost->tu->name, "skipped", 0,
-			     "weak definition that lost the link to the one in %s: its code never runs", e->new->tu->name);
+			hp_note(c, "function", e->name, e->new_lost->tu->name, HP_VERDICT_SKIPPED, 0,
+			        "weak definition that lost the link to the one in %s: its code never runs", e->new->tu->name);
 		if (e->old_ambiguous || e->new_ambiguous) {
-			hp_note(c, "symbol", e->name, unit, "refused", 0,
-			     "defined more than once with different code in the %s build: which copy runs cannot be told",
-			     e->old_ambiguous ? "old" : "new");
+			hp_refuse(c, "symbol", e->name, unit,
+			          "defined more than once with different code in the %s build: which copy runs cannot be told",
+			          e->old_ambiguous ? "old" : "new");
 			continue;
 		}
 		if (e->status == HP_REMOVED && o->kind == HP_META_VARIABLE && (o->flags & HP_META_STATIC_LOCAL)) {
 			if (!c->opt->allow_lost_state)
-				hp_note(c, "variable", e->name, unit, "refused", 0,
-				     "static local removed: the state it holds would be lost (--allow-lost-state to accept)");
+				hp_refuse(c, "variable", e->name, unit,
+				          "static local removed: the state it holds would be lost (--allow-lost-state to accept)");
 			continue;
 		}
 		if (e->status == HP_NEW && n->kind == HP_META_VARIABLE && (n->flags & HP_META_THREAD_LOCAL))
@@ -168,17 +169,18 @@ void hp_verify_entities(struct ctx *c)
 		if (n->kind == HP_META_VARIABLE) {
 			if (n->flags & HP_META_CONSTANT && o->flags & HP_META_CONSTANT)
 				continue;  /* read-only: the new contents travel with the code that reads them */
-			hp_note(c, "variable", e->name, unit, "refused", 0,
-			     "%s of %s changed: live state cannot be re-initialized by a patch; keep the old "
-			     "definition and migrate the state in code (a state hook)",
-			     o->size != n->size ? "size" : "initializer",
-			     n->flags & HP_META_STATIC_LOCAL ? "a static local" : "writable data");
+			hp_refuse(c, "variable", e->name, unit,
+			          "%s of %s changed: live state cannot be re-initialized by a patch; keep the old "
+			          "definition and migrate the state in code (a state hook)",
+			          o->size != n->size ? "size" : "initializer",
+			          n->flags & HP_META_STATIC_LOCAL ? "a static local" : "writable data");
 			continue;
 		}
 		if (n->flags & (HP_META_CONSTRUCTOR | HP_META_DESTRUCTOR))
-			hp_note(c, "function", e->name, unit, "refused", 0, "%s changed: it already ran",
-			     n->flags & HP_META_CONSTRUCTOR ? "constructor" : "destructor");
+			hp_refuse(c, "function", e->name, unit, "%s changed: it already ran",
+			          n->flags & HP_META_CONSTRUCTOR ? "constructor" : "destructor");
 		else if ((o->flags | n->flags) & HP_META_NO_PATCH)
-			hp_note(c, "function", e->name, unit, "refused", 0, "changed, but marked not patchable (hotpatch_exclude)");
+			hp_refuse(c, "function", e->name, unit,
+			          "changed, but marked not patchable (hotpatch_exclude)");
 	}
 }
