@@ -22,6 +22,8 @@ static void record(struct ctx *c, const char *kind, const char *symbol, const ch
                    uint64_t size, const char *fmt, va_list ap)
 {
 	char why[512];
+	if (c->collecting && verdict != HP_VERDICT_REFUSED)
+		return;  /* only refusals are collected; what the package would hold is known */
 	vsnprintf(why, sizeof why, fmt, ap);
 	for (size_t i = 0; i < c->d->note_count; i++)  /* one line per reason, however often met */
 		if (!strcmp(c->d->notes[i].symbol, symbol) && !strcmp(c->d->notes[i].why, why) &&
@@ -81,6 +83,20 @@ int hp_refused(struct ctx *c, const char *name)
 	return 0;
 }
 
+/* Once something is refused, no package is written, but an author should see every reason in
+ * one run: the new code of refused functions, which redirect skips, and what redirect and resolve
+ * did not reach after an error that the refusals explain, are taken through them again to record
+ * their refusals (and nothing else).  Errors met here are not reported: the refusals stand. */
+static void collect_refusals(struct ctx *c)
+{
+	c->collecting = 1;
+	hp_redirect_changed(c);
+	while (hp_resolve_all(c) < 0)
+		;  /* each failure has marked its copy resolved: the next call goes on after it */
+	c->err[0] = 0;
+	c->collecting = 0;
+}
+
 int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct hp_build *new_build,
                    const struct hp_diff_options *opt, struct hp_module_diff *d, char *err, size_t err_size)
 {
@@ -118,6 +134,8 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 		rc = 0;
 		err[0] = 0;
 	}
+	if (rc == 0 && d->refusals)
+		collect_refusals(&c);
 out:
 	for (size_t i = 0; i < c.copy_count; i++)
 		free(c.copies[i]);

@@ -27,6 +27,11 @@
  *              slots complete.
  *   unwind     (unwind.c) reads the text copies and places their CIE/FDE records; nothing is
  *              placed after it.
+ *   collect    (diff.c, only when something was refused) runs redirect and resolve again with
+ *              c->collecting set, over what they skipped or stopped at: the new code of refused
+ *              functions, and whatever came after an error that the refusals explain.  Only
+ *              refusals are recorded, nothing is redirected and errors are dropped, so that one
+ *              run names every reason and the package, never written, is not changed in effect.
  *
  * Decisions are hp_note() lines (diff.c); whether a package may be written is d->refusals. */
 #ifndef HP_DIFF_INTERNAL_H
@@ -60,6 +65,7 @@ struct entity {
 	struct copy *copy;                /* its new code or data in the package */
 	struct hp_object *plain;          /* no record: a function of this object built without the
 	                                     plugin (only for comparing its machine code) */
+	int redirect_decided;             /* the redirect phase has decided about it */
 };
 
 /* A piece of a new object's section placed in one of the package's segments. */
@@ -122,6 +128,9 @@ struct ctx {
 	size_t dyn_count;
 	struct plain_memo **plain_memo;   /* per object without metadata: same_plain_section's answers */
 	unsigned plain_depth;             /* same_plain_section calls in progress */
+	int collecting;                   /* the package is refused: redirect and resolve run on
+	                                     only to name every refusal (hp_collect_refusals), and
+	                                     record nothing else */
 	char *err;
 	size_t err_size;
 };
