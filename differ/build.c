@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "xalloc.h"
+
 static struct {
 	struct hp_build *b;
 	const char *root;
@@ -141,11 +143,11 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 static char *walk_root(const char *path)
 {
 	struct stat st;
-	char *link = strdup(path);  /* "link/" names the directory; nftw sees the link itself */
-	size_t n = link ? strlen(link) : 0;
+	char *link = hp_xstrdup(path);  /* "link/" names the directory; nftw sees the link itself */
+	size_t n = strlen(link);
 	while (n > 1 && link[n - 1] == '/')
 		link[--n] = 0;
-	int is_link = link && !lstat(link, &st) && S_ISLNK(st.st_mode);
+	int is_link = !lstat(link, &st) && S_ISLNK(st.st_mode);
 	free(link);
 	return is_link ? realpath(path, NULL) : NULL;
 }
@@ -175,7 +177,7 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 	walk.failed = 0;
 	err[0] = 0;
 	if (S_ISDIR(st.st_mode)) {
-		b->root = strdup(path);
+		b->root = hp_xstrdup(path);
 		char *real = walk_root(path);
 		walk.root = real ? real : path;
 		walk.want_objects = want_objects;
@@ -187,9 +189,9 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 		}
 		free(real);
 	} else {
-		char *copy = strdup(path);
-		char *slash = copy ? strrchr(copy, '/') : NULL;
-		b->root = strdup(slash ? (*slash = 0, copy[0] ? copy : "/") : ".");
+		char *copy = hp_xstrdup(path);
+		char *slash = strrchr(copy, '/');
+		b->root = hp_xstrdup(slash ? (*slash = 0, copy[0] ? copy : "/") : ".");
 		free(copy);
 		struct hp_elf e;
 		if (hp_elf_open(path, &e, err, err_size))

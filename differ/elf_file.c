@@ -43,9 +43,7 @@ static int read_symbols(struct hp_elf *e)
 	e->symtab = data;
 	e->symtab_strings = shdr.sh_link;
 	e->symtab_count = n;
-	e->symbols = calloc(n ? n : 1, sizeof *e->symbols);
-	if (!e->symbols)
-		return -1;
+	e->symbols = hp_xcalloc(n, sizeof *e->symbols);
 	for (size_t i = 1; i < n; i++) {
 		GElf_Sym sym;
 		if (!gelf_getsym(data, (int)i, &sym))
@@ -108,7 +106,7 @@ static int open_one(Elf *elf, const char *path, struct hp_elf *e, char *err, siz
 	memset(e, 0, sizeof *e);
 	e->fd = -1;
 	e->elf = elf;
-	e->path = strdup(path);
+	e->path = hp_xstrdup(path);
 	size_t size = 0;
 	elf_rawfile(elf, &size);
 	if (e->path && gelf_getehdr(elf, &e->ehdr) &&
@@ -325,13 +323,7 @@ long hp_elf_dynamic_relocations(struct hp_elf *e, struct hp_dynreloc **out)
 		if (!data)
 			continue;
 		size_t n = shdr.sh_size / shdr.sh_entsize;
-		struct hp_dynreloc *grown = realloc(*out, (count + n + 1) * sizeof *grown);
-		if (!grown) {
-			free(*out);
-			*out = NULL;
-			return -1;
-		}
-		*out = grown;
+		*out = hp_xrealloc(*out, (count + n + 1) * sizeof **out);
 		for (size_t i = 0; i < n; i++) {
 			GElf_Rela r;
 			GElf_Sym sym;
@@ -401,9 +393,9 @@ long hp_elf_relocations(struct hp_elf *e, size_t target, struct hp_reloc **out)
 	GElf_Shdr shdr;
 	*out = NULL;
 	if (!e->rela_of) {  /* one pass over the section headers, not one per question */
-		if (elf_getshdrnum(e->elf, &e->section_count) ||
-		    !(e->rela_of = calloc(e->section_count + 1, sizeof *e->rela_of)))
+		if (elf_getshdrnum(e->elf, &e->section_count))
 			return -1;
+		e->rela_of = hp_xcalloc(e->section_count + 1, sizeof *e->rela_of);
 		while ((scn = elf_nextscn(e->elf, scn)))
 			if (gelf_getshdr(scn, &shdr) && shdr.sh_type == SHT_RELA && shdr.sh_info < e->section_count)
 				e->rela_of[shdr.sh_info] = elf_ndxscn(scn);
@@ -417,9 +409,7 @@ long hp_elf_relocations(struct hp_elf *e, size_t target, struct hp_reloc **out)
 	if (!data || !shdr.sh_entsize)
 		return -1;
 	size_t n = shdr.sh_size / shdr.sh_entsize;
-	struct hp_reloc *r = calloc(n ? n : 1, sizeof *r);
-	if (!r)
-		return -1;
+	struct hp_reloc *r = hp_xcalloc(n, sizeof *r);
 	for (size_t i = 0; i < n; i++) {
 		GElf_Rela rela;
 		if (!gelf_getrela(data, (int)i, &rela) ||

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 static int is_zero16(const uint8_t *a)
 {
 	static const uint8_t zero[16];
@@ -21,17 +23,12 @@ static int by_name(const void *a, const void *b)
 }
 
 /* The same-file functions r may have inlined: its call lists, transitively, r excluded, in
- * name order.  Returns the count (the array in *out, to free), or -1 when memory runs out. */
+ * name order.  Returns the count (the array in *out, to free). */
 static long callee_closure(const struct hp_rec *r, const struct hp_rec ***out)
 {
 	const struct hp_tu *tu = r->tu;
-	char *seen = calloc(tu->record_count + 1, 1);
-	const struct hp_rec **list = malloc((tu->record_count + 1) * sizeof *list);
-	if (!seen || !list) {
-		free(seen);
-		free(list);
-		return -1;
-	}
+	char *seen = hp_xcalloc(tu->record_count + 1, 1);
+	const struct hp_rec **list = hp_xcalloc(tu->record_count + 1, sizeof *list);
 	size_t n = 0, next = 0;
 	seen[r - tu->records] = 1;
 	for (const struct hp_rec *at = r;; at = list[next++]) {
@@ -63,8 +60,8 @@ static int same_masked_source(const struct hp_rec *o, const struct hp_rec *n, ui
                               uint32_t **new_lines, size_t *count)
 {
 	const struct hp_rec **oc = NULL, **nc = NULL;
-	long on = callee_closure(o, &oc), nn = on < 0 ? -1 : callee_closure(n, &nc);
-	int ok = on >= 0 && nn == on && !is_zero16(o->lines_fingerprint) &&
+	long on = callee_closure(o, &oc), nn = callee_closure(n, &nc);
+	int ok = nn == on && !is_zero16(o->lines_fingerprint) &&
 	         !memcmp(o->lines_fingerprint, n->lines_fingerprint, 16) &&
 	         !memcmp(o->layout_fingerprint, n->layout_fingerprint, 16) && o->line_count == n->line_count;
 	size_t total = o->line_count;
@@ -74,9 +71,8 @@ static int same_masked_source(const struct hp_rec *o, const struct hp_rec *n, ui
 	}
 	*old_lines = *new_lines = NULL;
 	if (ok) {
-		*old_lines = malloc((total + 1) * sizeof **old_lines);
-		*new_lines = malloc((total + 1) * sizeof **new_lines);
-		ok = *old_lines && *new_lines;
+		*old_lines = hp_xcalloc(total + 1, sizeof **old_lines);
+		*new_lines = hp_xcalloc(total + 1, sizeof **new_lines);
 	}
 	if (ok) {
 		size_t oi = 0, ni = 0;

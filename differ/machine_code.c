@@ -78,10 +78,10 @@ int hp_same_machine_code(struct ctx *c, struct entity *e)
 		return 0;  /* without function sections, what shares its section must not have moved */
 	const uint8_t *now = sec.data + ns->value;
 	const uint8_t *was = hp_old_bytes(c, e->old_sym->value, ns->size);
-	uint8_t *covered = calloc(ns->size, 1);
+	uint8_t *covered = hp_xcalloc(ns->size, 1);
 	const struct hp_reloc *rel = NULL;
 	long n = hp_elf_relocations_in(&o->elf, ns->section, ns->value, ns->value + ns->size, &rel);
-	int same = was && covered && n >= 0;
+	int same = was && n >= 0;
 	for (long j = 0; same && j < n; j++) {
 		if (rel[j].offset < ns->value || rel[j].offset >= ns->value + ns->size)
 			continue;

@@ -83,10 +83,10 @@ static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index,
 		return 0;
 	size_t size = sec.shdr.sh_size;
 	const uint8_t *was = hp_old_bytes(c, base, size);
-	uint8_t *covered = calloc(size ? size : 1, 1);
+	uint8_t *covered = hp_xcalloc(size, 1);
 	struct hp_reloc *rel = NULL;
 	long n = hp_elf_relocations(&o->elf, index, &rel);
-	int same = was && covered && n >= 0;
+	int same = was && n >= 0;
 	for (long j = 0; same && j < n; j++) {
 		int pcrel = rel[j].type == R_X86_64_PC32;
 		int width = rel[j].type == R_X86_64_64 ? 8 : 4;

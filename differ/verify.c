@@ -92,9 +92,7 @@ static int same_external_functions(const struct hp_tu *a, const struct hp_tu *b)
 static void verify_unit_identities(struct ctx *c)
 {
 	const struct hp_meta *om = &c->old->meta, *nm = &c->new->meta;
-	char *taken = calloc(nm->tu_count + 1, 1);
-	if (!taken)
-		return;
+	char *taken = hp_xcalloc(nm->tu_count + 1, 1);
 	for (int pass = 0; pass < 2; pass++)  /* file names first, so that they win over externals */
 		for (size_t i = 0; i < om->tu_count; i++) {
 			const struct hp_tu *o = &om->tus[i];
