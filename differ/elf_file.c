@@ -393,14 +393,14 @@ long hp_elf_relocations(struct hp_elf *e, size_t target, struct hp_reloc **out)
 	GElf_Shdr shdr;
 	*out = NULL;
 	if (!e->rela_of) {  /* one pass over the section headers, not one per question */
-		if (elf_getshdrnum(e->elf, &e->section_count))
+		if (elf_getshdrnum(e->elf, &e->rela_of_count))
 			return -1;
-		e->rela_of = hp_xcalloc(e->section_count + 1, sizeof *e->rela_of);
+		e->rela_of = hp_xcalloc(e->rela_of_count + 1, sizeof *e->rela_of);
 		while ((scn = elf_nextscn(e->elf, scn)))
-			if (gelf_getshdr(scn, &shdr) && shdr.sh_type == SHT_RELA && shdr.sh_info < e->section_count)
+			if (gelf_getshdr(scn, &shdr) && shdr.sh_type == SHT_RELA && shdr.sh_info < e->rela_of_count)
 				e->rela_of[shdr.sh_info] = elf_ndxscn(scn);
 	}
-	if (target >= e->section_count || !e->rela_of[target])
+	if (target >= e->rela_of_count || !e->rela_of[target])
 		return 0;
 	scn = elf_getscn(e->elf, e->rela_of[target]);
 	if (!scn || !gelf_getshdr(scn, &shdr))
@@ -420,7 +420,6 @@ long hp_elf_relocations(struct hp_elf *e, size_t target, struct hp_reloc **out)
 		r[i].offset = rela.r_offset;
 		r[i].type = (uint32_t)GELF_R_TYPE(rela.r_info);
 		r[i].addend = rela.r_addend;
-		r[i].symbol = GELF_R_SYM(rela.r_info);
 	}
 	*out = r;
 	return (long)n;

@@ -32,7 +32,7 @@ struct hp_elf {
 	GElf_Phdr tls;                /* PT_TLS, p_type == PT_NULL when absent */
 	int is_program;               /* a main program (ET_EXEC, or PIE with an interpreter) */
 	size_t *rela_of;              /* section index -> its SHT_RELA section (0: none), built once */
-	size_t section_count;
+	size_t rela_of_count;         /* sections rela_of covers (0 until built) */
 	struct hp_reloc *rel_cache;   /* one section's relocations sorted by offset (hp_elf_relocations_in) */
 	long rel_cache_count;
 	size_t rel_cache_section;
@@ -67,7 +67,6 @@ struct hp_reloc {
 	uint64_t offset;              /* in the section it applies to */
 	uint32_t type;                /* R_X86_64_* */
 	int64_t addend;
-	size_t symbol;                /* index in the symbol table */
 	GElf_Sym sym;
 	const char *sym_name;         /* "" for section symbols */
 };
