@@ -126,8 +126,8 @@ struct ctx {
 	size_t slot_count;
 	struct hp_dynreloc *dyn;          /* the old module's GOT slots and TLS entries */
 	size_t dyn_count;
-	struct plain_memo **plain_memo;   /* per object without metadata: same_plain_section's answers */
-	unsigned plain_depth;             /* same_plain_section calls in progress */
+	struct plain_memo **plain_memo;   /* per object without metadata: hp_same_plain_section's answers */
+	unsigned plain_depth;             /* hp_same_plain_section calls in progress */
 	int collecting;                   /* the package is refused: redirect and resolve run on
 	                                     only to name every refusal (hp_collect_refusals), and
 	                                     record nothing else */

@@ -9,7 +9,7 @@ int hp_same_plain_target(struct ctx *c, struct hp_object *o, const struct hp_rel
                              int pcrel);
 static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base);
 
-/* What same_plain_section found for a section: asked once per function and per reference, it
+/* What hp_same_plain_section found for a section: asked once per function and per reference, it
  * is checked once.  A section met again while it is being checked (a vtable pointing at its own
  * type's functions, which point back) is taken as the same: if anything in the cycle differs,
  * the check that entered it fails. */
@@ -22,7 +22,7 @@ struct plain_memo {
  * module: every function and variable it defines at the same offset with the same size (so
  * references the assembler resolved inside it still reach the same things), and for data,
  * the same bytes and relocated fields pointing at the same things.  Code is compared function
- * by function by same_machine_code. */
+ * by function by hp_same_machine_code. */
 int hp_same_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint64_t base)
 {
 	size_t which = (size_t)(o - c->new_build->plain_objects), sections = 0;
@@ -182,7 +182,7 @@ static const struct hp_symbol *plain_old_symbol(struct ctx *c, struct hp_object 
 }
 
 /* Objects built without the plugin have no fingerprints: their functions are compared as
- * machine code with the running module's (same_machine_code).  Identical code needs nothing;
+ * machine code with the running module's (hp_same_machine_code).  Identical code needs nothing;
  * changed code cannot be patched from here, so it is refused unless --allow-unfingerprinted. */
 void hp_verify_plain(struct ctx *c)
 {
