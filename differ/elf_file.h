@@ -114,6 +114,8 @@ long hp_elf_relocations(struct hp_elf *elf, size_t target, struct hp_reloc **out
 long hp_elf_relocations_in(struct hp_elf *elf, size_t target, uint64_t from, uint64_t to,
                            const struct hp_reloc **out);
 
+/* ---- Facts worked out once per file, on first use (elf_facts.c) ---- */
+
 /* The bytes at an address of a linked file (len of them, all inside one allocated section that
  * has contents), or NULL. */
 const uint8_t *hp_elf_bytes_at(struct hp_elf *elf, uint64_t addr, size_t len);
