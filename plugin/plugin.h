@@ -1,5 +1,6 @@
-/* plugin.h — the interface between the plugin's C++ registration glue (register.cpp) and its C
- * passes: what Clang's front end knows about a translation unit, handed to code that sees IR. */
+/* plugin.h — the interface between the plugin's C++ front end (register.cpp and the AST
+ * collectors source_facts.h names) and its C passes: what Clang's front end knows about a
+ * translation unit, handed to code that sees IR. */
 #ifndef HP_PLUGIN_H
 #define HP_PLUGIN_H
 
