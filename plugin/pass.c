@@ -37,6 +37,18 @@ static int already_finished(LLVMModuleRef module)
 	return 0;
 }
 
+/* One symbol the unit records, in record order: defined functions and recorded variables in
+ * module order, then functions inlined away.  Everything decided per symbol sits here, so that
+ * nothing is kept aligned with the module's order by walking it again. */
+struct symbol {
+	LLVMValueRef value;       /* NULL: inlined away, no code of its own */
+	char *source_name;        /* the name before renaming: what the front end knows it by */
+	uint32_t record;          /* its record in the blob */
+	unsigned is_function : 1;
+	unsigned excluded : 1;    /* functions: opted out of the patchable prologue */
+	unsigned static_local : 1;  /* variables: a function's static */
+};
+
 struct finish {
 	LLVMModuleRef module;
 	LLVMContextRef ctx;
@@ -46,6 +58,8 @@ struct finish {
 	struct hp_blob blob;
 	char *decl_used;          /* per source decl: it has a record */
 	uint32_t *type_map;       /* source type index -> blob type index + 1 (0: not yet added) */
+	struct symbol *symbols;   /* collect_symbols(), then add_inlined_away() */
+	size_t symbol_count, symbol_cap;
 	char suffix[32];          /* appended to file-local names: ".__uniq.<hash of the unit>" */
 	char *err;
 	size_t err_size;
@@ -55,6 +69,25 @@ static int fail(struct finish *f, const char *what)
 {
 	snprintf(f->err, f->err_size, "%s", what);
 	return -1;
+}
+
+/* Appends a symbol named source_name (copied); NULL when out of memory. */
+static struct symbol *new_symbol(struct finish *f, LLVMValueRef value, const char *source_name)
+{
+	if (f->symbol_count == f->symbol_cap) {
+		size_t cap = f->symbol_cap ? f->symbol_cap * 2 : 256;
+		struct symbol *p = realloc(f->symbols, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		f->symbols = p;
+		f->symbol_cap = cap;
+	}
+	char *name = strdup(source_name);
+	if (!name)
+		return NULL;
+	struct symbol *s = &f->symbols[f->symbol_count++];
+	*s = (struct symbol){ .value = value, .source_name = name };
+	return s;
 }
 
 static const struct hp_source_decl *find_decl(const struct hp_source_info *src, const char *name)
@@ -430,6 +463,32 @@ char *hp_path_from_cwd(const char *dir)
 	return out;
 }
 
+/* Walks the module once, in the order records are written: defined functions, then recorded
+ * variables.  Whatever depends on a symbol's source name (the name the front end knows it by,
+ * the opt-outs, clang's name for a static local) is decided here, before renaming. */
+static int collect_symbols(struct finish *f)
+{
+	size_t len = 0;
+	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn)) {
+		if (!is_defined_function(fn))
+			continue;
+		struct symbol *s = new_symbol(f, fn, LLVMGetValueName2(fn, &len));
+		if (!s)
+			return fail(f, "out of memory");
+		s->is_function = 1;
+		s->excluded = is_excluded(f, fn, s->source_name);
+	}
+	for (LLVMValueRef g = LLVMGetFirstGlobal(f->module); g; g = LLVMGetNextGlobal(g)) {
+		if (!is_recorded_variable(g))
+			continue;
+		struct symbol *s = new_symbol(f, g, LLVMGetValueName2(g, &len));
+		if (!s)
+			return fail(f, "out of memory");
+		s->static_local = is_static_local_name(f->module, s->source_name);
+	}
+	return 0;
+}
+
 /* Gives every file-local symbol a name unique to its translation unit (hazard 6), stable
  * across checkouts because it derives from the source identity, not the path. */
 static int make_local_names_unique(struct finish *f, const char *tu)
@@ -437,25 +496,21 @@ static int make_local_names_unique(struct finish *f, const char *tu)
 	snprintf(f->suffix, sizeof f->suffix, ".__uniq.%llu", (unsigned long long)XXH3_64bits(tu, strlen(tu)));
 	const char *suffix = f->suffix;
 	size_t slen = strlen(suffix);
-	for (int pass = 0; pass < 2; pass++) {
-		LLVMValueRef g = pass ? LLVMGetFirstGlobal(f->module) : LLVMGetFirstFunction(f->module);
-		for (; g; g = pass ? LLVMGetNextGlobal(g) : LLVMGetNextFunction(g)) {
-			if (LLVMGetLinkage(g) != LLVMInternalLinkage || LLVMIsDeclaration(g))
-				continue;
-			if (pass && !is_recorded_variable(g))
-				continue;
-			size_t len = 0;
-			const char *name = LLVMGetValueName2(g, &len);
-			if (!len || strstr(name, ".__uniq."))
-				continue;
-			char *renamed = malloc(len + slen + 1);
-			if (!renamed)
-				return fail(f, "out of memory");
-			memcpy(renamed, name, len);
-			memcpy(renamed + len, suffix, slen + 1);
-			LLVMSetValueName2(g, renamed, len + slen);
-			free(renamed);
-		}
+	for (size_t i = 0; i < f->symbol_count; i++) {
+		LLVMValueRef g = f->symbols[i].value;
+		if (LLVMGetLinkage(g) != LLVMInternalLinkage)
+			continue;
+		size_t len = 0;
+		const char *name = LLVMGetValueName2(g, &len);
+		if (!len || strstr(name, ".__uniq."))
+			continue;
+		char *renamed = malloc(len + slen + 1);
+		if (!renamed)
+			return fail(f, "out of memory");
+		memcpy(renamed, name, len);
+		memcpy(renamed + len, suffix, slen + 1);
+		LLVMSetValueName2(g, renamed, len + slen);
+		free(renamed);
 	}
 	return 0;
 }
@@ -472,25 +527,25 @@ static int named_record_cmp(const void *a, const void *b)
 }
 
 /* The records' call lists: the same-file functions each refers to in source, by record index. */
-static int add_calls(struct finish *f, char **source_names)
+static int add_calls(struct finish *f)
 {
 	size_t n = 0;
-	struct named_record *by_name = calloc(f->blob.record_count + 1, sizeof *by_name);
+	struct named_record *by_name = calloc(f->symbol_count + 1, sizeof *by_name);
 	if (!by_name)
 		return fail(f, "out of memory");
-	for (size_t r = 0; r < f->blob.record_count; r++)
-		if (f->blob.records[r].kind == HP_META_FUNCTION)
-			by_name[n++] = (struct named_record){ source_names[r], (uint32_t)r };
+	for (size_t i = 0; i < f->symbol_count; i++)
+		if (f->symbols[i].is_function)
+			by_name[n++] = (struct named_record){ f->symbols[i].source_name, f->symbols[i].record };
 	qsort(by_name, n, sizeof *by_name, named_record_cmp);
-	for (size_t r = 0; r < f->blob.record_count; r++) {
-		struct hp_meta_record *rec = &f->blob.records[r];
-		const struct hp_source_decl *d =
-		    rec->kind == HP_META_FUNCTION ? find_decl(f->source, source_names[r]) : NULL;
+	for (size_t i = 0; i < f->symbol_count; i++) {
+		const struct symbol *s = &f->symbols[i];
+		struct hp_meta_record *rec = &f->blob.records[s->record];
+		const struct hp_source_decl *d = s->is_function ? find_decl(f->source, s->source_name) : NULL;
 		rec->calls_first = (uint32_t)f->blob.index_count;
 		for (size_t c = 0; d && c < d->callee_count; c++) {
 			struct named_record key = { d->callees[c], 0 };
 			struct named_record *hit = bsearch(&key, by_name, n, sizeof key, named_record_cmp);
-			if (hit && hit->index != r && hp_blob_index(&f->blob, hit->index)) {
+			if (hit && hit->index != s->record && hp_blob_index(&f->blob, hit->index)) {
 				free(by_name);
 				return fail(f, "out of memory");
 			}
@@ -501,16 +556,40 @@ static int add_calls(struct finish *f, char **source_names)
 	return 0;
 }
 
-static int grow_names(char ***names, size_t count, size_t *cap)
+/* Functions that optimization folded away entirely, so callers can still be explained: those
+ * the recorded code reaches through call lists.  Not every function some inline function refers
+ * to: a C++ unit's headers name hundreds that no emitted code uses. */
+static int add_inlined_away(struct finish *f)
 {
-	if (count < *cap)
-		return 0;
-	size_t n = *cap ? *cap * 2 : 256;
-	char **p = realloc(*names, n * sizeof *p);
-	if (!p)
-		return -1;
-	*names = p;
-	*cap = n;
+	const struct hp_source_info *src = f->source;
+	char *reached = reached_decls(f);
+	if (src && !reached)
+		return fail(f, "out of memory");
+	for (size_t i = 0; src && i < src->decl_count; i++) {
+		const struct hp_source_decl *d = &src->decls[i];
+		if (!d->is_function || !d->is_referenced || f->decl_used[i] || !reached[i])
+			continue;
+		struct hp_meta_record r = { .kind = HP_META_FUNCTION, .flags = HP_META_INLINED_AWAY };
+		int local = d->is_local;  /* its record name takes the unit's suffix, as if it had code */
+		r.linkage = local ? HP_META_INTERNAL : HP_META_EXTERNAL;
+		struct symbol *s = new_symbol(f, NULL, d->symbol);
+		char *record_name = malloc(strlen(d->symbol) + sizeof f->suffix);
+		if (!s || !record_name) {
+			free(record_name);
+			free(reached);
+			return fail(f, "out of memory");
+		}
+		s->is_function = 1;
+		sprintf(record_name, "%s%s", d->symbol, local ? f->suffix : "");
+		int rc = hp_blob_string(&f->blob, record_name, &r.name);
+		free(record_name);
+		s->record = (uint32_t)f->blob.record_count;
+		if (rc || add_type_uses(f, d, &r) || hp_blob_record(&f->blob, &r)) {
+			free(reached);
+			return fail(f, "out of memory");
+		}
+	}
+	free(reached);
 	return 0;
 }
 
@@ -526,132 +605,50 @@ static int finish_module(struct finish *f)
 	snprintf(producer, sizeof producer, "LLVM %u.%u.%u (IR input)", major, minor, patch);
 	const char *options = src ? src->options : "ir-input";
 	if (!tu)
-		goto oom;
+		return fail(f, "out of memory");
 
 	struct hp_meta_header *h = &f->blob.header;
 	h->flags = src ? src->tu_flags : HP_META_TU_NO_LAYOUTS;
 	XXH128_canonical_t oh;
 	XXH128_canonicalFromHash(&oh, XXH3_128bits(options, strlen(options)));
 	memcpy(h->options_hash, oh.digest, 16);
+	int rc = -1;
 	if (hp_blob_string(&f->blob, tu, &h->tu_name) ||
 	    hp_blob_string(&f->blob, src ? src->producer : producer, &h->producer) ||
 	    hp_blob_string(&f->blob, LLVMGetTarget(f->module), &h->triple) ||
-	    hp_blob_string(&f->blob, options, &h->options))
-		goto oom;
-
-	/* Source names (before renaming) of every record, to join with what the front end saw. */
-	char **names = NULL;
-	size_t count = 0, cap = 0;
-	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn)) {
-		if (!is_defined_function(fn))
-			continue;
-		if (grow_names(&names, count, &cap) || !(names[count++] = strdup(LLVMGetValueName2(fn, &len))))
-			goto oom_names;
-	}
-	for (LLVMValueRef g = LLVMGetFirstGlobal(f->module); g; g = LLVMGetNextGlobal(g)) {
-		if (!is_recorded_variable(g))
-			continue;
-		if (grow_names(&names, count, &cap) || !(names[count++] = strdup(LLVMGetValueName2(g, &len))))
-			goto oom_names;
+	    hp_blob_string(&f->blob, options, &h->options)) {
+		fail(f, "out of memory");
+		goto out;
 	}
 
-	/* Flags that depend on source names, decided before renaming. */
-	char *excluded = calloc(count + 1, 1), *static_local = calloc(count + 1, 1);
-	if (!excluded || !static_local)
-		goto oom_flags;
-	size_t k = 0;
-	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn))
-		if (is_defined_function(fn)) {
-			excluded[k] = (char)is_excluded(f, fn, names[k]);
-			k++;
-		}
-	for (LLVMValueRef g = LLVMGetFirstGlobal(f->module); g; g = LLVMGetNextGlobal(g))
-		if (is_recorded_variable(g)) {
-			static_local[k] = (char)is_static_local_name(f->module, names[k]);
-			k++;
-		}
+	if (collect_symbols(f) || make_local_names_unique(f, tu))
+		goto out;
+	for (size_t i = 0; i < f->symbol_count; i++)
+		if (f->symbols[i].is_function && !f->symbols[i].excluded)
+			add_prologue(f, f->symbols[i].value);
 
-	if (make_local_names_unique(f, tu))
-		goto fail_flags;
-	k = 0;
-	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn))
-		if (is_defined_function(fn) && !excluded[k++])
-			add_prologue(f, fn);
-
-	if (!(f->fp = hp_fingerprinter_new(f->module)))
-		goto oom_flags;
-	k = 0;
-	for (LLVMValueRef fn = LLVMGetFirstFunction(f->module); fn; fn = LLVMGetNextFunction(fn))
-		if (is_defined_function(fn)) {
-			if (add_function(f, fn, names[k], excluded[k]))
-				goto fail_flags;
-			k++;
-		}
-	for (LLVMValueRef g = LLVMGetFirstGlobal(f->module); g; g = LLVMGetNextGlobal(g))
-		if (is_recorded_variable(g)) {
-			if (add_variable(f, g, names[k], static_local[k]))
-				goto fail_flags;
-			k++;
-		}
-
-	/* Functions that optimization folded away entirely, so callers can still be explained:
-	 * those the recorded code reaches through call lists.  Not every function some inline
-	 * function refers to: a C++ unit's headers name hundreds that no emitted code uses. */
-	char *reached = reached_decls(f);
-	if (src && !reached)
-		goto oom_flags;
-	for (size_t i = 0; src && i < src->decl_count; i++) {
-		const struct hp_source_decl *d = &src->decls[i];
-		if (!d->is_function || !d->is_referenced || f->decl_used[i] || !reached[i])
-			continue;
-		struct hp_meta_record r = { .kind = HP_META_FUNCTION, .flags = HP_META_INLINED_AWAY };
-		int local = d->is_local;  /* its record name takes the unit's suffix, as if it had code */
-		r.linkage = local ? HP_META_INTERNAL : HP_META_EXTERNAL;
-		char *source_name = strdup(d->symbol);
-		char *record_name = malloc(strlen(d->symbol) + sizeof f->suffix);
-		if (!source_name || !record_name || grow_names(&names, count, &cap)) {
-			free(source_name);
-			free(record_name);
-			goto oom_flags;
-		}
-		sprintf(record_name, "%s%s", d->symbol, local ? f->suffix : "");
-		names[count++] = source_name;
-		int rc = hp_blob_string(&f->blob, record_name, &r.name);
-		free(record_name);
-		if (rc || add_type_uses(f, d, &r) || hp_blob_record(&f->blob, &r)) {
-			free(reached);
-			goto oom_flags;
-		}
+	if (!(f->fp = hp_fingerprinter_new(f->module))) {
+		fail(f, "out of memory");
+		goto out;
 	}
-	free(reached);
-	if (add_calls(f, names) || hp_blob_emit(&f->blob, f->module))
-		goto oom_flags;
-
-	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-	free(excluded);
-	free(static_local);
+	/* One record per symbol, in the same order: a symbol's record index is its own. */
+	for (size_t i = 0; i < f->symbol_count; i++) {
+		struct symbol *s = &f->symbols[i];
+		s->record = (uint32_t)f->blob.record_count;
+		if (s->is_function ? add_function(f, s->value, s->source_name, s->excluded) :
+		                     add_variable(f, s->value, s->source_name, s->static_local))
+			goto out;
+	}
+	if (add_inlined_away(f) || add_calls(f))
+		goto out;
+	if (hp_blob_emit(&f->blob, f->module)) {
+		fail(f, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
 	free(tu);
-	return 0;
-
-oom_flags:
-	fail(f, "out of memory");
-fail_flags:
-	free(excluded);
-	free(static_local);
-	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-	free(tu);
-	return -1;
-oom_names:
-	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-oom:
-	free(tu);
-	return f->err[0] ? -1 : fail(f, "out of memory");
+	return rc;
 }
 
 int hp_plugin_finish(LLVMModuleRef module, const struct hp_plugin_options *options,
@@ -667,6 +664,9 @@ int hp_plugin_finish(LLVMModuleRef module, const struct hp_plugin_options *optio
 	int rc = f.type_map && f.decl_used ? finish_module(&f) : fail(&f, "out of memory");
 	hp_fingerprinter_free(f.fp);
 	hp_blob_free(&f.blob);
+	for (size_t i = 0; i < f.symbol_count; i++)
+		free(f.symbols[i].source_name);
+	free(f.symbols);
 	free(f.decl_used);
 	free(f.type_map);
 	return rc;
