@@ -223,7 +223,6 @@ struct hp_fingerprinter *hp_fingerprinter_new(LLVMModuleRef module)
 	struct hp_fingerprinter *fp = calloc(1, sizeof *fp);
 	if (!fp)
 		return NULL;
-	fp->module = module;
 	fp->ctx = LLVMGetModuleContext(module);
 	for (size_t i = 0; i < sizeof abi_attributes / sizeof *abi_attributes; i++)
 		fp->abi_kinds[fp->abi_kind_count++] =

@@ -21,7 +21,6 @@
 enum content_state { CONTENT_BUSY = 0xffffffffu };
 
 struct hp_fingerprinter {
-	LLVMModuleRef module;
 	LLVMContextRef ctx;
 	/* The walk is serialized here and hashed in one call: XXH3's streaming interface costs
 	 * more per call than the few bytes each fact adds. */

@@ -38,12 +38,6 @@ struct RecordSet {
     }
     return Grew;
   }
-  bool empty() const {
-    for (uint64_t W : Bits)
-      if (W)
-        return false;
-    return true;
-  }
   template <typename F> void each(F Fn) const {
     for (size_t W = 0; W < Bits.size(); ++W)
       for (uint64_t B = Bits[W]; B; B &= B - 1)
