@@ -3,11 +3,9 @@
  * joining what the front end knew of each (types, callees, source fingerprint). */
 #include "plugin.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <llvm-c/Target.h>
 #include <xxhash.h>
 
@@ -15,6 +13,7 @@
 #include "fingerprint.h"
 #include "hp_meta.h"
 #include "site.h"
+#include "source_paths.h"
 
 #define EXCLUDE_ANNOTATION "hotpatch_exclude"
 
@@ -354,114 +353,6 @@ static char *reached_decls(struct finish *f)
 	return reached;
 }
 
-/* Source identity: the main file's path relative to the project root, or, without a root,
- * relative to the deepest directory it shares with the working directory.  Both make two
- * checkouts of one project agree while their absolute paths differ. */
-static char *normalize(const char *path)
-{
-	char cwd[PATH_MAX];
-	char *buf = malloc(strlen(path) + PATH_MAX + 2);
-	if (!buf)
-		return NULL;
-	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
-		strcpy(buf, path);
-	else
-		sprintf(buf, "%s/%s", cwd, path);
-	/* Lexically resolve "//", "/./" and "/../". */
-	char *out = buf, *p = buf;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		char *seg = p;
-		while (*p && *p != '/')
-			p++;
-		size_t n = (size_t)(p - seg);
-		if (n == 0 || (n == 1 && seg[0] == '.'))
-			continue;
-		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-			while (out > buf && *--out != '/')
-				;
-			continue;
-		}
-		*out++ = '/';
-		memmove(out, seg, n);
-		out += n;
-	}
-	if (out == buf)
-		*out++ = '/';
-	*out = 0;
-	return buf;
-}
-
-/* The length of the longest whole-directory prefix file shares with the directory base. */
-static size_t shared_dir_length(const char *file, const char *base)
-{
-	size_t common = 0, n = strlen(base);
-	for (size_t i = 0; file[i] && file[i] == base[i]; i++)
-		if (file[i] == '/')
-			common = i;
-	if (!strncmp(file, base, n) && file[n] == '/')
-		common = n;
-	return common;
-}
-
-static char *tu_identity(const char *main_file, const char *root)
-{
-	char cwd[PATH_MAX];
-	if (!strcmp(main_file, "-") || !strcmp(main_file, "<stdin>"))
-		return strdup("<stdin>");
-	char *file = normalize(main_file);
-	char *base = root ? normalize(root) : getcwd(cwd, sizeof cwd) ? normalize(cwd) : NULL;
-	if (!file || !base) {
-		free(file);
-		free(base);
-		return NULL;
-	}
-	size_t common = shared_dir_length(file, base);
-	char *id = strdup(file + common + (file[common] == '/'));
-	free(file);
-	free(base);
-	return id;
-}
-
-/* The directory source identities are relative to: the root, or the deepest directory the
- * main file shares with the working directory.  register.cpp makes __FILE__ relative to it. */
-char *hp_source_root(const char *main_file, const char *root)
-{
-	char cwd[PATH_MAX];
-	char *file = normalize(main_file);
-	char *base = root ? normalize(root) : getcwd(cwd, sizeof cwd) ? normalize(cwd) : NULL;
-	if (!file || !base || root) {
-		free(file);
-		return base;
-	}
-	size_t common = shared_dir_length(file, base);
-	file[common ? common : 1] = 0;
-	free(base);
-	return file;
-}
-
-char *hp_path_from_cwd(const char *dir)
-{
-	char cwd[PATH_MAX];
-	char *from = getcwd(cwd, sizeof cwd) ? normalize(cwd) : NULL;
-	char *to = normalize(dir);
-	char *dest = to ? malloc(strlen(to) + 2) : NULL;
-	char *out = from && dest ? malloc(3 * strlen(from) + strlen(to) + 1) : NULL;
-	if (out) {
-		sprintf(dest, "%s/", strcmp(to, "/") ? to : "");  /* a directory: shared as a whole */
-		size_t common = shared_dir_length(dest, from), n = 0;
-		for (const char *p = from + common; *p; p++)  /* one ".." per directory of cwd below */
-			if (*p == '/' && p[1] && p[1] != '/')
-				n += (size_t)sprintf(out + n, "%s..", n ? "/" : "");
-		const char *down = to + common + (to[common] == '/');
-		sprintf(out + n, "%s%s", n && *down ? "/" : "", down);
-	}
-	free(from);
-	free(to);
-	free(dest);
-	return out;
-}
 
 /* Walks the module once, in the order records are written: defined functions, then recorded
  * variables.  Whatever depends on a symbol's source name (the name the front end knows it by,
@@ -598,7 +489,7 @@ static int finish_module(struct finish *f)
 	const struct hp_source_info *src = f->source;
 	size_t len = 0;
 	const char *main_file = src && src->main_file ? src->main_file : LLVMGetSourceFileName(f->module, &len);
-	char *tu = tu_identity(main_file, f->options->root);
+	char *tu = hp_source_identity(main_file, f->options->root);
 	char producer[64];
 	unsigned major = 0, minor = 0, patch = 0;
 	LLVMGetVersion(&major, &minor, &patch);

@@ -60,15 +60,6 @@ struct hp_source_info {
 int hp_plugin_finish(LLVMModuleRef module, const struct hp_plugin_options *options,
                      const struct hp_source_info *source, char *err, size_t err_size);
 
-/* The project root as an absolute path (the root option, or the deepest directory main_file
- * shares with the working directory); "/" when they share none.  Malloc'd; NULL when out of
- * memory. */
-char *hp_source_root(const char *main_file, const char *root);
-
-/* The relative path that reaches directory dir from the working directory ("../src"), "" when
- * it is the working directory.  Malloc'd; NULL when out of memory or no working directory. */
-char *hp_path_from_cwd(const char *dir);
-
 #ifdef __cplusplus
 }
 #endif

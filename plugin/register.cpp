@@ -25,6 +25,7 @@ extern "C" {
 }
 
 #include "source_facts.h"
+#include "source_paths.h"
 
 using namespace clang;
 using hotpatch::SourceFacts;
