@@ -155,7 +155,7 @@ void hp_module_diff_free(struct hp_module_diff *d)
 	for (size_t i = 0; i < m->redirect_count; i++)
 		free(m->redirect_names[i]);
 	for (size_t i = 0; i < m->import_count; i++)
-		free(m->imports[i]);
+		free(m->imports[i].name);
 	for (int s = 0; s < HP_SEG_COUNT; s++)
 		free(m->segment[s]);
 	free(m->redirect_names);

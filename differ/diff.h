@@ -66,7 +66,7 @@ struct hp_out_module {
 	struct hp_pkg_redirect *redirects;
 	char **redirect_names;
 	size_t redirect_count;
-	char **imports;
+	struct hp_out_import { char *name; uint32_t flags; } *imports;  /* flags: HP_IMPORT_* */
 	size_t import_count;
 	struct hp_pkg_reloc *relocs;
 	size_t reloc_count;

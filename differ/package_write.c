@@ -135,7 +135,7 @@ long hp_package_write(const char *path, struct hp_out_module *const *modules, si
 		pm->import_count = (uint32_t)m->import_count;
 		pm->imports_offset = (uint32_t)put(&out, NULL, m->import_count * sizeof(struct hp_pkg_import), 8);
 		for (size_t k = 0; k < m->import_count; k++) {
-			struct hp_pkg_import im = { put_string(&strings, m->imports[k]), 0 };
+			struct hp_pkg_import im = { put_string(&strings, m->imports[k].name), m->imports[k].flags };
 			memcpy(out.data + pm->imports_offset + k * sizeof im, &im, sizeof im);
 		}
 		pm->eh_frame_offset = m->eh_frame_offset;

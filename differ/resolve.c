@@ -14,13 +14,20 @@ void hp_add_reloc(struct ctx *c, int seg, uint32_t offset, int type, struct targ
 	PUSH(c->d->out.relocs, c->d->out.reloc_count, r);
 }
 
-static uint32_t import_index(struct ctx *c, const char *name)
+/* A symbol resolved by name at apply time.  Weak when every reference to it is weak (`extern
+ * void f(void) __attribute__((weak))`, tested before use): then a process without it gets 0, as
+ * the dynamic linker would give, instead of refusing the package. */
+static uint32_t import_index(struct ctx *c, const char *name, const GElf_Sym *sym)
 {
 	struct hp_out_module *m = &c->d->out;
+	uint32_t flags = GELF_ST_BIND(sym->st_info) == STB_WEAK ? HP_IMPORT_WEAK : 0;
 	for (size_t i = 0; i < m->import_count; i++)
-		if (!strcmp(m->imports[i], name))
+		if (!strcmp(m->imports[i].name, name)) {
+			m->imports[i].flags &= flags;
 			return (uint32_t)i;
-	PUSH(m->imports, m->import_count, hp_xstrdup(name));
+		}
+	struct hp_out_import im = { hp_xstrdup(name), flags };
+	PUSH(m->imports, m->import_count, im);
 	return (uint32_t)(m->import_count - 1);
 }
 
@@ -140,7 +147,7 @@ static int resolve_named(struct ctx *c, struct hp_object *o, const GElf_Sym *sym
 		t->via_got = 1;
 		return 0;
 	}
-	*t = of_import(import_index(c, name));
+	*t = of_import(import_index(c, name, sym));
 	return 0;
 }
 
@@ -310,7 +317,7 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 		default:
 			break;
 		}
-		t = of_import(import_index(c, name));  /* the address itself is needed */
+		t = of_import(import_index(c, name, &r->sym));  /* the address itself is needed */
 	}
 
 	switch (r->type) {
