@@ -26,7 +26,8 @@
 /* Translation-unit flags. */
 enum {
 	HP_META_TU_LTO = 1u << 0,         /* compiled for LTO: fingerprints predate final code */
-	HP_META_TU_NO_LAYOUTS = 1u << 1,  /* IR input: no source types, layout fingerprints empty */
+	HP_META_TU_NO_LAYOUTS = 1u << 1,  /* IR input: no source types, layout fingerprints empty, so
+	                                     hpdiff cannot check its layouts (design.md, Limitations) */
 };
 
 enum hp_meta_kind {
@@ -53,7 +54,7 @@ enum {
 	HP_META_CONSTANT = 1u << 6,       /* variable is read-only */
 	HP_META_THREAD_LOCAL = 1u << 7,
 	HP_META_STATIC_LOCAL = 1u << 8,   /* a function's static variable: state to keep */
-	HP_META_ZERO_INIT = 1u << 9,      /* variable's initializer is all zero */
+	HP_META_ZERO_INIT = 1u << 9,      /* variable's initializer is all zero (informational: hpdump) */
 };
 
 struct hp_meta_header {
