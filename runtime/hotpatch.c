@@ -4,7 +4,9 @@
  * an 8-byte cell the runtime owns near the module holding the new code's address.  Switching the
  * function to another package later is one atomic store into its slot; no code changes.  Revert
  * gives the entry its original bytes back.  What is written into the code, and how, is
- * site_write.c's: this file decides which entries change and keeps account of them. */
+ * site_write.c's: this file decides which entries change and keeps account of them.  It stays one
+ * file (a little over 600 lines) because apply, replace and revert are transactions over the
+ * registry's invariants, each undoing the others' steps on failure: read together or not at all. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
