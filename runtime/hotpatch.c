@@ -149,6 +149,52 @@ static struct patch *find_patch(int id)
 	return NULL;
 }
 
+/* Whether a live patch's module still holds what the runtime wrote: the module with its build-id
+ * still loaded at the same base (checked first: the bytes of an unloaded module cannot be read),
+ * and every site still redirected through its slot.  A library is pinned once patched
+ * (hp_pin_module), so this fails only when something outside the runtime changed the code or
+ * unmapped it; the registry's record is then no longer the truth, and nothing may be written on
+ * its word.  Otherwise why says what is wrong. */
+static int patch_intact(const struct patch *p, char *why, size_t why_size)
+{
+	struct hp_loaded now;
+	if (hp_find_module(p->status.build_id, p->status.build_id_size, &now) || now.base != p->module_base) {
+		snprintf(why, why_size, "%s is no longer loaded at %#lx (unloaded since it was patched)", p->status.module,
+		         (unsigned long)p->module_base);
+		return 0;
+	}
+	for (size_t i = 0; i < p->site_count; i++) {
+		const struct hp_patch_site *code = &registry.sites[p->sites[i]].code;
+		if (!hp_patch_site_redirected(code)) {
+			snprintf(why, why_size, "%s: the function at %#lx no longer holds the runtime's redirect (the "
+			         "library was loaded again, or someone else changed its code)", p->status.module,
+			         (unsigned long)code->entry);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Drops a patch's module from the registry without writing anything: its code is not the
+ * runtime's any more.  Its sites are taken afresh from the code if a patch redirects them again. */
+static void forget_patch(struct patch *p)
+{
+	for (size_t i = 0; i < p->site_count; i++)
+		registry.sites[p->sites[i]].patch = 0;
+	free(p->sites);
+	*p = registry.patches[--registry.patch_count];
+}
+
+/* Forgets every live patch's module that is not intact, so that status lists only patches in
+ * force; its skipped modules go with the last of its live ones. */
+static void forget_broken(void)
+{
+	char why[400];
+	for (size_t i = registry.patch_count; i-- > 0;)
+		if (!patch_intact(&registry.patches[i], why, sizeof why))
+			forget_patch(&registry.patches[i]);
+}
+
 /* One module of a package on its way in. */
 struct incoming {
 	const struct hp_package_module *m;
@@ -165,6 +211,7 @@ struct incoming {
 	struct hp_patch_site **stale; /* room for the sites only the replaced patch redirects */
 	size_t mapping;               /* index in registry.mappings */
 	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
+	int registered_now;           /* its unwind table was registered by this apply (likewise) */
 };
 
 /* The live patch entry of a module, or NULL.  A module is its load base and its build-id, never
@@ -211,6 +258,10 @@ static int verify_module(const struct hp_package *pkg, uint32_t index, struct in
 	in->loaded = 1;
 	struct patch *live = patch_of_module(in->mod.base, in->m);
 	in->replaced = live ? live->status.id : 0;
+	char why[400];
+	if (live && !patch_intact(live, why, sizeof why))
+		return fail(HP_E_MISMATCH, "module %s: patch %d cannot be replaced: %s; nothing was written",
+		            in->mod.path, live->status.id, why);
 	for (uint32_t i = 0; i < in->m->redirect_count; i++) {
 		const struct hp_package_redirect r = in->m->redirects[i];
 		const char *fn = r.name;
@@ -264,8 +315,12 @@ static int map_module(const struct hp_package *pkg, uint32_t index, struct incom
 		if (!s) {
 			uint64_t *slot = slot_near(&in->mod);
 			if (!slot || !(s = add_site(entry)))
-				return fail(HP_E_MEMORY, "module %s: no room for redirect slots", in->mod.path);
+				return fail(HP_E_MEMORY, "module %s: mmap: no room for redirect slots within 2 GiB", in->mod.path);
 			hp_patch_site_init(&s->code, entry, r.site_offset, slot);
+		} else if (!s->patch) {
+			/* Not redirected now: what it holds is taken from the code, never from an earlier
+			 * record (another library may have been loaded at that address since). */
+			hp_patch_site_init(&s->code, entry, r.site_offset, s->code.slot);
 		}
 		in->indexes[i] = (size_t)(s - registry.sites);
 		in->targets[i] = registry.mappings[found].segment[HP_SEG_TEXT] + r.new_offset;
@@ -281,10 +336,9 @@ static int commit_module(struct incoming *in)
 {
 	size_t n = in->m->redirect_count;
 	in->fresh_count = 0;
-	/* From here on threads may run the new code: its mapping stays, and it is registered with
-	 * the unwinder first (never a mapping that may yet be unmapped). */
+	/* From here on threads may run the new code: its mapping stays even if the apply fails.  Its
+	 * unwind table is registered only once every module is in (register_module). */
 	in->committed = 1;
-	hp_register_unwind(&registry.mappings[in->mapping]);
 	for (size_t i = 0; i < n; i++) {
 		struct site *s = &registry.sites[in->indexes[i]];
 		in->previous[i] = hp_patch_site_retarget(&s->code, in->targets[i]);
@@ -292,7 +346,29 @@ static int commit_module(struct incoming *in)
 			in->fresh[in->fresh_count++] = &s->code;
 	}
 	if (hp_patch_sites_redirect(in->fresh, in->fresh_count))  /* undo_module takes it back */
-		return fail(HP_E_PROTECT, "module %s: cannot make its code writable: %s", in->mod.path, strerror(errno));
+		return fail(HP_E_PROTECT, "module %s: mprotect: cannot make its code writable: %s", in->mod.path,
+		            strerror(errno));
+	return 0;
+}
+
+/* Phase 4, once every module is redirected: keep each patched library loaded for good (dlclose
+ * would otherwise unmap the code the patch redirects and let a fresh copy, or another library,
+ * take its place), then register the new code's unwind tables.  Registering last means that a
+ * failure anywhere before leaves no table registered for code that is then unmapped; a mapping
+ * kept from an earlier apply may already be registered (kept as it is).  A failure here is
+ * undone like one in phase 3; a library pinned stays loaded, which changes nothing it runs. */
+static int register_module(struct incoming *in)
+{
+	char why[300];
+	int rc = hp_pin_module(&in->mod, why, sizeof why);
+	if (rc)
+		return fail(-rc, "module %s: %s", in->mod.path, why);
+	struct hp_mapping *map = &registry.mappings[in->mapping];
+	int was = map->unwind_registered;
+	rc = hp_register_unwind(map, why, sizeof why);
+	if (rc)
+		return fail(-rc, "module %s: %s", in->mod.path, why);
+	in->registered_now = !was && map->unwind_registered;
 	return 0;
 }
 
@@ -399,6 +475,8 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 		rc = fail(decoded == -2 ? HP_E_MEMORY : HP_E_PACKAGE, "%s", why);
 		goto out;
 	}
+	forget_broken();  /* a patch whose code was unloaded or changed is not one to replace */
+	forget_skipped();
 	count = pkg->module_count;
 	in = calloc(count + 1, sizeof *in);
 	done = calloc(count + 1, sizeof *done);
@@ -428,8 +506,15 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 	for (uint32_t i = 0; i < count && !rc; i++)
 		if (in[i].loaded)
 			rc = commit_module(&in[i]);
+	for (uint32_t i = 0; i < count && !rc; i++)
+		if (in[i].loaded)
+			rc = register_module(&in[i]);
 	if (rc) {
-		/* The process back as it was, patches this one would replace included. */
+		/* The process back as it was, patches this one would replace included: unwind tables
+		 * first, while all the code they describe is still mapped. */
+		for (uint32_t i = count; i-- > 0;)
+			if (in[i].registered_now)
+				hp_deregister_unwind(&registry.mappings[in[i].mapping]);
 		for (uint32_t i = count; i-- > 0;)
 			if (in[i].committed)
 				undo_module(&in[i]);
@@ -438,7 +523,7 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 		for (uint32_t i = count; i-- > 0;)
 			if (in[i].mapped_now && !in[i].committed) {
 				struct hp_mapping *m = &registry.mappings[in[i].mapping];
-				munmap(m->base, m->size);
+				hp_unmap(m);
 				*m = registry.mappings[--registry.mapping_count];
 			}
 		goto out;
@@ -507,6 +592,8 @@ int hp_patch_modules(int id, struct hp_module_result *out, size_t max)
 	pthread_mutex_lock(&registry.lock);
 	int n = 0;
 	struct indexed_result *all = NULL;
+	forget_broken();
+	forget_skipped();
 	if (!find_patch(id)) {
 		n = fail(HP_E_NO_PATCH, "no live patch %d", id);
 		goto out;
@@ -556,6 +643,20 @@ int hp_revert(int id)
 		rc = id ? fail(HP_E_NO_PATCH, "no live patch %d", id) : fail(HP_E_NO_PATCH, "no patch is live");
 		goto out;
 	}
+	/* Nothing is written on the registry's word alone: a module of the patch whose code is not
+	 * the runtime's any more is dropped from it untouched, and the revert refused; the patch's
+	 * other modules stay live (a second revert takes them back). */
+	char why[400];
+	for (size_t i = registry.patch_count; i-- > 0;)
+		if (registry.patches[i].status.id == id && !patch_intact(&registry.patches[i], why, sizeof why)) {
+			rc = fail(HP_E_MISMATCH, "patch %d cannot be reverted: %s; nothing was written there, and the "
+			          "patch no longer lists it", id, why);
+			forget_patch(&registry.patches[i]);
+		}
+	if (rc) {
+		forget_skipped();
+		goto out;
+	}
 	/* Every module the patch redirects. */
 	struct patch *p;
 	while ((p = find_patch(id))) {
@@ -567,7 +668,8 @@ int hp_revert(int id)
 		for (size_t i = 0; i < p->site_count; i++)
 			sites[i] = &registry.sites[p->sites[i]].code;
 		if (hp_patch_sites_restore(sites, p->site_count)) {
-			rc = fail(HP_E_PROTECT, "cannot make the code writable: %s", strerror(errno));
+			rc = fail(HP_E_PROTECT, "%s: mprotect: cannot make the code writable: %s", p->status.module,
+			          strerror(errno));
 			free(sites);
 			goto out;
 		}
@@ -587,6 +689,8 @@ out:
 int hp_status(struct hp_patch_status *out, size_t max)
 {
 	pthread_mutex_lock(&registry.lock);
+	forget_broken();  /* lists only what is in force */
+	forget_skipped();
 	int n = (int)registry.patch_count;
 	for (size_t i = 0; i < registry.patch_count && i < max; i++)
 		out[i] = registry.patches[i].status;

@@ -1,10 +1,12 @@
 /* loader.c — placing a package's new code in the process: find the module it was made for by
- * GNU build-id, map its segments within ±2 GiB of that module, relocate, protect. */
+ * GNU build-id, map its segments within ±2 GiB of that module, relocate, protect; register its
+ * unwind table once it is live, and keep a patched library from being unloaded. */
 #define _GNU_SOURCE
 #include "runtime.h"
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <errno.h>
 #include <limits.h>
 #include <link.h>
 #include <stdio.h>
@@ -70,6 +72,7 @@ static const uint8_t *build_id_of(struct dl_phdr_info *info, size_t *size)
 static void describe(struct dl_phdr_info *info, struct hp_loaded *m)
 {
 	m->base = info->dlpi_addr;
+	m->program = !(info->dlpi_name && info->dlpi_name[0]);
 	m->start = UINTPTR_MAX;
 	m->end = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -214,7 +217,7 @@ static int relocate(const struct hp_package_module *m, const struct hp_loaded *m
 			dlerror();
 			s = (uintptr_t)dlsym(RTLD_DEFAULT, name);
 			if (!s && !(im.flags & HP_IMPORT_WEAK)) {
-				snprintf(err, err_size, "symbol %s is not in the process", name);
+				snprintf(err, err_size, "dlsym: symbol %s is not in the process", name);
 				return -HP_E_SYMBOL;
 			}
 			break;
@@ -258,7 +261,7 @@ int hp_load(const struct hp_package *package, uint32_t index, const struct hp_lo
 	out->size = total;
 	out->base = hp_map_near(mod, total);
 	if (!out->base) {
-		snprintf(err, err_size, "no free address range within 2 GiB of %s", mod->path);
+		snprintf(err, err_size, "mmap: no free address range within 2 GiB of %s", mod->path);
 		return -HP_E_MEMORY;
 	}
 	for (int s = 0; s < HP_SEG_COUNT; s++) {
@@ -272,7 +275,8 @@ int hp_load(const struct hp_package *package, uint32_t index, const struct hp_lo
 	for (int s = 0; s < HP_SEG_COUNT && rc == 0; s++) {
 		size_t len = (m->segment_size[s] + page - 1) & ~(page - 1);
 		if (len && mprotect((void *)out->segment[s], len, prot[s])) {
-			snprintf(err, err_size, "cannot protect the new %s", s == HP_SEG_TEXT ? "code" : "data");
+			snprintf(err, err_size, "mprotect: cannot protect the new %s: %s", s == HP_SEG_TEXT ? "code" : "data",
+			         strerror(errno));
 			rc = -HP_E_PROTECT;
 		}
 	}
@@ -286,19 +290,79 @@ int hp_load(const struct hp_package *package, uint32_t index, const struct hp_lo
 	return 0;
 }
 
-void hp_register_unwind(struct hp_mapping *map)
+/* The unwinder's registration calls: libgcc's (LLVM's libunwind has the same), which take a whole
+ * .eh_frame table (libunwind too, when it starts with a CIE, as ours does).  A C program loads
+ * libgcc_s only when it first unwinds, so it may have to be loaded here. */
+static void (*register_frame)(void *), (*deregister_frame)(void *);
+
+static int find_unwinder(char *err, size_t err_size)
+{
+	if (register_frame && deregister_frame)
+		return 0;
+	void *reg = dlsym(RTLD_DEFAULT, "__register_frame"), *dereg = dlsym(RTLD_DEFAULT, "__deregister_frame");
+	if (!reg || !dereg) {
+		void *lib = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL);
+		if (!lib) {
+			const char *why = dlerror();
+			snprintf(err, err_size, "dlopen libgcc_s.so.1 (for __register_frame): %s", why ? why : "failed");
+			return -HP_E_SYMBOL;
+		}
+		reg = dlsym(lib, "__register_frame");
+		dereg = dlsym(lib, "__deregister_frame");
+	}
+	if (!reg || !dereg) {
+		snprintf(err, err_size, "dlsym: the process's unwinder has no %s", reg ? "__deregister_frame" : "__register_frame");
+		return -HP_E_SYMBOL;
+	}
+	register_frame = (void (*)(void *))reg;
+	deregister_frame = (void (*)(void *))dereg;
+	return 0;
+}
+
+int hp_register_unwind(struct hp_mapping *map, char *err, size_t err_size)
 {
 	if (!map->eh_frame || map->unwind_registered)
+		return 0;
+	int rc = find_unwinder(err, err_size);
+	if (rc)
+		return rc;
+	register_frame((void *)map->eh_frame);
+	map->unwind_registered = 1;
+	return 0;
+}
+
+void hp_deregister_unwind(struct hp_mapping *map)
+{
+	if (!map->unwind_registered)
 		return;
-	/* libgcc's unwinder takes a whole .eh_frame table (LLVM's libunwind too, when it starts with
-	 * a CIE, as ours does).  A C program loads libgcc_s only when it first unwinds. */
-	void *sym = dlsym(RTLD_DEFAULT, "__register_frame");
-	if (!sym) {
-		void *lib = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL);
-		sym = lib ? dlsym(lib, "__register_frame") : NULL;
+	deregister_frame((void *)map->eh_frame);  /* set: it registered */
+	map->unwind_registered = 0;
+}
+
+void hp_unmap(struct hp_mapping *map)
+{
+	hp_deregister_unwind(map);
+	munmap(map->base, map->size);
+	map->base = NULL;
+}
+
+int hp_pin_module(const struct hp_loaded *mod, char *err, size_t err_size)
+{
+	if (mod->program)
+		return 0;
+	/* By the name the dynamic linker knows it by: RTLD_NOLOAD never loads another copy, and a
+	 * library of the same name in another namespace is not this one (its base tells). */
+	dlerror();
+	void *handle = dlopen(mod->path, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+	struct link_map *lm = NULL;
+	if (!handle || dlinfo(handle, RTLD_DI_LINKMAP, &lm) || !lm || lm->l_addr != mod->base) {
+		const char *why = dlerror();
+		snprintf(err, err_size, "dlopen %s (RTLD_NOLOAD|RTLD_NODELETE) cannot keep it loaded: %s", mod->path,
+		         why ? why : handle ? "another library of that name" : "not found");
+		if (handle)
+			dlclose(handle);
+		return -HP_E_MODULE;
 	}
-	if (sym) {
-		((void (*)(void *))sym)((void *)map->eh_frame);
-		map->unwind_registered = 1;
-	}
+	/* The reference taken stays: with RTLD_NODELETE it could not unload the library anyway. */
+	return 0;
 }

@@ -16,6 +16,7 @@ struct hp_loaded {
 	char path[256];
 	uintptr_t base;               /* load bias: symbol offsets are relative to it */
 	uintptr_t start, end;         /* the extent of its PT_LOAD segments */
+	int program;                  /* the main program (never unloaded), not a shared library */
 };
 
 /* A package module's new code and data, mapped and relocated. */
@@ -44,8 +45,22 @@ const char *hp_file_name(const char *path);
 void *hp_map_near(const struct hp_loaded *mod, size_t size);
 
 /* Registers the mapping's unwind table with the process's unwinder (once), loading libgcc_s if
- * the program has not yet: glibc's backtrace() and C++/-fexceptions unwinding use it. */
-void hp_register_unwind(struct hp_mapping *map);
+ * the program has not yet: glibc's backtrace(), pthread_cancel and C++/-fexceptions unwinding use
+ * it.  Only ever for code that stays mapped: the unwinder reads the table whenever a stack is
+ * walked.  Returns 0 (also when there is no table), or -HP_E_SYMBOL with the call that failed in
+ * err. */
+int hp_register_unwind(struct hp_mapping *map, char *err, size_t err_size);
+
+/* Takes the mapping's unwind table back from the unwinder, if registered. */
+void hp_deregister_unwind(struct hp_mapping *map);
+
+/* Unmaps a mapping no thread can have entered, its unwind table deregistered first. */
+void hp_unmap(struct hp_mapping *map);
+
+/* Keeps a patched shared library loaded for good (RTLD_NODELETE), so that dlclose cannot unmap
+ * code the patch redirects (or a slot it jumps through) and load a fresh copy over it.  The main
+ * program needs nothing.  Returns 0, or -HP_E_MODULE with the call that failed in err. */
+int hp_pin_module(const struct hp_loaded *mod, char *err, size_t err_size);
 
 /* Maps, relocates and protects module index of a decoded package.
  * Returns 0, or a negative hp_error with details in err. */

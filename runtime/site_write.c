@@ -167,3 +167,12 @@ int hp_patch_sites_restore(struct hp_patch_site *const *sites, size_t count)
 {
 	return write_sites(sites, count, 0);
 }
+
+int hp_patch_site_redirected(const struct hp_patch_site *s)
+{
+	uint64_t padding;
+	uint16_t site;
+	memcpy(&padding, (const void *)(s->entry - HP_SITE_PADDING), sizeof padding);
+	memcpy(&site, (const void *)(s->entry + s->site_offset), sizeof site);
+	return padding == padding_jump(s) && site == site_jump(s);
+}

@@ -44,4 +44,10 @@ uintptr_t hp_patch_site_retarget(struct hp_patch_site *s, uintptr_t target);
 int hp_patch_sites_redirect(struct hp_patch_site *const *sites, size_t count);
 int hp_patch_sites_restore(struct hp_patch_site *const *sites, size_t count);
 
+/* Whether a redirected entry still holds what hp_patch_sites_redirect wrote (its padding jump
+ * through its slot and its site jump): the registry checks before it writes there again, since a
+ * library unloaded and loaded again, or another tool, may have changed the code meanwhile.  The
+ * caller first makes sure the entry's module is still mapped. */
+int hp_patch_site_redirected(const struct hp_patch_site *s);
+
 #endif
