@@ -1,6 +1,8 @@
 /* unwind-refused-driver.c — a test program's fixed part: applies a package of two modules (the
- * program, then libapp.so) while making the library's code writable is refused, so the apply
- * fails after the program's module was redirected; then counts the unwind tables the runtime left
+ * program, then libapp.so) that fails in the library after the program's module was mapped (the
+ * second package named on its command line: the library's new code imports a symbol the process
+ * lacks), then the first package while making the library's code writable is refused, so the
+ * apply fails after the program's module was redirected; after each, counts the unwind tables the runtime left
  * registered (the program stands between the runtime and libgcc's __register_frame and
  * __deregister_frame, which it exports: link with -rdynamic), walks its stack with backtrace()
  * and _Unwind_Backtrace, and applies the package again with nothing refused. */
@@ -96,6 +98,12 @@ int main(int argc, char **argv)
 		return 2;
 	dl_iterate_phdr(find_lib, NULL);
 	printf("before %d\n", probe());
+	if (argc > 2) {
+		int id = apply_file(argv[2], "apply missing an import");
+		printf("after apply missing an import: %d, unwind tables registered: %d\n", id < 0 ? probe() : -1,
+		       registered);
+		walk("after apply missing an import");
+	}
 	refuse_lib = 1;
 	int id = apply_file(argv[1], "refused apply");
 	refuse_lib = 0;
