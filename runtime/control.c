@@ -1,8 +1,9 @@
 /* control.c — the runtime's end of the control channel (control.h): a thread that waits on a
  * UNIX socket and serves hpctl.  Only root, or the user the process wholly runs as, may use it
  * (may_patch): the socket lives in an owner-only directory and the kernel's SO_PEERCRED names
- * every client.  Started when the library loads unless HOTPATCH_DISABLE=1; while idle the
- * thread sleeps in accept(). */
+ * every client.  Started when the library loads unless HOTPATCH_DISABLE=1, or the process is a
+ * secure-execution one (setuid, setgid, file capabilities); never at fork.  In both of those it
+ * starts when the program calls hp_control_enable().  While idle the thread sleeps in accept(). */
 #define _GNU_SOURCE
 #include "control.h"
 
@@ -18,7 +19,9 @@
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/auxv.h>
 #include <sys/un.h>
+#include <dirent.h>
 
 #include "hotpatch.h"
 #include "text.h"
@@ -33,7 +36,10 @@
 static struct {
 	int fd;                       /* listening socket, -1 when off */
 	char path[108];
-} control = { -1, "" };
+	char fallback[108];           /* the directory made in place of a squatted one, removed at exit */
+	pid_t pid;                    /* the process that bound path: a forked child must not remove it */
+	pthread_mutex_t lock;         /* starting: the constructor, hp_control_enable() */
+} control = { -1, "", "", 0, PTHREAD_MUTEX_INITIALIZER };
 
 static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(int fd, const char *fmt, ...)
@@ -156,7 +162,16 @@ static void serve(int client)
 		if (rc > 0)
 			reply(client, "ok %d\n", rc);
 		free(result);
-	} else if (sscanf(line, "revert %d", &id) == 1) {
+	} else if (!strncmp(line, "revert ", 7)) {
+		/* The id as sent, whole and in range: "revert 4294967297" is not patch 1. */
+		long long wanted;
+		const char *end;
+		if (hp_parse_number(line + 7, &end, 0, 2147483647, &wanted) || (*end && strcmp(end, "\n"))) {
+			int shown = (int)strcspn(line + 7, "\n");
+			reply(client, "error 0 not a patch id (0 to 2147483647): %.*s\n", shown < 40 ? shown : 40, line + 7);
+			goto done;
+		}
+		id = (int)wanted;
 		int rc = hp_revert(id);
 		if (rc < 0)
 			reply_error(client, rc);
@@ -188,6 +203,7 @@ static void serve(int client)
 	} else {
 		reply(client, "error 0 unknown request\n");
 	}
+done:
 	if (pkg >= 0)
 		close(pkg);
 }
@@ -210,37 +226,137 @@ static void *listen_loop(void *arg)
 	}
 }
 
-/* An owner-only directory that is really ours: not a symlink, not writable by others. */
-static int make_private_dir(const char *dir)
+/* Whether pid is gone: no such process here, and nobody listening on its socket (dirfd/name):
+ * the pid alone would not do, since a directory may be shared with another pid namespace. */
+static int stale(int dirfd, const char *name, long pid)
 {
-	struct stat st;
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -1;
-	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 077) == 0 ? 0 : -1;
+	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dirfd, name);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return 0;
+	int refused = connect(s, (struct sockaddr *)&addr, sizeof addr) && errno == ECONNREFUSED;
+	close(s);
+	return refused;
 }
 
-static void start(void)
+/* Removes the sockets in our directory whose process is gone (one that exited without running
+ * its destructors, a forked child that exec'd before today's runtime, a crash): they would
+ * otherwise pile up, one per process. */
+static void remove_stale(int dirfd)
 {
-	const char *off = getenv("HOTPATCH_DISABLE");
-	char dir[200];
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	/* The effective uid's directory: a setuid program's socket must not lie where its caller
-	 * (the real uid) could swap it or the directory. */
-	if ((off && !strcmp(off, "1")) || hp_control_dir(dir, sizeof dir, geteuid()) || make_private_dir(dir) ||
-	    hp_control_path(addr.sun_path, sizeof addr.sun_path, getpid(), geteuid()))
-		return;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	unlink(addr.sun_path);  /* a stale socket of an earlier process with this pid */
-	mode_t old = umask(077);
-	int bound = bind(fd, (struct sockaddr *)&addr, sizeof addr);
-	umask(old);
-	if (bound || listen(fd, 4)) {
-		close(fd);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
+	for (struct dirent *e; (e = readdir(d));) {
+		long long pid;
+		const char *end;
+		struct stat st;
+		if (hp_parse_number(e->d_name, &end, 1, 4194304, &pid) || strcmp(end, ".sock") || pid == getpid() ||
+		    fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		if (stale(dirfd, e->d_name, (long)pid))
+			unlinkat(dirfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Opens dir if it is an owner-only directory of our effective uid, reached without a link:
+ * one another user made first (in /tmp anybody can), or a link planted in its place, would let
+ * them read the packages sent, answer hpctl in our name, or make us bind where they chose. */
+static int open_private_dir(const char *dir, int *squatted)
+{
+	struct stat st;
+	*squatted = 0;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -1;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		*squatted = 1;  /* there, and not ours */
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Binds and listens on the socket of this process in dir; returns the listening socket or -1. */
+static int bind_in(const char *dir, int dirfd, struct sockaddr_un *addr)
+{
+	char name[32];
+	snprintf(name, sizeof name, "%d.sock", (int)getpid());
+	int n = snprintf(addr->sun_path, sizeof addr->sun_path, "%s/%s", dir, name);
+	if (n <= 0 || (size_t)n >= sizeof addr->sun_path)
+		return -1;
+	remove_stale(dirfd);
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode))
+		unlinkat(dirfd, name, 0);  /* a stale socket of an earlier process with this pid */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	mode_t old = umask(077);
+	int bound = bind(fd, (struct sockaddr *)addr, sizeof *addr);
+	umask(old);
+	/* The path was checked through dirfd; bind() goes by name: the name must still lead there. */
+	struct stat by_fd, by_name;
+	if (bound || fstat(dirfd, &by_fd) || stat(dir, &by_name) || by_fd.st_dev != by_name.st_dev ||
+	    by_fd.st_ino != by_name.st_ino || listen(fd, 4)) {
+		if (!bound)
+			unlinkat(dirfd, name, 0);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Starts the channel: the socket and its thread.  Returns 1 when the process listens. */
+static int start(int asked)
+{
+	/* secure_getenv: in a setuid program the caller's environment is not the program's to obey. */
+	const char *off = secure_getenv("HOTPATCH_DISABLE");
+	if (control.fd >= 0)
+		return 1;
+	if (off && !strcmp(off, "1"))
+		return 0;
+	/* A secure-execution process (setuid, setgid, file capabilities) was started by a user with
+	 * more than that user's rights: a thread serving a socket is more than such a program asked
+	 * for.  It listens when its own code says so (asked), never by default. */
+	if (getauxval(AT_SECURE) && !asked)
+		return 0;
+	/* The effective uid's directory: a setuid program's socket must not lie where its caller
+	 * (the real uid) could swap it or the directory. */
+	char dir[200];
+	int squatted = 0, dirfd = -1;
+	if (hp_control_dir(dir, sizeof dir, geteuid()) || (dirfd = open_private_dir(dir, &squatted)) < 0) {
+		if (!squatted)
+			return 0;
+		/* Another user's directory (or a link) where ours should be: a fresh directory of our
+		 * own instead, which nobody can have made first.  hpctl finds it through /proc. */
+		char fallback[108];
+		snprintf(fallback, sizeof fallback, "/tmp/hotpatch-%u.XXXXXX", (unsigned)geteuid());
+		int ok = mkdtemp(fallback) != NULL;
+		fprintf(stderr, "hotpatch: %s is not an owner-only directory of uid %u (another user's, or a link): %s%s\n",
+		        dir, (unsigned)geteuid(), ok ? "the control socket is in " : "no control channel",
+		        ok ? fallback : "");
+		if (!ok || (dirfd = open_private_dir(fallback, &squatted)) < 0)
+			return 0;
+		snprintf(dir, sizeof dir, "%s", fallback);
+		snprintf(control.fallback, sizeof control.fallback, "%s", fallback);
+	}
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = bind_in(dir, dirfd, &addr);
+	close(dirfd);
+	if (fd < 0)
+		return 0;
 	control.fd = fd;
+	control.pid = getpid();
 	snprintf(control.path, sizeof control.path, "%s", addr.sun_path);
 	/* A small stack, and no signals: the thread must not disturb the program. */
 	pthread_attr_t attr;
@@ -260,15 +376,41 @@ static void start(void)
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	pthread_attr_destroy(&attr);
+	return control.fd >= 0;
 }
 
-/* A forked child has no listener thread: it gets its own socket. */
+/* Around fork: the lock is not held by another thread at the moment of the copy. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&control.lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&control.lock);
+}
+
+/* A forked child starts no channel: most children exec at once (system(), a shell's pipeline, a
+ * server's helpers), and a socket made now would outlive the exec as a file nobody removes, and
+ * a thread started between fork and exec, in the copy of a multi-threaded process, runs where
+ * only async-signal-safe calls belong.  So the child only lets go of its parent's socket (close
+ * is async-signal-safe; the thread that served it was not copied), and its channel starts when
+ * it calls hp_control_enable(): a server calls it in each worker it means to keep running. */
 static void after_fork_child(void)
 {
 	if (control.fd >= 0)
 		close(control.fd);
 	control.fd = -1;
-	start();
+	control.fallback[0] = 0;
+	pthread_mutex_unlock(&control.lock);
+}
+
+int hp_control_enable(void)
+{
+	pthread_mutex_lock(&control.lock);
+	int on = start(1);
+	pthread_mutex_unlock(&control.lock);
+	return on;
 }
 
 /* Not static: the name a static link uses to keep this object (and so the channel) although the
@@ -276,12 +418,17 @@ static void after_fork_child(void)
  * and hotpatch_target() passes -Wl,-u,hp_control_start. */
 __attribute__((constructor)) void hp_control_start(void)
 {
-	start();
-	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_mutex_lock(&control.lock);
+	start(0);
+	pthread_mutex_unlock(&control.lock);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 __attribute__((destructor)) static void hp_control_stop(void)
 {
-	if (control.fd >= 0)
-		unlink(control.path);
+	if (control.fd < 0 || control.pid != getpid())
+		return;
+	unlink(control.path);
+	if (control.fallback[0])
+		rmdir(control.fallback);
 }

@@ -32,6 +32,38 @@
 #include <unistd.h>
 
 #define HP_CONTROL_MAX_REPLY 65536 /* a status listing of every live patch fits */
+#define HP_PID_MAX 4194304          /* the kernel's PID_MAX_LIMIT: no process id is larger */
+
+/* Reads a decimal number from s into *out, refusing anything outside [min, max] (never wrapped:
+ * "revert 4294967297" is not patch 1).  Digits only, with a '-' first when min is negative: no
+ * space, no '+', no other base.  With end NULL the number must be the whole of s; otherwise
+ * *end is set after its last digit.  Returns 0, or -1 when s does not start with such a number.
+ * Every number the runtime or hpctl reads from outside (the command line, a request, a reply,
+ * /proc) goes through here. */
+static inline int hp_parse_number(const char *s, const char **end, long long min, long long max, long long *out)
+{
+	int negative = *s == '-' && min < 0;
+	const char *p = s + negative;
+	unsigned long long limit = negative ? (unsigned long long)-(min + 1) + 1 : (unsigned long long)(max < 0 ? 0 : max);
+	unsigned long long value = 0;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned digit = (unsigned)(*p - '0');
+		if (digit > limit || value > (limit - digit) / 10)
+			return -1;  /* past the limit: also before it could overflow */
+		value = value * 10 + digit;
+	}
+	if (end)
+		*end = p;
+	else if (*p)
+		return -1;
+	long long v = negative ? (value ? -(long long)(value - 1) - 1 : 0) : (long long)value;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
 
 /* The socket directory for uid; returns 0, or -1 if the path does not fit. */
 static inline int hp_control_dir(char *out, size_t size, uid_t uid)

@@ -85,6 +85,13 @@ const char *hp_strerror(int error);
  * bytes differ"), or "" when none. */
 const char *hp_last_error(void);
 
+/* Starts the control channel hpctl talks to, in a process where the runtime does not start it by
+ * itself: a forked child (a server calls this in each worker it forks, after fork; a child that
+ * execs needs nothing) and a setuid, setgid or file-capability program (AT_SECURE: the program
+ * opts in; root alone may then patch it).  HOTPATCH_DISABLE=1 still wins.  Returns 1 when the
+ * process listens (now, or already), 0 when it does not. */
+int hp_control_enable(void);
+
 #ifdef __cplusplus
 }
 #endif

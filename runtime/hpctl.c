@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,12 +166,13 @@ static const char *last_line(char *reply)
 /* The runtime's refusal, one line; with the package's file when there is one (package NULL). */
 static int failed(pid_t pid, const char *package, const char *last)
 {
-	int code = 0, at = 0;
+	long long code;
+	const char *at;
 	char what[4200] = "";
 	if (package)
 		snprintf(what, sizeof what, " refused %s", package);
-	if (sscanf(last, "error %d %n", &code, &at) >= 1)
-		fprintf(stderr, "hpctl: process %d%s: %s\n", (int)pid, what, last + at);
+	if (!strncmp(last, "error ", 6) && !hp_parse_number(last + 6, &at, 0, 1000, &code) && *at == ' ')
+		fprintf(stderr, "hpctl: process %d%s: %s\n", (int)pid, what, at + 1);
 	else
 		fprintf(stderr, "hpctl: process %d%s: unexpected reply: %s\n", (int)pid, what, last);
 	return 1;
@@ -183,18 +185,49 @@ struct module {
 	char name[512], path[512];
 };
 
+/* The numbers of a reply, each in its range and followed by one space; NULL when one is not. */
+static const char *reply_number(const char *p, long long min, long long max, long long *out)
+{
+	const char *end;
+	return p && !hp_parse_number(p, &end, min, max, out) && *end == ' ' ? end + 1 : NULL;
+}
+
 static int parse_module(const char *line, struct module *m)
 {
-	char state[16];
-	int at = 0;
-	if (sscanf(line, "module %d %15s %u %n", &m->id, state, &m->functions, &at) != 3 || !at)
+	long long id, functions;
+	const char *p = strncmp(line, "module ", 7) ? NULL : reply_number(line + 7, 1, INT_MAX, &id), *state = p;
+	if (p && !strncmp(p, "applied ", 8))
+		p += 8;
+	else if (p && !strncmp(p, "skipped ", 8))
+		p += 8;
+	else
 		return -1;
-	const char *tab = strchr(line + at, '\t');
+	p = reply_number(p, 0, UINT_MAX, &functions);
+	const char *tab = p ? strchr(p, '\t') : NULL;
 	if (!tab)
 		return -1;
-	snprintf(m->name, sizeof m->name, "%.*s", (int)(tab - line - at), line + at);
+	m->id = (int)id;
+	m->functions = (unsigned)functions;
+	snprintf(m->name, sizeof m->name, "%.*s", (int)(tab - p), p);
 	snprintf(m->path, sizeof m->path, "%s", tab + 1);
-	m->applied = !strcmp(state, "applied");
+	m->applied = !strncmp(state, "applied ", 8);
+	return 0;
+}
+
+/* A "patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE" line (control.h); 0 when it is one. */
+static int parse_patch(const char *line, int *id, long long *applied, unsigned *functions, char build_id[65],
+                       char sum[33], char module[512])
+{
+	long long n, f;
+	const char *p = strncmp(line, "patch ", 6) ? NULL : reply_number(line + 6, 1, INT_MAX, &n);
+	p = reply_number(p, LLONG_MIN, LLONG_MAX, applied);
+	p = reply_number(p, 0, UINT_MAX, &f);
+	int at = 0;
+	if (!p || sscanf(p, "%64s %32s %n", build_id, sum, &at) != 2 || !at || !p[at])
+		return -1;
+	*id = (int)n;
+	*functions = (unsigned)f;
+	snprintf(module, 512, "%s", p + at);
 	return 0;
 }
 
@@ -217,8 +250,7 @@ static int status(pid_t pid, int json)
 		long long applied;
 		unsigned functions;
 		char build_id[65], sum[33], module[512];
-		if (sscanf(line, "patch %d %lld %u %64s %32s %511[^\n]", &id, &applied, &functions, build_id, sum,
-		           module) != 6)
+		if (parse_patch(line, &id, &applied, &functions, build_id, sum, module))
 			continue;
 		if (json) {
 			/* Every field the process sent is escaped: its answer must not shape the document. */
@@ -264,6 +296,31 @@ static int status(pid_t pid, int json)
 	return 0;
 }
 
+/* SECONDS[.FRACTION], in decimal, more than 0 and at most a day; -1 when it is not. */
+static int parse_seconds(const char *value, double *out)
+{
+	long long whole, part = 0;
+	const char *end;
+	if (hp_parse_number(value, &end, 0, 86400, &whole))
+		return -1;
+	size_t digits = 0;
+	if (*end == '.') {
+		digits = strlen(end + 1);
+		if (!digits || digits > 9 || hp_parse_number(end + 1, NULL, 0, 999999999, &part))
+			return -1;
+	} else if (*end) {
+		return -1;
+	}
+	double scale = 1;
+	while (digits--)
+		scale *= 10;
+	double t = (double)whole + (double)part / scale;
+	if (!(t > 0) || t > 86400)
+		return -1;
+	*out = t;
+	return 0;
+}
+
 /* Takes --timeout SECONDS (or --timeout=SECONDS) out of argv, wherever it is; -1 (reported)
  * when its value is not a number of seconds. */
 static int take_timeout(int *argc, char **argv)
@@ -280,9 +337,8 @@ static int take_timeout(int *argc, char **argv)
 		} else {
 			continue;
 		}
-		char *end;
-		double t = strtod(value, &end);
-		if (end == value || *end || !(t > 0) || t > 86400) {
+		double t;
+		if (parse_seconds(value, &t)) {
 			fprintf(stderr, "hpctl: --timeout: '%s' is not a number of seconds (more than 0, at most 86400)\n",
 			        value);
 			return -1;
@@ -308,10 +364,10 @@ int main(int argc, char **argv)
 	}
 	if (argc < 3)
 		return usage(stderr);
-	char *end;
-	long pid = strtol(argv[2], &end, 10);
-	if (*end || pid <= 0) {
-		fprintf(stderr, "hpctl: %s: not a process id\n", argv[2]);
+	/* In range before anything: 4294967297 is not process 1. */
+	long long pid;
+	if (hp_parse_number(argv[2], NULL, 1, INT_MAX, &pid)) {
+		fprintf(stderr, "hpctl: %s: not a process id (1 to %d)\n", argv[2], INT_MAX);
 		return 1;
 	}
 	static char reply[HP_CONTROL_MAX_REPLY];
@@ -326,10 +382,10 @@ int main(int argc, char **argv)
 		if (rc)
 			return 1;
 		const char *last = last_line(reply);
-		int id;
-		if (sscanf(last, "ok %d", &id) != 1)
+		long long id;
+		if (strncmp(last, "ok ", 3) || hp_parse_number(last + 3, NULL, 1, INT_MAX, &id))
 			return failed((pid_t)pid, argv[3], last);
-		printf("process %ld: applied %s as patch %d\n", pid, argv[3], id);
+		printf("process %lld: applied %s as patch %lld\n", pid, argv[3], id);
 		/* Then what became of each of the package's modules. */
 		for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
 			struct module m;
@@ -344,13 +400,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "revert") && (argc == 3 || argc == 4)) {
 		char line[64];
-		snprintf(line, sizeof line, "revert %s\n", argc == 4 ? argv[3] : "0");
+		long long id = 0;
+		if (argc == 4 && hp_parse_number(argv[3], NULL, 0, INT_MAX, &id)) {
+			fprintf(stderr, "hpctl: %s: not a patch id (0 to %d)\n", argv[3], INT_MAX);
+			return 1;
+		}
+		snprintf(line, sizeof line, "revert %lld\n", id);
 		if (request((pid_t)pid, line, -1, reply, sizeof reply, "whether the patch was reverted"))
 			return 1;
 		const char *last = last_line(reply);
-		if (strncmp(last, "ok", 2))
+		if (strcmp(last, "ok"))
 			return failed((pid_t)pid, NULL, last);
-		printf("process %ld: reverted %s\n", pid, argc == 4 ? argv[3] : "the newest patch");
+		printf("process %lld: reverted %s\n", pid, argc == 4 ? argv[3] : "the newest patch");
 		return 0;
 	}
 	if (!strcmp(argv[1], "status") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "--json"))))

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,23 +26,44 @@
  * is root for a process that is not dumpable).  The runtime names its directory after the
  * effective uid it started with: a setuid program's is not its real uid, and it may since
  * have swapped the two. */
-static int process_uid(pid_t pid, uid_t uid[3])
+/* The numbers of a "Name:\tN\tN..." line of /proc/PID/status: up to n of them into out, each in
+ * [0, max]; returns how many were read, or -1 when the line is not there or a number is not. */
+static int status_numbers(pid_t pid, const char *name, long long max, long long *out, int n)
 {
-	char path[64], line[256];
-	unsigned r, e, s;
-	int found = 0;
+	char path[64], line[512];
+	size_t len = strlen(name);
+	int count = -1;
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
-	while (f && !found && fgets(line, sizeof line, f))
-		found = sscanf(line, "Uid: %u %u %u", &r, &e, &s) == 3;
+	while (f && count < 0 && fgets(line, sizeof line, f)) {
+		if (strncmp(line, name, len) || line[len] != ':')
+			continue;
+		const char *p = line + len + 1;
+		for (count = 0; count < n; count++) {
+			p += strspn(p, " \t");
+			if (*p == '\n' || !*p)
+				break;
+			if (hp_parse_number(p, &p, 0, max, &out[count])) {
+				count = -1;
+				break;
+			}
+		}
+		if (count < 0)
+			break;
+	}
 	if (f)
 		fclose(f);
-	if (found) {
-		uid[0] = (uid_t)r;
-		uid[1] = (uid_t)e;
-		uid[2] = (uid_t)s;
-	}
-	return found ? 0 : -1;
+	return count;
+}
+
+static int process_uid(pid_t pid, uid_t uid[3])
+{
+	long long ids[3];
+	if (status_numbers(pid, "Uid", UINT_MAX, ids, 3) != 3)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		uid[i] = (uid_t)ids[i];
+	return 0;
 }
 
 /* A stopped process (SIGSTOP, Ctrl-Z, a debugger at a breakpoint) cannot answer: its control
@@ -174,31 +196,19 @@ static int socket_inodes(pid_t pid, unsigned long **out, size_t *count)
  * the runtime names its socket with it. */
 static long own_pid(pid_t pid)
 {
-	char path[64], line[512];
-	long own = pid;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "NSpid:", 6))
-			for (char *p = line + 6, *end;; p = end) {
-				long n = strtol(p, &end, 10);
-				if (end == p)
-					break;
-				own = n;
-			}
-	if (f)
-		fclose(f);
-	return own;
+	long long ids[32];  /* one per nested pid namespace: the kernel allows 32 */
+	int n = status_numbers(pid, "NSpid", HP_PID_MAX, ids, 32);
+	return n > 0 ? (long)ids[n - 1] : (long)pid;
 }
 
-/* "123.sock": the name the runtime gives its socket; -1 for any other name. */
+/* "123.sock": the name the runtime gives its socket; -1 for any other name.  The process chose
+ * the name it bound: a number out of range is no pid. */
 static long socket_name_pid(const char *path)
 {
-	const char *base = strrchr(path, '/');
+	const char *base = strrchr(path, '/'), *end;
+	long long n;
 	base = base ? base + 1 : path;
-	char *end;
-	long n = strtol(base, &end, 10);
-	return end != base && *base >= '0' && *base <= '9' && !strcmp(end, ".sock") ? n : -1;
+	return hp_parse_number(base, &end, 1, HP_PID_MAX, &n) || strcmp(end, ".sock") ? -1 : (long)n;
 }
 
 /* What the process sent is shown on root's terminal: its control characters (escape sequences
@@ -252,6 +262,39 @@ static int discover(pid_t pid, char *out, size_t size)
 	return found ? 1 : 0;
 }
 
+/* Whether the process was started in secure execution (setuid, setgid, file capabilities):
+ * AT_SECURE among its auxiliary vector, which only root and its own user may read. */
+static int secure_execution(pid_t pid)
+{
+	char path[64];
+	unsigned long auxv[2 * 64];
+	snprintf(path, sizeof path, "/proc/%d/auxv", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, auxv, sizeof auxv) : -1;
+	if (fd >= 0)
+		close(fd);
+	for (ssize_t i = 0; n > 0 && (i + 2) * (ssize_t)sizeof *auxv <= n && auxv[i]; i += 2)
+		if (auxv[i] == 23 /* AT_SECURE */)
+			return auxv[i + 1] != 0;
+	return 0;
+}
+
+/* Whether the process is a forked copy of its parent that has a channel: the same program, with
+ * a hotpatch socket (forked children start none until they call hp_control_enable). */
+static int discover(pid_t pid, char *out, size_t size);
+static int forked_child(pid_t pid)
+{
+	long long ppid;
+	char exe[64], parent_exe[64], bound[4096];
+	struct stat a, b;
+	if (status_numbers(pid, "PPid", HP_PID_MAX, &ppid, 1) != 1 || ppid <= 1)
+		return 0;
+	snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
+	snprintf(parent_exe, sizeof parent_exe, "/proc/%lld/exe", ppid);
+	return !stat(exe, &a) && !stat(parent_exe, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+	       discover((pid_t)ppid, bound, sizeof bound) == 1;
+}
+
 /* Says why a process has no runtime to talk to, and what to do, in one line. */
 static void no_runtime(pid_t pid)
 {
@@ -268,6 +311,13 @@ static void no_runtime(pid_t pid)
 	if (disabled)
 		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it runs with HOTPATCH_DISABLE=1; "
 		        "restart it without\n", (int)pid);
+	else if (secure_execution(pid))
+		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it runs a setuid, setgid or "
+		        "file-capability program, whose runtime listens only if the program calls hp_control_enable()\n",
+		        (int)pid);
+	else if (forked_child(pid))
+		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it is a forked child, whose runtime "
+		        "listens only if the program calls hp_control_enable() in it after fork\n", (int)pid);
 	else
 		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: the program is not linked with "
 		        "libhotpatch; link it with -lhotpatch (pkg-config --libs hotpatch) or hotpatch_target()\n",
@@ -276,7 +326,7 @@ static void no_runtime(pid_t pid)
 
 /* Opens the directory of socket path bound, as process pid sees it, and checks it is owner-only
  * and belongs to root or one of the process's uids; returns the descriptor, or -1 (reported). */
-static int open_socket_dir(pid_t pid, const uid_t uid[3], const char *bound, int through_root)
+static int open_socket_dir(pid_t pid, const uid_t uid[3], const char *bound, int through_root, uid_t *owner)
 {
 	char dir[4200];
 	const char *slash = strrchr(bound, '/');
@@ -312,14 +362,19 @@ static int open_socket_dir(pid_t pid, const uid_t uid[3], const char *bound, int
 		errno = EPERM;
 		return -2;
 	}
+	*owner = st.st_uid;
 	return fd;
 }
 
 /* Connects to process pid's control socket by deadline; returns the socket, or -1 (reported). */
 int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_seconds)
 {
-	uid_t uid[3];
+	uid_t uid[3], owner = (uid_t)-1;
 	char bound[4096];
+	/* A thread's id stands for its process (/proc/TID works, but the process listens). */
+	long long tgid;
+	if (status_numbers(pid, "Tgid", HP_PID_MAX, &tgid, 1) == 1 && tgid != pid)
+		pid = (pid_t)tgid;
 	if (process_uid(pid, uid)) {
 		fprintf(stderr, "hpctl: no process %d\n", (int)pid);
 		return -1;
@@ -343,9 +398,9 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 	}
 	/* In the process's mount namespace first; the plain path when /proc/PID/root is not ours to
 	 * follow (then the process must share our view of the files). */
-	int dir = open_socket_dir(pid, uid, bound, 1);
+	int dir = open_socket_dir(pid, uid, bound, 1, &owner);
 	if (dir == -1)
-		dir = open_socket_dir(pid, uid, bound, 0);
+		dir = open_socket_dir(pid, uid, bound, 0, &owner);
 	if (dir == -2)
 		return -1;
 	int saved = errno;
@@ -364,6 +419,14 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 			close(sock);
 			sock = -1;
 			errno = ENOTSOCK;
+		} else if (sock >= 0 && st.st_uid != owner) {
+			/* The runtime binds as the user whose directory it is: another user's socket in it
+			 * was put there by someone else. */
+			fprintf(stderr, "hpctl: process %d: its socket %s belongs to uid %u, not to uid %u whose directory it "
+			        "is in\n", (int)pid, bound, (unsigned)st.st_uid, (unsigned)owner);
+			close(sock);
+			close(dir);
+			return -1;
 		}
 		if (sock < 0) {
 			saved = errno == ELOOP ? ENOTSOCK : errno;  /* a link where the socket should be */
@@ -404,13 +467,20 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 	}
 	close(dir);
 	close(sock);
-	/* The kernel names the process that listens: it must be the one asked for, not another that
-	 * took the name. */
+	/* The kernel names the process that listens, and the user it was then: it must be the one
+	 * asked for, not another that took the name, and the user whose directory and socket these
+	 * are (the runtime makes both, as the user it runs as when it listens). */
 	struct ucred cred = { 0 };
 	socklen_t len = sizeof cred;
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid != pid) {
 		fprintf(stderr, "hpctl: process %d: the socket %s is served by process %d, not by it\n", (int)pid, bound,
 		        (int)cred.pid);
+		close(s);
+		return -1;
+	}
+	if (cred.uid != owner) {
+		fprintf(stderr, "hpctl: process %d: the socket %s is served as uid %u, not as uid %u whose directory it is "
+		        "in\n", (int)pid, bound, (unsigned)cred.uid, (unsigned)owner);
 		close(s);
 		return -1;
 	}
