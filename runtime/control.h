@@ -4,7 +4,11 @@
  *
  * The socket is DIR/PID.sock, DIR being $HOTPATCH_SOCKET_DIR (ignored in a setuid program), else
  * /run/user/UID/hotpatch when /run/user/UID exists, else /tmp/hotpatch-UID, UID the effective
- * uid; DIR is created mode 0700 and must belong to UID.  One request per connection, one line of
+ * uid; DIR is created mode 0700 and must belong to UID.  When it is there but not so (another
+ * user made it first, or it is a link), the runtime says so on stderr and uses a fresh
+ * /tmp/hotpatch-UID.XXXXXX instead (mkdtemp: nobody can have made it first), which hpctl finds
+ * through /proc like any other.  No channel at fork, nor in a secure-execution (AT_SECURE)
+ * process, until the program calls hp_control_enable().  One request per connection, one line of
  * text; apply sends the package as a file descriptor (SCM_RIGHTS) with its line.  Replies end
  * with a line "ok ..." or "error ...":
  *
