@@ -308,13 +308,14 @@ static void no_runtime(pid_t pid)
 		env[n] = 0;
 		disabled |= !strcmp(env + i, "HOTPATCH_DISABLE=1");
 	}
-	if (disabled)
-		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it runs with HOTPATCH_DISABLE=1; "
-		        "restart it without\n", (int)pid);
-	else if (secure_execution(pid))
+	/* Secure execution first: such a runtime reads no environment, HOTPATCH_DISABLE included. */
+	if (secure_execution(pid))
 		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it runs a setuid, setgid or "
 		        "file-capability program, whose runtime listens only if the program calls hp_control_enable()\n",
 		        (int)pid);
+	else if (disabled)
+		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it runs with HOTPATCH_DISABLE=1; "
+		        "restart it without\n", (int)pid);
 	else if (forked_child(pid))
 		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it is a forked child, whose runtime "
 		        "listens only if the program calls hp_control_enable() in it after fork\n", (int)pid);
