@@ -267,8 +267,9 @@ static int verify_module(const struct hp_package *pkg, uint32_t index, struct in
 		const char *fn = r.name;
 		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
-		if (!hp_patch_site_within(entry, r.site_offset, in->mod.start, in->mod.end))
-			return fail(HP_E_PACKAGE, "module %s: function %s lies outside the module", in->mod.path, fn);
+		char why[200];
+		if (hp_patch_site_check(in->mod.base, entry, r.site_offset, s && s->patch ? &s->code : NULL, why, sizeof why))
+			return fail(HP_E_PACKAGE, "module %s: function %s is not a patch site: %s", in->mod.path, fn, why);
 		if (s && s->patch && s->patch != in->replaced)
 			return fail(HP_E_CONFLICT, "module %s: %s is redirected by patch %d", in->mod.path, fn, s->patch);
 		if (!hp_patch_site_holds(entry, s && s->patch ? &s->code : NULL, r.expected, r.expected_size))

@@ -1,13 +1,16 @@
-/* site_write.c — writing the running code (site_write.h): page protection, the atomic stores of
- * the padding jump, the site jump and the slot, the order between them, and the cross-core
- * serialisation that makes every thread see them.  The bytes written come from contract/site.h's
+/* site_write.c — writing the running code (site_write.h): checking that an entry is a real patch
+ * site, page protection, the atomic stores of the padding jump, the site jump and the slot, the
+ * order between them, and the cross-core serialisation that makes every thread see them.  The bytes written come from contract/site.h's
  * encodings; what is x86-64 here is that one aligned 8-byte store rewrites the padding and one
  * 2-byte store the site, and that code changed by stores needs no cache maintenance beyond a
  * serialising event on each core: another architecture adds its own file next to this one. */
 #define _GNU_SOURCE
 #include "site_write.h"
 
+#include <elf.h>
+#include <link.h>
 #include <linux/membarrier.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -42,9 +45,74 @@ static void sync_cores(void)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-int hp_patch_site_within(uintptr_t entry, unsigned site_offset, uintptr_t start, uintptr_t end)
+struct segment_search {
+	uintptr_t base, at;           /* the module's load base; an address to find */
+	int module;                   /* a module loaded at base was listed */
+	int found;                    /* and one of its PT_LOAD segments holds at */
+	uintptr_t end;
+	unsigned flags;               /* that segment's PF_* */
+};
+
+static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	return entry - HP_SITE_PADDING >= start && entry + site_offset + HP_SITE_SIZE <= end;
+	(void)size;
+	struct segment_search *f = arg;
+	if (info->dlpi_addr != f->base)
+		return 0;
+	f->module = 1;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+		if (ph->p_type == PT_LOAD && f->at >= start && f->at < end) {
+			f->found = 1;
+			f->end = end;
+			f->flags = ph->p_flags;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int hp_patch_site_check(uintptr_t base, uintptr_t entry, unsigned site_offset, const struct hp_patch_site *redirected,
+                        char *why, size_t why_size)
+{
+	const uintptr_t start = entry - HP_SITE_PADDING, end = entry + site_offset + HP_SITE_SIZE;
+	if (site_offset > HP_SITE_MARKER_SIZE || entry < HP_SITE_PADDING || end < entry) {
+		snprintf(why, why_size, "no patch site can be at %#lx (site +%u)", (unsigned long)entry, site_offset);
+		return -1;
+	}
+	if (start % HP_SITE_ALIGN) {  /* the plugin aligns the function with its padding (site.h) */
+		snprintf(why, why_size, "its padding at %#lx is not aligned to %d bytes", (unsigned long)start, HP_SITE_ALIGN);
+		return -1;
+	}
+	struct segment_search f = { .base = base, .at = start };
+	dl_iterate_phdr(find_segment, &f);
+	if (!f.module) {
+		snprintf(why, why_size, "dl_iterate_phdr lists no module loaded at %#lx", (unsigned long)base);
+		return -1;
+	}
+	if (!f.found || !(f.flags & PF_X) || end > f.end) {
+		snprintf(why, why_size, "%#lx is not in an executable segment of the module (%s)", (unsigned long)entry,
+		         !f.found ? "in none of its segments" : !(f.flags & PF_X) ? "in a segment that is not executable" :
+		                                                            "past the end of its segment");
+		return -1;
+	}
+	/* What the entry held before any patch: the live bytes, or those recorded when it was first
+	 * redirected (the live ones are jumps now). */
+	size_t len = redirected ? HP_SITE_PADDING + redirected->site_offset + HP_SITE_SIZE :
+	                          (f.end - start < HP_SITE_SPAN ? f.end - start : HP_SITE_SPAN);
+	struct hp_site site;
+	hp_site_inspect(redirected ? redirected->original : (const uint8_t *)start, len, entry, &site);
+	if (site.problem) {
+		snprintf(why, why_size, "%s", site.problem);
+		return -1;
+	}
+	if (site.offset != site_offset) {
+		snprintf(why, why_size, "the package puts its site at +%u, the code has it at +%u", site_offset,
+		         (unsigned)site.offset);
+		return -1;
+	}
+	return 0;
 }
 
 int hp_patch_site_holds(uintptr_t entry, const struct hp_patch_site *redirected, const uint8_t *expected,

@@ -23,8 +23,15 @@ struct hp_patch_site {
 	uint64_t *slot;               /* where its padding jump reads the target */
 };
 
-/* Whether an entry's padding and site lie within [start, end). */
-int hp_patch_site_within(uintptr_t entry, unsigned site_offset, uintptr_t start, uintptr_t end);
+/* Whether the entry at entry, in the module loaded at base, is a patch site the runtime may
+ * write, checked on the process itself and not on a package's word: its padding (the function
+ * with its prefix) aligned to HP_SITE_ALIGN, padding and site inside one executable PT_LOAD
+ * segment of that module (dl_iterate_phdr), and hp_site_inspect's checks passed on its bytes
+ * (the live ones, or for an entry already redirected the ones it held before), with the site
+ * where the package puts it.  Returns 0, or -1 with why
+ * (lowercase, no function name) in why. */
+int hp_patch_site_check(uintptr_t base, uintptr_t entry, unsigned site_offset, const struct hp_patch_site *redirected,
+                        char *why, size_t why_size);
 
 /* Whether the entry holds the size bytes expected, from the padding's start: the bytes in the
  * code now, or for an entry already redirected (redirected, else NULL), what it held before. */
