@@ -347,8 +347,7 @@ static int commit_module(struct incoming *in)
 			in->fresh[in->fresh_count++] = &s->code;
 	}
 	if (hp_patch_sites_redirect(in->fresh, in->fresh_count))  /* undo_module takes it back */
-		return fail(HP_E_PROTECT, "module %s: mprotect: cannot make its code writable: %s", in->mod.path,
-		            strerror(errno));
+		return fail(HP_E_PROTECT, "module %s: %s", in->mod.path, hp_patch_sites_error());
 	return 0;
 }
 
@@ -669,8 +668,7 @@ int hp_revert(int id)
 		for (size_t i = 0; i < p->site_count; i++)
 			sites[i] = &registry.sites[p->sites[i]].code;
 		if (hp_patch_sites_restore(sites, p->site_count)) {
-			rc = fail(HP_E_PROTECT, "%s: mprotect: cannot make the code writable: %s", p->status.module,
-			          strerror(errno));
+			rc = fail(HP_E_PROTECT, "%s", hp_patch_sites_error());
 			free(sites);
 			goto out;
 		}

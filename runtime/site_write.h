@@ -1,7 +1,8 @@
 /* site_write.h — writing the running code: the only part of libhotpatch that changes a function's
  * entry.  The registry (hotpatch.c) decides which entries to redirect, restore or retarget and
  * keeps them; this interface does it, knowing what bytes go where (contract/site.h), with which
- * stores, under which page protection, and how every thread is made to see the change.
+ * stores, through which path (never a page both writable and executable, where the host allows
+ * another), and how every thread is made to see the change.
  *
  * A redirected entry (docs/design.md, "The runtime"): its padding becomes a jump through an
  * 8-byte slot holding the new code's address, then its site becomes a short jump back into the
@@ -44,10 +45,9 @@ void hp_patch_site_init(struct hp_patch_site *s, uintptr_t entry, unsigned site_
 /* Points the entry's slot at target with one atomic store; returns what it held. */
 uintptr_t hp_patch_site_retarget(struct hp_patch_site *s, uintptr_t target);
 
-/* Redirects the entries through their slots, or gives them their original bytes back.  The code
- * is writable only meanwhile.  Returns 0, or -1 with errno set when a page's protection could not
- * be changed: before writing (nothing was written) or after (all was, the pages may stay
- * writable). */
+/* Redirects the entries through their slots, or gives them their original bytes back.  All or
+ * nothing: returns 0, or -1 with every entry as it was before the call and the reason, naming
+ * the system call that failed, in hp_patch_sites_error(). */
 int hp_patch_sites_redirect(struct hp_patch_site *const *sites, size_t count);
 int hp_patch_sites_restore(struct hp_patch_site *const *sites, size_t count);
 
@@ -56,5 +56,8 @@ int hp_patch_sites_restore(struct hp_patch_site *const *sites, size_t count);
  * library unloaded and loaded again, or another tool, may have changed the code meanwhile.  The
  * caller first makes sure the entry's module is still mapped. */
 int hp_patch_site_redirected(const struct hp_patch_site *s);
+
+/* Why the last redirect or restore failed: one line, lowercase. */
+const char *hp_patch_sites_error(void);
 
 #endif

@@ -1,8 +1,9 @@
 /* replace-fails.c — a test program's fixed part: applies the first package named on its command
- * line, then forbids making code writable (a seccomp filter: mprotect to read+write+execute
- * fails) and applies the second, which replaces the first in both modules but must also
- * redirect a function no patch redirects yet.  The second apply fails; probe() shows whether the
- * first patch is still wholly in force, and hp_status() what is live. */
+ * line, then forbids writing code (a seccomp filter: pwrite, which writes it through
+ * /proc/self/mem, and mprotect to read+write+execute fail) and applies the second, which
+ * replaces the first in both modules but must also redirect a function no patch redirects yet.
+ * The second apply fails; probe() shows whether the first patch is still wholly in force, and
+ * hp_status() what is live. */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -22,6 +23,8 @@ static int forbid_writable_code(void)
 {
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pwrite64, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 0, 3),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PROT_READ | PROT_WRITE | PROT_EXEC, 0, 1),
