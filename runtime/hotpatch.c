@@ -346,8 +346,13 @@ static int commit_module(struct incoming *in)
 		if (!s->patch)
 			in->fresh[in->fresh_count++] = &s->code;
 	}
-	if (hp_patch_sites_redirect(in->fresh, in->fresh_count))  /* undo_module takes it back */
+	if (hp_patch_sites_redirect(in->fresh, in->fresh_count)) {  /* undo_module takes it back */
+		in->committed = in->replaced != 0;
+		for (size_t i = 0; i < n && !in->committed; i++)
+			hp_patch_site_retarget(&registry.sites[in->indexes[i]].code, in->previous[i]);
 		return fail(HP_E_PROTECT, "module %s: %s", in->mod.path, hp_patch_sites_error());
+	}
+	hp_register_unwind(&registry.mappings[in->mapping]);
 	return 0;
 }
 
@@ -375,11 +380,28 @@ static int register_module(struct incoming *in)
 /* Takes back a committed module: its new entries get their original bytes, and the functions a
  * replaced patch redirects go back to that patch's code.  Its new code stays mapped: a thread
  * may have entered it meanwhile. */
-static void undo_module(struct incoming *in)
+static int undo_module(struct incoming *in)
 {
-	hp_patch_sites_restore(in->fresh, in->fresh_count);
+	int rc = hp_patch_sites_restore(in->fresh, in->fresh_count);
 	for (size_t i = 0; i < in->m->redirect_count; i++)
 		hp_patch_site_retarget(&registry.sites[in->indexes[i]].code, in->previous[i]);
+	return rc;
+}
+
+/* After a refused apply that left no entry redirected: the sites it added and the slot pages it
+ * mapped for them are forgotten and unmapped, so that the mappings are as they were (no thread
+ * reads those slots: the entries' restore serialised every core after their last store). */
+static void forget_added_sites(size_t site_count, size_t page_count)
+{
+	for (size_t i = page_count; i < registry.page_count; i++)
+		munmap(registry.pages[i].cells, 4096);
+	registry.page_count = page_count;
+	if (registry.site_count == site_count)
+		return;
+	registry.site_count = site_count;
+	memset(registry.site_index, 0, registry.index_cap * sizeof *registry.site_index);
+	for (size_t i = 0; i < site_count; i++)
+		registry.site_index[index_slot(registry.sites[i].code.entry, registry.index_cap)] = i + 1;
 }
 
 /* Every module committed: the patch it replaces gives up what this one does not redirect (those
@@ -491,6 +513,7 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 		goto out;
 	}
 	int id = registry.next_id;
+	const size_t sites_before = registry.site_count, pages_before = registry.page_count;
 	for (uint32_t i = 0; i < count && !rc; i++)
 		rc = verify_module(pkg, i, &in[i]);
 	for (uint32_t i = 0; i < count && !rc; i++)
@@ -515,9 +538,12 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 		for (uint32_t i = count; i-- > 0;)
 			if (in[i].registered_now)
 				hp_deregister_unwind(&registry.mappings[in[i].mapping]);
+		int undone = 1;
 		for (uint32_t i = count; i-- > 0;)
 			if (in[i].committed)
-				undo_module(&in[i]);
+				undone &= undo_module(&in[i]) == 0;
+		if (undone)
+			forget_added_sites(sites_before, pages_before);
 		/* New code mapped for nothing (no thread ever ran it: never committed); from the last,
 		 * since removal moves the last entry. */
 		for (uint32_t i = count; i-- > 0;)
