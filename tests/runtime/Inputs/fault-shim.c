@@ -3,7 +3,8 @@
  * membarrier, dl_iterate_phdr, dlsym, __register_frame, __deregister_frame), so that a test can
  *   - make one of them fail: HP_FAULT=CALL:N fails the Nth call of CALL made while armed, with
  *     the errno a real failure of it would have (mmap ENOMEM, mprotect ENOMEM, open EMFILE,
- *     pwrite ENOMEM, membarrier EINVAL; dl_iterate_phdr lists no module, dlsym finds nothing);
+ *     pwrite ENOMEM, membarrier EINVAL; dl_iterate_phdr lists no module, dlsym finds nothing),
+ *     or the one HP_FAULT_ERRNO gives (a number: 5 for EIO, how a kernel refuses a forced write);
  *   - count them: how many of each were made while armed;
  *   - play a host that forbids pages writable and executable (HP_FAULT_DENY_WX=1: mmap and
  *     mprotect with PROT_WRITE|PROT_EXEC fail with EACCES, as under SELinux deny_execmem or PaX
@@ -37,6 +38,7 @@ static const char *const names[C_COUNT] = { "mmap", "mprotect", "open", "pwrite"
 
 static int armed, counts[C_COUNT];
 static int fail_call = -1, fail_at, failed;  /* HP_FAULT; failed: the failure was injected */
+static int fail_errno;                         /* HP_FAULT_ERRNO, 0: the call's own */
 static int deny_wx, no_proc_mem, watch_wx, wx_seen;
 static __thread int inside;  /* the shim's own calls pass straight through */
 
@@ -83,9 +85,16 @@ __attribute__((constructor)) static void init(void)
 			abort();
 		}
 	}
+	fail_errno = getenv("HP_FAULT_ERRNO") ? atoi(getenv("HP_FAULT_ERRNO")) : 0;
 	deny_wx = getenv("HP_FAULT_DENY_WX") && !strcmp(getenv("HP_FAULT_DENY_WX"), "1");
 	no_proc_mem = getenv("HP_FAULT_NO_PROC_MEM") && !strcmp(getenv("HP_FAULT_NO_PROC_MEM"), "1");
 	watch_wx = getenv("HP_FAULT_WATCH_WX") && !strcmp(getenv("HP_FAULT_WATCH_WX"), "1");
+}
+
+/* The errno of an injected failure: HP_FAULT_ERRNO, else the call's own. */
+static int fault_errno(int own)
+{
+	return fail_errno > 0 ? fail_errno : own;
 }
 
 /* Counts a call made while armed; whether it is the one to fail. */
@@ -128,7 +137,7 @@ static void watch(void)
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	if (should_fail(C_MMAP)) {
-		errno = ENOMEM;
+		errno = fault_errno(ENOMEM);
 		return MAP_FAILED;
 	}
 	if (deny_wx && (prot & PROT_WRITE) && (prot & PROT_EXEC)) {
@@ -143,7 +152,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 int mprotect(void *addr, size_t len, int prot)
 {
 	if (should_fail(C_MPROTECT)) {
-		errno = ENOMEM;
+		errno = fault_errno(ENOMEM);
 		return -1;
 	}
 	if (deny_wx && (prot & PROT_WRITE) && (prot & PROT_EXEC)) {
@@ -158,7 +167,7 @@ int mprotect(void *addr, size_t len, int prot)
 static int open_any(const char *path, int flags, mode_t mode)
 {
 	if (should_fail(C_OPEN)) {
-		errno = EMFILE;
+		errno = fault_errno(EMFILE);
 		return -1;
 	}
 	if (no_proc_mem && !inside && !strcmp(path, "/proc/self/mem")) {
@@ -187,7 +196,7 @@ int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	if (should_fail(C_PWRITE)) {
-		errno = ENOMEM;
+		errno = fault_errno(ENOMEM);
 		return -1;
 	}
 	ssize_t n = real_pwrite(fd, buf, len, off);
@@ -206,7 +215,7 @@ long syscall(long number, ...)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
 	if (number == SYS_membarrier && should_fail(C_MEMBARRIER)) {
-		errno = EINVAL;
+		errno = fault_errno(EINVAL);
 		return -1;
 	}
 	long rc = real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
