@@ -154,11 +154,19 @@ static struct patch *find_patch(int id)
  * and every site still redirected through its slot.  A library is pinned once patched
  * (hp_pin_module), so this fails only when something outside the runtime changed the code or
  * unmapped it; the registry's record is then no longer the truth, and nothing may be written on
- * its word.  Otherwise why says what is wrong. */
+ * its word.  Returns 1 when intact, 0 when the code is not the runtime's any more (the record is
+ * to be dropped), -1 when it cannot tell (kept, and nothing written); why says what is wrong. */
 static int patch_intact(const struct patch *p, char *why, size_t why_size)
 {
 	struct hp_loaded now;
-	if (hp_find_module(p->status.build_id, p->status.build_id_size, &now) || now.base != p->module_base) {
+	if (hp_find_module(p->status.build_id, p->status.build_id_size, &now)) {
+		/* A patched module is pinned (hp_pin_module) and cannot be unloaded: not finding it
+		 * says the lookup failed, not that the code is gone, so the record stays. */
+		snprintf(why, why_size, "dl_iterate_phdr does not list %s (build-id as patched) any more",
+		         p->status.module);
+		return -1;
+	}
+	if (now.base != p->module_base) {
 		snprintf(why, why_size, "%s is no longer loaded at %#lx (unloaded since it was patched)", p->status.module,
 		         (unsigned long)p->module_base);
 		return 0;
@@ -191,7 +199,7 @@ static void forget_broken(void)
 {
 	char why[400];
 	for (size_t i = registry.patch_count; i-- > 0;)
-		if (!patch_intact(&registry.patches[i], why, sizeof why))
+		if (patch_intact(&registry.patches[i], why, sizeof why) == 0)
 			forget_patch(&registry.patches[i]);
 }
 
@@ -259,7 +267,7 @@ static int verify_module(const struct hp_package *pkg, uint32_t index, struct in
 	struct patch *live = patch_of_module(in->mod.base, in->m);
 	in->replaced = live ? live->status.id : 0;
 	char why[400];
-	if (live && !patch_intact(live, why, sizeof why))
+	if (live && patch_intact(live, why, sizeof why) != 1)
 		return fail(HP_E_MISMATCH, "module %s: patch %d cannot be replaced: %s; nothing was written",
 		            in->mod.path, live->status.id, why);
 	for (uint32_t i = 0; i < in->m->redirect_count; i++) {
@@ -337,8 +345,11 @@ static int commit_module(struct incoming *in)
 {
 	size_t n = in->m->redirect_count;
 	in->fresh_count = 0;
-	/* From here on threads may run the new code: its mapping stays even if the apply fails.  Its
-	 * unwind table is registered only once every module is in (register_module). */
+	/* Where a live slot switches to the new code at once (a patch replaced), threads may run it
+	 * from here on and its mapping stays.  Otherwise nothing reaches it before its sites are
+	 * written, which happens wholly or not at all (site_write.h): if not, it is unmapped like
+	 * code never committed.  Its unwind table is registered only once every module is in
+	 * (register_module). */
 	in->committed = 1;
 	for (size_t i = 0; i < n; i++) {
 		struct site *s = &registry.sites[in->indexes[i]];
@@ -352,7 +363,6 @@ static int commit_module(struct incoming *in)
 			hp_patch_site_retarget(&registry.sites[in->indexes[i]].code, in->previous[i]);
 		return fail(HP_E_PROTECT, "module %s: %s", in->mod.path, hp_patch_sites_error());
 	}
-	hp_register_unwind(&registry.mappings[in->mapping]);
 	return 0;
 }
 
@@ -674,7 +684,12 @@ int hp_revert(int id)
 	 * other modules stay live (a second revert takes them back). */
 	char why[400];
 	for (size_t i = registry.patch_count; i-- > 0;)
-		if (registry.patches[i].status.id == id && !patch_intact(&registry.patches[i], why, sizeof why)) {
+		if (registry.patches[i].status.id == id) {
+			int intact = patch_intact(&registry.patches[i], why, sizeof why);
+			if (intact < 0)
+				rc = fail(HP_E_MODULE, "patch %d cannot be reverted: %s; nothing was written", id, why);
+			if (intact)
+				continue;
 			rc = fail(HP_E_MISMATCH, "patch %d cannot be reverted: %s; nothing was written there, and the "
 			          "patch no longer lists it", id, why);
 			forget_patch(&registry.patches[i]);
@@ -733,7 +748,7 @@ const char *hp_strerror(int error)
 	case HP_E_MEMORY: return "out of memory near the module";
 	case HP_E_SYMBOL: return "a symbol the package needs is missing";
 	case HP_E_RANGE: return "a relocation does not reach its target";
-	case HP_E_PROTECT: return "cannot change the protection of code pages";
+	case HP_E_PROTECT: return "cannot write or protect code";
 	case HP_E_NO_PATCH: return "no such live patch";
 	case HP_E_CONFLICT: return "another live patch redirects one of the functions";
 	default: return "unknown error";

@@ -24,7 +24,7 @@ enum hp_error {
 	HP_E_MEMORY,        /* no memory within ±2 GiB of the module, or out of memory */
 	HP_E_SYMBOL,        /* a symbol the package imports is not in the process */
 	HP_E_RANGE,         /* a relocated value does not fit its field */
-	HP_E_PROTECT,       /* a page's protection could not be changed */
+	HP_E_PROTECT,       /* code could not be written, or a page's protection set */
 	HP_E_NO_PATCH,      /* no live patch with that id */
 	HP_E_CONFLICT,      /* another live patch redirects a function of this package */
 };

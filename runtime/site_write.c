@@ -447,8 +447,8 @@ int hp_patch_sites_restore(struct hp_patch_site *const *sites, size_t count)
 int hp_patch_site_redirected(const struct hp_patch_site *s)
 {
 	uint64_t padding;
-	uint16_t site;
+	uint8_t jump[HP_SITE_SIZE];
 	memcpy(&padding, (const void *)(s->entry - HP_SITE_PADDING), sizeof padding);
-	memcpy(&site, (const void *)(s->entry + s->site_offset), sizeof site);
-	return padding == padding_jump(s) && site == site_jump(s);
+	site_jump(s, jump);
+	return padding == padding_jump(s) && !memcmp((const void *)(s->entry + s->site_offset), jump, sizeof jump);
 }

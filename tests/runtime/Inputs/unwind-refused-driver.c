@@ -45,8 +45,10 @@ void __deregister_frame(void *table)
 	((void (*)(void *))libgcc("__deregister_frame"))(table);
 }
 
-/* The runtime's mprotect (linked into this program): refused with EPERM for libapp.so's pages
- * while refuse_lib is set, as a host that forbids writable code would. */
+/* The runtime's ways of writing code (linked into this program): making it writable
+ * (mprotect) and writing through /proc/self/mem (pwrite at the code's address), both refused
+ * with EPERM for libapp.so's pages while refuse_lib is set, as a host that lets nothing change
+ * that library's code would. */
 int mprotect(void *at, size_t len, int prot)
 {
 	uintptr_t a = (uintptr_t)at;
@@ -55,6 +57,15 @@ int mprotect(void *at, size_t len, int prot)
 		return -1;
 	}
 	return (int)syscall(SYS_mprotect, at, len, prot);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t at)
+{
+	if (refuse_lib && (uintptr_t)at < lib_end && (uintptr_t)at + len > lib_start) {
+		errno = EPERM;
+		return -1;
+	}
+	return (ssize_t)syscall(SYS_pwrite64, fd, buf, len, at);
 }
 
 static int find_lib(struct dl_phdr_info *info, size_t size, void *arg)
