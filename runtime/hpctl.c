@@ -1,13 +1,17 @@
-/* hpctl — drives the hotpatch runtime inside a running process: apply a package, revert a patch,
- * list live patches.  Talks to the process over its control socket (control.h), which
- * hpctl_connect.c finds and connects to; the package is handed over as an open file descriptor,
- * so the process never opens a path of ours.  This file sends the request, waits for the whole
- * answer within the timeout, and prints it. */
+/* hpctl — drives the hotpatch runtime inside running processes: apply a package, revert a patch,
+ * list live patches and the process's history, to one process or to every process of one build
+ * (--all), and store a package for the runtime to apply when the program starts (--persist).
+ * Talks to each process over its control socket (control.h), which hpctl_connect.c finds and
+ * connects to; the package is handed over as an open file descriptor, so the process never opens
+ * a path of ours.  This file sends the requests, waits for each whole answer within the timeout,
+ * prints it (as text, or one JSON object per process), and chooses the exit status from one
+ * table, for scripts. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "hotpatch.h"
 #include "hpctl.h"
 #include "text.h"
 
@@ -24,16 +29,81 @@
 /* How long the process has to take the request and answer it, in all. */
 static double timeout_seconds = DEFAULT_TIMEOUT;
 
+/* The exit statuses (enum hp_ctl_exit), their word in --json ("result") and what they mean, as
+ * --help prints them; hpctl(1) has the same table. */
+static const struct {
+	int code;
+	const char *word, *meaning;
+} exit_table[] = {
+	{ HP_CTL_OK, "ok", "applied, reverted, listed or removed (every process, with --all)" },
+	{ HP_CTL_ERROR, "error", "usage, or hpctl's own part failed (package file, persisting, a reply it cannot read)" },
+	{ HP_CTL_REFUSED, "refused", "the process refused: a corrupt, untrusted or older package, code not as the "
+	                             "package expects, no such patch, a conflict" },
+	{ HP_CTL_NOT_BUILD, "not-this-build", "not this build: the process runs none of the package's modules, or "
+	                                      "another build of one; --all found no process; nothing was stored" },
+	{ HP_CTL_UNREACHABLE, "unreachable", "no runtime reachable: no such process, stopped, not linked with "
+	                                     "libhotpatch, channel disabled, a socket hpctl does not trust" },
+	{ HP_CTL_DENIED, "denied", "permission denied: only root, or the user the process wholly runs as, may patch it" },
+	{ HP_CTL_UNKNOWN, "unknown", "timeout: no whole answer in time; for apply and revert the outcome is unknown "
+	                             "(run hpctl status)" },
+};
+
+static const char *exit_word(int code)
+{
+	for (size_t i = 0; i < sizeof exit_table / sizeof *exit_table; i++)
+		if (exit_table[i].code == code)
+			return exit_table[i].word;
+	return "error";
+}
+
+/* The one place that maps the runtime's refusals ("error CODE MESSAGE", CODE an hp_error of
+ * hotpatch.h, 0 for the channel's own) to an exit status.  Codes the runtime may add later are
+ * refusals too. */
+static int exit_for_runtime(long long code, const char *message)
+{
+	if (code == HP_E_MODULE)
+		return HP_CTL_NOT_BUILD;
+	if (code == 0)  /* the channel's: who may patch, or a request it does not understand */
+		return !strncmp(message, "permission denied", 17) ? HP_CTL_DENIED : HP_CTL_ERROR;
+	return HP_CTL_REFUSED;
+}
+
+char hp_ctl_last_error[1024];
+
+void hp_ctl_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(hp_ctl_last_error, sizeof hp_ctl_last_error, fmt, ap);
+	va_end(ap);
+	hp_ctl_last_error[strcspn(hp_ctl_last_error, "\n")] = 0;
+	fprintf(stderr, "hpctl: %s\n", hp_ctl_last_error);
+}
+
+/* Options, wherever they are on the command line. */
+static int json, persist, force;
+static const char *all;  /* --all EXECUTABLE|BUILD-ID */
+
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: hpctl [--timeout SECONDS] apply PID PACKAGE\n"
-	             "       hpctl [--timeout SECONDS] revert PID [PATCH-ID]\n"
-	             "       hpctl [--timeout SECONDS] status PID [--json]\n"
+	fprintf(out, "usage: hpctl [OPTIONS] apply [--persist] [--force] PID|--all EXECUTABLE|BUILD-ID PACKAGE\n"
+	             "       hpctl [OPTIONS] revert PID|--all EXECUTABLE|BUILD-ID [PATCH-ID]\n"
+	             "       hpctl [OPTIONS] status PID|--all EXECUTABLE|BUILD-ID\n"
+	             "       hpctl [OPTIONS] unpersist BUILD-ID|PID [CHECKSUM]\n"
 	             "       hpctl --version\n"
-	             "Applies, reverts and lists live patches in process PID, which must be linked with\n"
-	             "libhotpatch.  Only root, or the user the process wholly runs as, may do so.  hpctl\n"
-	             "waits at most SECONDS (default %d) for the process to answer.\n", DEFAULT_TIMEOUT);
-	return out == stdout ? 0 : 1;
+	             "Applies, reverts and lists live patches in process PID, or in every running process\n"
+	             "of a build (--all: an executable or library file, or a build-id in hex), which must\n"
+	             "be linked with libhotpatch.  Only root, or the user the process wholly runs as, may\n"
+	             "do so.  --persist also stores the package in %s/BUILD-ID/ (base:\n"
+	             "$HOTPATCH_PERSIST_DIR) for the runtime to apply when the program starts again;\n"
+	             "unpersist removes it.  --force applies a package older than the live one.\n"
+	             "Options: --timeout SECONDS (default %d: how long each process has to answer),\n"
+	             "--json (one JSON object per process on standard output).\n"
+	             "Exit status (with --all, the highest of the processes'):\n", "/var/lib/hotpatch",
+	        DEFAULT_TIMEOUT);
+	for (size_t i = 0; i < sizeof exit_table / sizeof *exit_table; i++)
+		fprintf(out, "  %d %-14s %s\n", exit_table[i].code, exit_table[i].word, exit_table[i].meaning);
+	return out == stdout ? HP_CTL_OK : HP_CTL_ERROR;
 }
 
 /* Whether the reply is whole: its last line is "ok ..." or "error ...", ended by a newline. */
@@ -48,7 +118,7 @@ static int complete(const char *reply, size_t len)
 }
 
 /* Sends one request (with fd, if >= 0) and collects the whole reply, all within the timeout.
- * Returns 0, or -1 (reported).  unknown says what may or may not have happened when the request
+ * Returns 0, or an exit status (reported): HP_CTL_UNKNOWN when no whole answer came in time.  unknown says what may or may not have happened when the request
  * went out but no whole answer came back ("whether the package was applied"); NULL for a
  * request that changes nothing. */
 static int request(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown)
@@ -63,7 +133,7 @@ static int request(pid_t pid, const char *line, int fd, char *reply, size_t size
 	}
 	int s = hp_ctl_connect(pid, &deadline, timeout_seconds);
 	if (s < 0)
-		return -1;
+		return -s;
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { (void *)line, strlen(line) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -80,13 +150,14 @@ static int request(pid_t pid, const char *line, int fd, char *reply, size_t size
 	/* A runtime that refuses us answers and closes without reading the request: then sending
 	 * fails (no SIGPIPE), and its answer is still there to read. */
 	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0 && errno != EPIPE) {
-		if (hp_ctl_timed_out(errno))
-			fprintf(stderr, "hpctl: process %d: its hotpatch runtime did not take the request within %g s (busy, "
-			        "or stopped): nothing was sent\n", (int)pid, timeout_seconds);
+		int timed_out = hp_ctl_timed_out(errno);
+		if (timed_out)
+			hp_ctl_error("process %d: its hotpatch runtime did not take the request within %g s (busy, "
+			             "or stopped): nothing was sent", (int)pid, timeout_seconds);
 		else
-			fprintf(stderr, "hpctl: process %d: %s\n", (int)pid, strerror(errno));
+			hp_ctl_error("process %d: %s", (int)pid, strerror(errno));
 		close(s);
-		return -1;
+		return timed_out ? HP_CTL_UNKNOWN : HP_CTL_UNREACHABLE;
 	}
 	/* From here the request is with the process: the runtime acts on it unless it finds hpctl
 	 * gone when it gets to it, so a missing answer means the outcome is unknown, not a failure.
@@ -131,12 +202,12 @@ static int request(pid_t pid, const char *line, int fd, char *reply, size_t size
 		return 0;
 	if (hp_ctl_stopped(state)) {
 		if (unknown)
-			fprintf(stderr, "hpctl: process %d was stopped (state %c) before it answered: %s is unknown; continue it "
-			        "(kill -CONT %d) and run `hpctl status %d`\n", (int)pid, state, unknown, (int)pid, (int)pid);
+			hp_ctl_error("process %d was stopped (state %c) before it answered: %s is unknown; continue it "
+			             "(kill -CONT %d) and run `hpctl status %d`", (int)pid, state, unknown, (int)pid, (int)pid);
 		else
-			fprintf(stderr, "hpctl: process %d is stopped (state %c): continue it (kill -CONT %d) and try again\n",
-			        (int)pid, state, (int)pid);
-		return -1;
+			hp_ctl_error("process %d is stopped (state %c): continue it (kill -CONT %d) and try again", (int)pid,
+			             state, (int)pid);
+		return unknown ? HP_CTL_UNKNOWN : HP_CTL_UNREACHABLE;
 	}
 	char why[160];
 	if (late)
@@ -146,11 +217,10 @@ static int request(pid_t pid, const char *line, int fd, char *reply, size_t size
 	else
 		snprintf(why, sizeof why, "the connection closed before a whole answer");
 	if (unknown)
-		fprintf(stderr, "hpctl: process %d %s: %s is unknown; run `hpctl status %d`\n", (int)pid, why, unknown,
-		        (int)pid);
+		hp_ctl_error("process %d %s: %s is unknown; run `hpctl status %d`", (int)pid, why, unknown, (int)pid);
 	else
-		fprintf(stderr, "hpctl: process %d %s (busy, or stopped meanwhile): nothing was changed\n", (int)pid, why);
-	return -1;
+		hp_ctl_error("process %d %s (busy, or stopped meanwhile): nothing was changed", (int)pid, why);
+	return HP_CTL_UNKNOWN;
 }
 
 /* The reply's last line: "ok ..." or "error CODE MESSAGE". */
@@ -161,21 +231,6 @@ static const char *last_line(char *reply)
 		reply[--len] = 0;
 	char *nl = strrchr(reply, '\n');
 	return nl ? nl + 1 : reply;
-}
-
-/* The runtime's refusal, one line; with the package's file when there is one (package NULL). */
-static int failed(pid_t pid, const char *package, const char *last)
-{
-	long long code;
-	const char *at;
-	char what[4200] = "";
-	if (package)
-		snprintf(what, sizeof what, " refused %s", package);
-	if (!strncmp(last, "error ", 6) && !hp_parse_number(last + 6, &at, 0, 1000, &code) && *at == ' ')
-		fprintf(stderr, "hpctl: process %d%s: %s\n", (int)pid, what, at + 1);
-	else
-		fprintf(stderr, "hpctl: process %d%s: unexpected reply: %s\n", (int)pid, what, last);
-	return 1;
 }
 
 /* A "module ID STATE FUNCTIONS NAME<tab>PATH" line (control.h); 0 when it is one. */
@@ -231,22 +286,144 @@ static int parse_patch(const char *line, int *id, long long *applied, unsigned *
 	return 0;
 }
 
-static int status(pid_t pid, int json)
+/* The runtime's refusal, one line (with the package's file when there is one; package NULL
+ * otherwise); returns its exit status. */
+static int failed(pid_t pid, const char *package, const char *last)
+{
+	long long code;
+	const char *at;
+	char what[4200] = "";
+	if (package)
+		snprintf(what, sizeof what, " refused %s", package);
+	if (!strncmp(last, "error ", 6) && !hp_parse_number(last + 6, &at, 0, 1000, &code) && *at == ' ') {
+		hp_ctl_error("process %d%s: %s", (int)pid, what, at + 1);
+		return exit_for_runtime(code, at + 1);
+	}
+	hp_ctl_error("process %d%s: unexpected reply: %s", (int)pid, what, last);
+	return HP_CTL_ERROR;
+}
+
+/* The start of a process's --json object, and its end with the outcome. */
+static void json_open(pid_t pid, const char *command)
+{
+	printf("{\"pid\":%d,\"command\":\"%s\"", (int)pid, command);
+}
+
+static int json_close(int code, const char *success)
+{
+	printf(",\"result\":\"%s\",\"exit\":%d", code ? exit_word(code) : success, code);
+	if (code) {
+		printf(",\"error\":");
+		hp_json_string(hp_ctl_last_error);
+	}
+	printf("}\n");
+	fflush(stdout);
+	return code;
+}
+
+/* A "history TIME EVENT PATCH UID PID SEQUENCE CHECKSUM SIGNER MODULE<tab>DETAIL" line of a
+ * status reply (control.h): one event of the process's history, SIGNER and MODULE "-" when
+ * there is none; 0 when it is one. */
+struct history {
+	long long time, patch, uid, pid, sequence;
+	char event[32], checksum[33], signer[256], module[512], detail[1024];
+};
+
+/* A word of a reply (no space, no tab), up to size - 1 bytes, followed by one space; NULL when
+ * it is not. */
+static const char *reply_word(const char *p, char *out, size_t size)
+{
+	size_t n = p ? strcspn(p, " \t") : 0;
+	if (!p || !n || n >= size || p[n] != ' ')
+		return NULL;
+	memcpy(out, p, n);
+	out[n] = 0;
+	return p + n + 1;
+}
+
+static int parse_history(const char *line, struct history *h)
+{
+	const char *p = strncmp(line, "history ", 8) ? NULL : reply_number(line + 8, LLONG_MIN, LLONG_MAX, &h->time);
+	p = reply_word(p, h->event, sizeof h->event);
+	p = reply_number(p, 0, INT_MAX, &h->patch);
+	p = reply_number(p, 0, UINT_MAX, &h->uid);
+	p = reply_number(p, 0, HP_PID_MAX, &h->pid);
+	p = reply_number(p, 0, LLONG_MAX, &h->sequence);
+	p = reply_word(p, h->checksum, sizeof h->checksum);
+	p = reply_word(p, h->signer, sizeof h->signer);
+	const char *tab = p ? strchr(p, '\t') : NULL;
+	if (!tab || tab == p || (size_t)(tab - p) >= sizeof h->module)
+		return -1;
+	snprintf(h->module, sizeof h->module, "%.*s", (int)(tab - p), p);
+	snprintf(h->detail, sizeof h->detail, "%s", tab + 1);
+	return 0;
+}
+
+/* A JSON string, or null for the reply's "-" (none). */
+static void json_or_null(const char *s)
+{
+	if (!strcmp(s, "-"))
+		printf("null");
+	else
+		hp_json_string(s);
+}
+
+static void print_history(const struct history *h, int first)
+{
+	if (json) {
+		printf("%s{\"time\":%lld,\"event\":", first ? "" : ",", h->time);
+		hp_json_string(h->event);
+		printf(",\"patch\":%lld,\"uid\":%lld,\"pid\":%lld,\"sequence\":%lld,\"checksum\":", h->patch, h->uid, h->pid,
+		       h->sequence);
+		json_or_null(h->checksum);
+		printf(",\"signer\":");
+		json_or_null(h->signer);
+		printf(",\"module\":");
+		json_or_null(h->module);
+		printf(",\"detail\":");
+		hp_json_string(h->detail);
+		printf("}");
+		return;
+	}
+	char when[32];
+	time_t t = (time_t)h->time;
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(when, sizeof when, "%lld", h->time);
+	if (first)
+		printf("history\n  %-19s %-9s %-5s %-4s %-6s %-7s %-16s %-12s %s\n", "TIME", "EVENT", "PATCH", "SEQ", "UID",
+		       "PID", "CHECKSUM", "SIGNER", "MODULE");
+	printf("  %-19s %-9s %-5lld %-4lld %-6lld %-7lld %-16.16s %-12s %s%s%s\n", when, h->event, h->patch, h->sequence,
+	       h->uid, h->pid, h->checksum, h->signer, h->module, *h->detail ? ": " : "", h->detail);
+}
+
+static int status_one(pid_t pid)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
-	if (request(pid, "status\n", -1, reply, sizeof reply, NULL))
-		return 1;
-	const char *last = last_line(reply);
-	if (strncmp(last, "ok", 2))
-		return failed(pid, NULL, last);
-	int count = 0;
-	size_t skipped = 0;
-	char *skipped_lines[256];
-	printf(json ? "{\"pid\":%d,\"patches\":[" : "process %d: ", (int)pid);
+	int rc = request(pid, "status\n", -1, reply, sizeof reply, NULL);
+	const char *last = rc ? NULL : last_line(reply);
+	if (!rc && strncmp(last, "ok", 2))
+		rc = failed(pid, NULL, last);
+	if (rc) {
+		if (json) {
+			json_open(pid, "status");
+			json_close(rc, "ok");
+		}
+		return rc;
+	}
+	int count = 0, events = 0;
+	size_t skipped = 0, past = 0;
+	char *skipped_lines[256], *history_lines[1024];
+	if (json)
+		printf("{\"pid\":%d,\"command\":\"status\",\"patches\":[", (int)pid);
+	else
+		printf("process %d: ", (int)pid);
 	for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
 		int id;
 		if (!strncmp(line, "module ", 7) && skipped < sizeof skipped_lines / sizeof *skipped_lines)
 			skipped_lines[skipped++] = line;
+		if (!strncmp(line, "history ", 8) && past < sizeof history_lines / sizeof *history_lines)
+			history_lines[past++] = line;
 		long long applied;
 		unsigned functions;
 		char build_id[65], sum[33], module[512];
@@ -289,11 +466,112 @@ static int status(pid_t pid, int json)
 			printf("  %-4d %-19s %-9s %-16s %s\n", m.id, "-", "-", "-", what);
 		}
 	}
-	if (json)
-		printf("]}\n");
-	else if (!count)
+	if (!json && !count)
 		printf("no live patch\n");
-	return 0;
+	/* Then what happened to the process, oldest first, as its runtime recorded it. */
+	if (json)
+		printf("],\"history\":[");
+	for (size_t i = 0; i < past; i++) {
+		struct history h;
+		if (!parse_history(history_lines[i], &h))
+			print_history(&h, !events++);
+	}
+	if (json) {
+		printf("]");
+		return json_close(HP_CTL_OK, "ok");
+	}
+	return HP_CTL_OK;
+}
+
+/* What is stored by --persist, once for all the processes of one command. */
+static struct hp_ctl_persisted stored[64];
+static int stored_count = -1;  /* -1: not stored yet */
+
+static int apply_one(pid_t pid, int fd, const char *package)
+{
+	static char reply[HP_CONTROL_MAX_REPLY];
+	int rc = request(pid, force ? "apply-force\n" : "apply\n", fd, reply, sizeof reply,
+	                 "whether the package was applied");
+	const char *last = rc ? NULL : last_line(reply);
+	long long id = 0;
+	if (!rc && (strncmp(last, "ok ", 3) || hp_parse_number(last + 3, NULL, 1, INT_MAX, &id)))
+		rc = failed(pid, package, last);
+	if (json) {
+		json_open(pid, "apply");
+		printf(",\"package\":");
+		hp_json_string(package);
+	}
+	if (rc)
+		return json ? json_close(rc, "applied") : rc;
+	if (json)
+		printf(",\"patch\":%lld,\"modules\":[", id);
+	else
+		printf("process %d: applied %s as patch %lld\n", (int)pid, package, id);
+	/* Then what became of each of the package's modules. */
+	int n = 0;
+	for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
+		struct module m;
+		if (parse_module(line, &m))
+			continue;
+		if (json) {
+			printf("%s{\"name\":", n++ ? "," : "");
+			hp_json_string(m.name);
+			printf(",\"state\":\"%s\",\"functions\":%u,\"path\":", m.applied ? "applied" : "skipped", m.functions);
+			hp_json_string(m.path);
+			printf("}");
+		} else if (m.applied) {
+			printf("  %s: applied, %u function%s (%s)\n", m.name, m.functions, m.functions == 1 ? "" : "s", m.path);
+		} else {
+			printf("  %s: skipped: not loaded in this process\n", m.name);
+		}
+	}
+	if (json)
+		printf("]");
+	/* Stored only once applied, and once for all the processes: the runtime will apply it at
+	 * start as it was applied here. */
+	if (persist && stored_count < 0) {
+		stored_count = hp_ctl_persist(fd, package, pid, stored, (int)(sizeof stored / sizeof *stored));
+		if (stored_count < 0) {
+			hp_ctl_error("process %d: applied %s as patch %lld, but it could not be stored for restarts", (int)pid,
+			             package, id);
+			rc = HP_CTL_ERROR;
+		}
+	}
+	if (persist && stored_count >= 0) {
+		if (json)
+			printf(",\"persisted\":[");
+		for (int i = 0; i < stored_count; i++) {
+			if (json) {
+				printf("%s{\"build_id\":\"%s\",\"path\":", i ? "," : "", stored[i].build_id);
+				hp_json_string(stored[i].path);
+				printf("}");
+			} else {
+				printf("  stored for restarts: %s\n", stored[i].path);
+			}
+		}
+		if (json)
+			printf("]");
+	}
+	return json ? json_close(rc, "applied") : rc;
+}
+
+static int revert_one(pid_t pid, long long id, const char *named)
+{
+	static char reply[HP_CONTROL_MAX_REPLY];
+	char line[64];
+	snprintf(line, sizeof line, "revert %lld\n", id);
+	int rc = request(pid, line, -1, reply, sizeof reply, "whether the patch was reverted");
+	const char *last = rc ? NULL : last_line(reply);
+	if (!rc && strcmp(last, "ok"))
+		rc = failed(pid, NULL, last);
+	if (json) {
+		json_open(pid, "revert");
+		printf(",\"patch\":%lld", id);
+		return json_close(rc, "reverted");
+	}
+	if (!rc)
+		printf("process %d: reverted %s\n", (int)pid, named ? named : "the newest patch");
+	return rc;
 }
 
 /* SECONDS[.FRACTION], in decimal, more than 0 and at most a day; -1 when it is not. */
@@ -352,69 +630,205 @@ static int take_timeout(int *argc, char **argv)
 	return 0;
 }
 
+/* Takes the flags (--json, --persist, --force, --all VALUE) out of argv, wherever they are;
+ * -1 (reported) when --all has no value. */
+static int take_flags(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		int used = 1;
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--persist"))
+			persist = 1;
+		else if (!strcmp(argv[i], "--force"))
+			force = 1;
+		else if (!strncmp(argv[i], "--all=", 6))
+			all = argv[i] + 6;
+		else if (!strcmp(argv[i], "--all") && i + 1 < *argc && (used = 2))
+			all = argv[i + 1];
+		else if (!strcmp(argv[i], "--all"))
+			all = "";
+		else
+			continue;
+		for (int j = i; j + used <= *argc; j++)
+			argv[j] = argv[j + used];
+		*argc -= used;
+		i--;
+	}
+	if (all && !*all) {
+		hp_ctl_error("--all: name an executable or library file, or a build-id in hex");
+		return -1;
+	}
+	return 0;
+}
+
+/* Which command, and its arguments. */
+struct command {
+	int (*one)(pid_t pid, const struct command *c);
+	const char *verb;  /* for --all's summary: "applied", ... */
+	int fd;            /* apply: the package */
+	const char *package;
+	long long patch;   /* revert */
+	const char *named;
+};
+
+static int do_apply(pid_t pid, const struct command *c) { return apply_one(pid, c->fd, c->package); }
+static int do_revert(pid_t pid, const struct command *c) { return revert_one(pid, c->patch, c->named); }
+static int do_status(pid_t pid, const struct command *c) { (void)c; return status_one(pid); }
+
+/* The command for every running process of one build, each reported; the exit status is the
+ * highest of theirs (0 only when every one succeeded), HP_CTL_NOT_BUILD when there is none. */
+static int for_all(const char *target, const struct command *c)
+{
+	struct hp_ctl_build build;
+	pid_t *pids = NULL;
+	size_t count = 0;
+	if (hp_ctl_build_parse(target, &build) || hp_ctl_find_processes(&build, &pids, &count))
+		return HP_CTL_ERROR;
+	if (!count) {
+		hp_ctl_error("no running process of %s", target);
+		free(pids);
+		return HP_CTL_NOT_BUILD;
+	}
+	int worst = HP_CTL_OK;
+	size_t done = 0;
+	for (size_t i = 0; i < count; i++) {
+		int rc = c->one(pids[i], c);
+		done += rc == HP_CTL_OK;
+		worst = rc > worst ? rc : worst;
+	}
+	if (!json && c->one != do_status)
+		printf("%s: %s %zu of %zu process%s\n", target, c->verb, done, count, count == 1 ? "" : "es");
+	free(pids);
+	return worst;
+}
+
+/* unpersist BUILD-ID|PID [CHECKSUM]: a process id (at most 7 digits) stands for the build-ids of
+ * every file it has mapped. */
+static int unpersist(const char *what, const char *checksum)
+{
+	uint8_t bytes[32];
+	if (checksum && (strlen(checksum) != 32 || hp_ctl_hex_parse(checksum, bytes) != 16)) {
+		hp_ctl_error("%s: not a package checksum (32 hex digits)", checksum);
+		return HP_CTL_ERROR;
+	}
+	long long pid = 0;
+	uint8_t ids[64][32];
+	size_t sizes[64];
+	int n;
+	if (strlen(what) <= 7 && !hp_parse_number(what, NULL, 1, HP_PID_MAX, &pid)) {
+		n = hp_ctl_process_build_ids((pid_t)pid, ids, sizes, 64);
+		if (n < 0) {
+			hp_ctl_error("no process %lld (or its maps are not ours to read)", pid);
+			return HP_CTL_UNREACHABLE;
+		}
+	} else if ((sizes[0] = hp_ctl_hex_parse(what, ids[0]))) {
+		n = 1;
+	} else {
+		hp_ctl_error("%s: neither a process id nor a build-id (2 to 64 hex digits)", what);
+		return HP_CTL_ERROR;
+	}
+	struct hp_ctl_persisted removed[256];
+	int total = 0, rc = HP_CTL_OK;
+	for (int i = 0; i < n && total < 256; i++) {
+		char hex[65];
+		hp_hex(ids[i], sizes[i], hex);
+		int k = hp_ctl_unpersist(hex, checksum, removed + total, 256 - total);
+		if (k < 0)
+			rc = HP_CTL_ERROR;
+		else
+			total += k;
+	}
+	if (!rc && !total) {
+		hp_ctl_error("nothing stored for %s%s%s in %s", pid ? "process " : "build-id ", what,
+		             checksum ? " with that checksum" : "", hp_ctl_persist_base());
+		rc = HP_CTL_NOT_BUILD;
+	}
+	if (json) {
+		if (pid) {
+			printf("{\"pid\":%lld", pid);
+		} else {
+			printf("{\"build_id\":");
+			hp_json_string(what);
+		}
+		printf(",\"command\":\"unpersist\",\"removed\":[");
+	}
+	for (int i = 0; i < total; i++) {
+		if (json) {
+			printf("%s{\"build_id\":\"%s\",\"path\":", i ? "," : "", removed[i].build_id);
+			hp_json_string(removed[i].path);
+			printf("}");
+		} else {
+			printf("removed %s\n", removed[i].path);
+		}
+	}
+	if (json) {
+		printf("]");
+		json_close(rc, "ok");
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	if (take_timeout(&argc, argv))
-		return 1;
+	if (take_timeout(&argc, argv) || take_flags(&argc, argv))
+		return HP_CTL_ERROR;
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
 		return usage(stdout);
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
 		printf("hpctl %s\n", HOTPATCH_VERSION);
-		return 0;
+		return HP_CTL_OK;
 	}
-	if (argc < 3)
+	if (argc < 2)
 		return usage(stderr);
-	/* In range before anything: 4294967297 is not process 1. */
-	long long pid;
-	if (hp_parse_number(argv[2], NULL, 1, INT_MAX, &pid)) {
-		fprintf(stderr, "hpctl: %s: not a process id (1 to %d)\n", argv[2], INT_MAX);
-		return 1;
+	const char *cmd = argv[1];
+	if ((persist || force) && strcmp(cmd, "apply"))
+		return usage(stderr);
+	if (!strcmp(cmd, "unpersist")) {
+		if (all || argc < 3 || argc > 4)
+			return usage(stderr);
+		return unpersist(argv[2], argc == 4 ? argv[3] : NULL);
 	}
-	static char reply[HP_CONTROL_MAX_REPLY];
-	if (!strcmp(argv[1], "apply") && argc == 4) {
-		int fd = open(argv[3], O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			fprintf(stderr, "hpctl: %s: %s\n", argv[3], strerror(errno));
-			return 1;
+	/* The process (in range before anything: 4294967297 is not process 1), unless --all. */
+	char **args = argv + 2;
+	int nargs = argc - 2;
+	long long pid = 0;
+	if (!all) {
+		if (nargs < 1)
+			return usage(stderr);
+		if (hp_parse_number(args[0], NULL, 1, INT_MAX, &pid)) {
+			hp_ctl_error("%s: not a process id (1 to %d)", args[0], INT_MAX);
+			return HP_CTL_ERROR;
 		}
-		int rc = request((pid_t)pid, "apply\n", fd, reply, sizeof reply, "whether the package was applied");
-		close(fd);
-		if (rc)
-			return 1;
-		const char *last = last_line(reply);
-		long long id;
-		if (strncmp(last, "ok ", 3) || hp_parse_number(last + 3, NULL, 1, INT_MAX, &id))
-			return failed((pid_t)pid, argv[3], last);
-		printf("process %lld: applied %s as patch %lld\n", pid, argv[3], id);
-		/* Then what became of each of the package's modules. */
-		for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
-			struct module m;
-			if (parse_module(line, &m))
-				continue;
-			if (m.applied)
-				printf("  %s: applied, %u function%s (%s)\n", m.name, m.functions, m.functions == 1 ? "" : "s", m.path);
-			else
-				printf("  %s: skipped: not loaded in this process\n", m.name);
-		}
-		return 0;
+		args++;
+		nargs--;
 	}
-	if (!strcmp(argv[1], "revert") && (argc == 3 || argc == 4)) {
-		char line[64];
-		long long id = 0;
-		if (argc == 4 && hp_parse_number(argv[3], NULL, 0, INT_MAX, &id)) {
-			fprintf(stderr, "hpctl: %s: not a patch id (0 to %d)\n", argv[3], INT_MAX);
-			return 1;
+	struct command c = { .fd = -1 };
+	if (!strcmp(cmd, "apply") && nargs == 1) {
+		c.one = do_apply;
+		c.verb = "applied to";
+		c.package = args[0];
+		c.fd = open(args[0], O_RDONLY | O_CLOEXEC);
+		if (c.fd < 0) {
+			hp_ctl_error("%s: %s", args[0], strerror(errno));
+			return HP_CTL_ERROR;
 		}
-		snprintf(line, sizeof line, "revert %lld\n", id);
-		if (request((pid_t)pid, line, -1, reply, sizeof reply, "whether the patch was reverted"))
-			return 1;
-		const char *last = last_line(reply);
-		if (strcmp(last, "ok"))
-			return failed((pid_t)pid, NULL, last);
-		printf("process %lld: reverted %s\n", pid, argc == 4 ? argv[3] : "the newest patch");
-		return 0;
+	} else if (!strcmp(cmd, "revert") && nargs <= 1) {
+		c.one = do_revert;
+		c.verb = "reverted in";
+		if (nargs == 1 && hp_parse_number(args[0], NULL, 0, INT_MAX, &c.patch)) {
+			hp_ctl_error("%s: not a patch id (0 to %d)", args[0], INT_MAX);
+			return HP_CTL_ERROR;
+		}
+		c.named = nargs == 1 ? args[0] : NULL;
+	} else if (!strcmp(cmd, "status") && nargs == 0) {
+		c.one = do_status;
+		c.verb = "listed";
+	} else {
+		return usage(stderr);
 	}
-	if (!strcmp(argv[1], "status") && (argc == 3 || (argc == 4 && !strcmp(argv[3], "--json"))))
-		return status((pid_t)pid, argc == 4);
-	return usage(stderr);
+	int rc = all ? for_all(all, &c) : c.one((pid_t)pid, &c);
+	if (c.fd >= 0)
+		close(c.fd);
+	return rc;
 }

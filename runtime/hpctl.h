@@ -1,17 +1,38 @@
-/* hpctl.h — hpctl's two halves: hpctl_connect.c finds a process's control socket (through
- * /proc/PID, in the process's own mount and pid namespaces) and connects to it after checking
- * who owns it and who serves it; hpctl.c is the command-line tool, which sends one request over
- * that connection and prints the answer. */
+/* hpctl.h — hpctl's parts: hpctl_connect.c finds a process's control socket (through /proc/PID,
+ * in the process's own mount and pid namespaces) and connects to it after checking who owns it
+ * and who serves it; hpctl_fleet.c finds every running process of one build (for --all) and
+ * reads build-ids from ELF files; hpctl_persist.c stores and removes the packages a process's
+ * runtime applies when it starts; hpctl.c is the command-line tool, which sends one request per
+ * process over that connection, prints the answer and chooses the exit status. */
 #ifndef HP_HPCTL_H
 #define HP_HPCTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 
+/* hpctl's exit statuses, for scripts.  What each means, and its word in --json, is one table in
+ * hpctl.c (exit_table), which --help and hpctl(1) follow; with several processes (--all) the
+ * status is the highest of theirs. */
+enum hp_ctl_exit {
+	HP_CTL_OK = 0,          /* applied, reverted, listed, removed */
+	HP_CTL_ERROR = 1,       /* usage, or hpctl's own part failed (a package file, persisting, a reply) */
+	HP_CTL_REFUSED = 2,     /* the process refused the request (package, code, no such patch, ...) */
+	HP_CTL_NOT_BUILD = 3,   /* not this build: none of the package's modules; no process; nothing stored */
+	HP_CTL_UNREACHABLE = 4, /* no runtime to talk to: no process, stopped, no channel, untrusted socket */
+	HP_CTL_DENIED = 5,      /* permission denied */
+	HP_CTL_UNKNOWN = 6,     /* timeout: no whole answer; for apply and revert the outcome is unknown */
+};
+
+/* Says "hpctl: MESSAGE" on stderr (one line) and keeps MESSAGE as the last error, which --json
+ * output carries. */
+void hp_ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern char hp_ctl_last_error[1024];
+
 /* Connects to process pid's control socket by deadline (timeout_seconds, the whole allowance,
- * is for messages); returns the socket, or -1 after saying why on stderr. */
+ * is for messages); returns the socket, or -(enum hp_ctl_exit) after saying why. */
 int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_seconds);
 
 /* The process's state letter from /proc/PID/stat (T stopped, t traced, Z zombie ...); 0 when
@@ -29,5 +50,52 @@ int hp_ctl_timed_out(int error);
 
 /* Replaces the control characters of n bytes the process sent (but line breaks and tabs) by '?'. */
 void hp_ctl_printable(char *s, size_t n);
+
+/* hpctl_fleet.c.  A build, as --all names it: an executable or library file (its inode, and its
+ * build-id when it has one), or a build-id in hex. */
+struct hp_ctl_build {
+	int has_file;
+	dev_t dev;
+	ino_t ino;
+	uint8_t build_id[32];
+	size_t build_id_size;           /* 0: the file has none */
+};
+
+/* Reads "EXECUTABLE|BUILD-ID" into *b; -1 (reported) when it is neither. */
+int hp_ctl_build_parse(const char *arg, struct hp_ctl_build *b);
+
+/* Reads hex (2 to 64 digits, even) into out; returns the byte count, or 0 when it is not. */
+size_t hp_ctl_hex_parse(const char *hex, uint8_t out[32]);
+
+/* The GNU build-id of the 64-bit ELF file open as fd; its size, or 0 when it has none. */
+size_t hp_ctl_file_build_id(int fd, uint8_t out[32]);
+
+/* Every process (but hpctl) that has b's file or build-id mapped, main program or library, in
+ * ascending pid order: a malloc'd array in *pids (the caller frees it); -1 (reported) when /proc
+ * cannot be read. */
+int hp_ctl_find_processes(const struct hp_ctl_build *b, pid_t **pids, size_t *count);
+
+/* The distinct build-ids of the files process pid has mapped (main program first), up to max;
+ * returns how many, or -1 when its maps cannot be read. */
+int hp_ctl_process_build_ids(pid_t pid, uint8_t ids[][32], size_t sizes[], int max);
+
+/* hpctl_persist.c.  The persist directory's base: $HOTPATCH_PERSIST_DIR, else /var/lib/hotpatch. */
+const char *hp_ctl_persist_base(void);
+
+/* One file stored for the runtime to apply at start. */
+struct hp_ctl_persisted {
+	char build_id[65];
+	char path[4200];
+};
+
+/* Stores the package read from fd (already applied to process pid) once per module build-id it
+ * names, as BASE/BUILD-ID/SEQUENCE-CHECKSUM.hp, owned by the process's effective uid when hpctl
+ * runs as root; up to max entries in out; returns how many, or -1 (reported). */
+int hp_ctl_persist(int fd, const char *package_name, pid_t pid, struct hp_ctl_persisted *out, int max);
+
+/* Removes what is stored for build-id hex (all of it, or the file of checksum hex when not NULL),
+ * printing each path removed (or collecting them for --json); returns how many were removed, or
+ * -1 (reported). */
+int hp_ctl_unpersist(const char *build_id, const char *checksum, struct hp_ctl_persisted *out, int max);
 
 #endif

@@ -96,12 +96,12 @@ static int check_running(pid_t pid)
 {
 	char state = hp_ctl_process_state(pid);
 	if (hp_ctl_stopped(state)) {
-		fprintf(stderr, "hpctl: process %d is stopped (state %c): continue it (kill -CONT %d) and try again\n",
+		hp_ctl_error("process %d is stopped (state %c): continue it (kill -CONT %d) and try again\n",
 		        (int)pid, state, (int)pid);
 		return -1;
 	}
 	if (state == 'Z' || state == 'X') {
-		fprintf(stderr, "hpctl: process %d has exited (state %c)\n", (int)pid, state);
+		hp_ctl_error("process %d has exited (state %c)\n", (int)pid, state);
 		return -1;
 	}
 	return 0;
@@ -310,17 +310,17 @@ static void no_runtime(pid_t pid)
 	}
 	/* Secure execution first: such a runtime reads no environment, HOTPATCH_DISABLE included. */
 	if (secure_execution(pid))
-		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it runs a setuid, setgid or "
+		hp_ctl_error("process %d has no hotpatch runtime listening: it runs a setuid, setgid or "
 		        "file-capability program, whose runtime listens only if the program calls hp_control_enable()\n",
 		        (int)pid);
 	else if (disabled)
-		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it runs with HOTPATCH_DISABLE=1; "
+		hp_ctl_error("process %d has no hotpatch runtime listening: it runs with HOTPATCH_DISABLE=1; "
 		        "restart it without\n", (int)pid);
 	else if (forked_child(pid))
-		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: it is a forked child, whose runtime "
+		hp_ctl_error("process %d has no hotpatch runtime listening: it is a forked child, whose runtime "
 		        "listens only if the program calls hp_control_enable() in it after fork\n", (int)pid);
 	else
-		fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening: the program is not linked with "
+		hp_ctl_error("process %d has no hotpatch runtime listening: the program is not linked with "
 		        "libhotpatch; link it with -lhotpatch (pkg-config --libs hotpatch) or hotpatch_target()\n",
 		        (int)pid);
 }
@@ -357,7 +357,7 @@ static int open_socket_dir(pid_t pid, const uid_t uid[3], const char *bound, int
 	struct stat st;
 	if (fstat(fd, &st) || (st.st_mode & 077) ||
 	    (st.st_uid != uid[0] && st.st_uid != uid[1] && st.st_uid != uid[2] && st.st_uid != 0)) {
-		fprintf(stderr, "hpctl: process %d: its socket directory %.*s must be mode 0700 and owned by uid %u or "
+		hp_ctl_error("process %d: its socket directory %.*s must be mode 0700 and owned by uid %u or "
 		        "root\n", (int)pid, len ? len : 1, len ? bound : "/", (unsigned)uid[1]);
 		close(fd);
 		errno = EPERM;
@@ -377,33 +377,33 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 	if (status_numbers(pid, "Tgid", HP_PID_MAX, &tgid, 1) == 1 && tgid != pid)
 		pid = (pid_t)tgid;
 	if (process_uid(pid, uid)) {
-		fprintf(stderr, "hpctl: no process %d\n", (int)pid);
-		return -1;
+		hp_ctl_error("no process %d\n", (int)pid);
+		return -HP_CTL_UNREACHABLE;
 	}
 	if (check_running(pid))
-		return -1;
+		return -HP_CTL_UNREACHABLE;
 	int found = discover(pid, bound, sizeof bound);
 	if (found > 0)
 		hp_ctl_printable(bound, strlen(bound));  /* as the process bound it */
 	if (found == 0) {
 		no_runtime(pid);
-		return -1;
+		return -HP_CTL_UNREACHABLE;
 	}
 	if (found < 0 && hp_control_path(bound, sizeof bound, pid, uid[1])) {
-		fprintf(stderr, "hpctl: socket path too long\n");
-		return -1;
+		hp_ctl_error("socket path too long\n");
+		return -HP_CTL_ERROR;
 	}
 	if (bound[0] != '/') {
-		fprintf(stderr, "hpctl: process %d: its socket %s is not an absolute path\n", (int)pid, bound);
-		return -1;
+		hp_ctl_error("process %d: its socket %s is not an absolute path\n", (int)pid, bound);
+		return -HP_CTL_UNREACHABLE;
 	}
 	/* In the process's mount namespace first; the plain path when /proc/PID/root is not ours to
 	 * follow (then the process must share our view of the files). */
 	int dir = open_socket_dir(pid, uid, bound, 1, &owner);
 	if (dir == -1)
 		dir = open_socket_dir(pid, uid, bound, 0, &owner);
-	if (dir == -2)
-		return -1;
+	if (dir == -2)  /* a directory hpctl does not trust: no runtime it may talk to */
+		return -HP_CTL_UNREACHABLE;
 	int saved = errno;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	/* The socket itself, opened beneath the directory and never through a link, and connected
@@ -423,11 +423,11 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 		} else if (sock >= 0 && st.st_uid != owner) {
 			/* The runtime binds as the user whose directory it is: another user's socket in it
 			 * was put there by someone else. */
-			fprintf(stderr, "hpctl: process %d: its socket %s belongs to uid %u, not to uid %u whose directory it "
+			hp_ctl_error("process %d: its socket %s belongs to uid %u, not to uid %u whose directory it "
 			        "is in\n", (int)pid, bound, (unsigned)st.st_uid, (unsigned)owner);
 			close(sock);
 			close(dir);
-			return -1;
+			return -HP_CTL_UNREACHABLE;
 		}
 		if (sock < 0) {
 			saved = errno == ELOOP ? ENOTSOCK : errno;  /* a link where the socket should be */
@@ -446,17 +446,22 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 	}
 	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr)) {
 		saved = dir < 0 ? saved : errno;
+		int code = HP_CTL_UNREACHABLE;
 		if (dir >= 0 && hp_ctl_timed_out(saved))
-			fprintf(stderr, "hpctl: process %d: its hotpatch runtime did not take the connection within %g s "
+			code = HP_CTL_UNKNOWN;
+		else if (saved == EACCES || saved == EPERM || (found < 0 && saved == ENOENT))
+			code = HP_CTL_DENIED;
+		if (dir >= 0 && hp_ctl_timed_out(saved))
+			hp_ctl_error("process %d: its hotpatch runtime did not take the connection within %g s "
 			        "(busy, or stopped): nothing was sent\n", (int)pid, timeout_seconds);
 		else if (saved == EACCES || saved == EPERM)
-			fprintf(stderr, "hpctl: process %d: cannot reach its hotpatch socket %s: %s (only root, or the user "
+			hp_ctl_error("process %d: cannot reach its hotpatch socket %s: %s (only root, or the user "
 			        "the process wholly runs as, may patch it)\n", (int)pid, bound, strerror(saved));
 		else if (found < 0 && saved == ENOENT)
-			fprintf(stderr, "hpctl: process %d: no hotpatch socket at %s, and its open files are not ours to read: "
+			hp_ctl_error("process %d: no hotpatch socket at %s, and its open files are not ours to read: "
 			        "only root, or the user the process wholly runs as, may patch it\n", (int)pid, bound);
 		else
-			fprintf(stderr, "hpctl: process %d has no hotpatch runtime listening at %s: %s\n", (int)pid, bound,
+			hp_ctl_error("process %d has no hotpatch runtime listening at %s: %s\n", (int)pid, bound,
 			        strerror(saved));
 		if (s >= 0)
 			close(s);
@@ -464,7 +469,7 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 			close(dir);
 		if (sock >= 0)
 			close(sock);
-		return -1;
+		return -code;
 	}
 	close(dir);
 	close(sock);
@@ -474,16 +479,16 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 	struct ucred cred = { 0 };
 	socklen_t len = sizeof cred;
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid != pid) {
-		fprintf(stderr, "hpctl: process %d: the socket %s is served by process %d, not by it\n", (int)pid, bound,
+		hp_ctl_error("process %d: the socket %s is served by process %d, not by it\n", (int)pid, bound,
 		        (int)cred.pid);
 		close(s);
-		return -1;
+		return -HP_CTL_UNREACHABLE;
 	}
 	if (cred.uid != owner) {
-		fprintf(stderr, "hpctl: process %d: the socket %s is served as uid %u, not as uid %u whose directory it is "
+		hp_ctl_error("process %d: the socket %s is served as uid %u, not as uid %u whose directory it is "
 		        "in\n", (int)pid, bound, (unsigned)cred.uid, (unsigned)owner);
 		close(s);
-		return -1;
+		return -HP_CTL_UNREACHABLE;
 	}
 	return s;
 }
