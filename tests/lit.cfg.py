@@ -1,6 +1,7 @@
 # lit configuration shared by every suite under tests/: tools and substitutions.
 import json
 import os
+import shutil
 import subprocess
 
 import lit.formats
@@ -55,3 +56,8 @@ try:
         config.available_features.add('package-bytes-compiler')
 except (OSError, IndexError):
     pass
+
+# contrib/ansible's tests run ansible-playbook against localhost (REQUIRES: ansible); where it is
+# not installed (Debian: ansible-core), lit reports them UNSUPPORTED.
+if shutil.which('ansible-playbook'):
+    config.available_features.add('ansible')
