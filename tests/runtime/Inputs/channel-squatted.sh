@@ -23,7 +23,7 @@ if [ -e /run/user/4242 ]; then echo "/run/user/4242 exists: the test needs /tmp/
 # Waits for process $1's socket in the fallback directory; sets sock.
 wait_socket() {
   sock=
-  for _ in $(seq 100); do
+  for _ in $(seq 400); do  # 20 s: a loaded machine may start the program slowly
     sock=$(ls -d "$squat".*/"$1".sock 2>/dev/null | head -n 1)
     [ -n "$sock" ] && break
     sleep 0.05
@@ -41,15 +41,16 @@ wait_socket $app
 wait_socket $hidden
 "${other[@]}" python3 "$dir/impostor.py" "$squat/received" "$squat/$app.sock" "$squat/$hidden.sock" > "$dir/listening" &
 pids="$pids $!"
-for _ in $(seq 100); do [ -s "$dir/listening" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -s "$dir/listening" ] && break; sleep 0.05; done
 names() { sed -e "s/\b$app\b/VICTIM/g" -e "s/\b$hidden\b/HIDDEN/g"; }
 echo "stderr: $(cat "$dir/stderr.txt")" | names
 wait_socket $app
 echo "victim's socket: $(stat -c '%n %u %a' "$sock" | names) $(stat -c '%a' "$(dirname "$sock")")" | sed 's/ 4242 700 700$/ 4242 700/'
 "$hpctl" apply $app "$dir/fix.hp" 2>&1 | names | sed 's/^/root: /'
 echo "root: exit ${PIPESTATUS[0]}"
-for _ in $(seq 200); do grep -q "value 2" "$dir/value" && break; sleep 0.05; done
-cat "$dir/value"
+# The program rewrites the file (truncate, write): what was read when it held the new value is shown.
+for _ in $(seq 400); do v=$(cat "$dir/value"); [[ $v == *"value 2"* ]] && break; sleep 0.05; done
+echo "$v"
 "${victim[@]}" "$hpctl" status $hidden 2>&1 | names | sed 's/^/uid 4242: /'
 echo "uid 4242: exit ${PIPESTATUS[0]}"
 cat "$squat/received" 2>/dev/null || echo "impostor received: nothing"
