@@ -3,19 +3,17 @@
  * (--all), and store a package for the runtime to apply when the program starts (--persist).
  * Talks to each process over its control socket (control.h), which hpctl_connect.c finds and
  * connects to; the package is handed over as an open file descriptor, so the process never opens
- * a path of ours.  This file sends the requests, waits for each whole answer within the timeout,
- * prints it (as text, or one JSON object per process), and chooses the exit status from one
- * table, for scripts. */
+ * a path of ours; hpctl_reply.c carries each request and reads the answer.  This file parses the
+ * command line, prints the answers (as text, or one JSON object per process), and chooses the
+ * exit status from one table, for scripts. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,186 +104,6 @@ static int usage(FILE *out)
 	return out == stdout ? HP_CTL_OK : HP_CTL_ERROR;
 }
 
-/* Whether the reply is whole: its last line is "ok ..." or "error ...", ended by a newline. */
-static int complete(const char *reply, size_t len)
-{
-	if (!len || reply[len - 1] != '\n')
-		return 0;
-	size_t start = len - 1;
-	while (start && reply[start - 1] != '\n')
-		start--;
-	return !strncmp(reply + start, "ok", 2) || !strncmp(reply + start, "error ", 6);
-}
-
-/* Sends one request (with fd, if >= 0) and collects the whole reply, all within the timeout.
- * Returns 0, or an exit status (reported): HP_CTL_UNKNOWN when no whole answer came in time.  unknown says what may or may not have happened when the request
- * went out but no whole answer came back ("whether the package was applied"); NULL for a
- * request that changes nothing. */
-static int request(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown)
-{
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += (time_t)timeout_seconds;
-	deadline.tv_nsec += (long)((timeout_seconds - (double)(time_t)timeout_seconds) * 1e9);
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
-	int s = hp_ctl_connect(pid, &deadline, timeout_seconds);
-	if (s < 0)
-		return -s;
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { (void *)line, strlen(line) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(cbuf, 0, sizeof cbuf);
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof cbuf;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	}
-	/* A runtime that refuses us answers and closes without reading the request: then sending
-	 * fails (no SIGPIPE), and its answer is still there to read. */
-	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0 && errno != EPIPE) {
-		int timed_out = hp_ctl_timed_out(errno);
-		if (timed_out)
-			hp_ctl_error("process %d: its hotpatch runtime did not take the request within %g s (busy, "
-			             "or stopped): nothing was sent", (int)pid, timeout_seconds);
-		else
-			hp_ctl_error("process %d: %s", (int)pid, strerror(errno));
-		close(s);
-		return timed_out ? HP_CTL_UNKNOWN : HP_CTL_UNREACHABLE;
-	}
-	/* From here the request is with the process: the runtime acts on it unless it finds hpctl
-	 * gone when it gets to it, so a missing answer means the outcome is unknown, not a failure.
-	 * The process may be stopped meanwhile (or between the check above and now): its state is
-	 * looked at again every 200 ms of silence, so that hpctl says so at once. */
-	size_t got = 0;
-	int late = 0, error = 0;
-	char state = 0;
-	struct pollfd in = { .fd = s, .events = POLLIN };
-	while (got + 1 < size) {
-		struct timeval left;
-		if (!hp_ctl_time_left(&deadline, &left)) {
-			late = 1;
-			break;
-		}
-		long long ms = (long long)left.tv_sec * 1000 + left.tv_usec / 1000 + 1;
-		int ready = poll(&in, 1, ms < 200 ? (int)ms : 200);
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready < 0) {
-			error = errno;
-			break;
-		}
-		if (ready == 0) {
-			if (hp_ctl_stopped(state = hp_ctl_process_state(pid)))
-				break;
-			continue;
-		}
-		ssize_t n = read(s, reply + got, size - 1 - got);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0) {
-			error = n < 0 ? errno : 0;
-			break;
-		}
-		got += (size_t)n;
-	}
-	hp_ctl_printable(reply, got);
-	reply[got] = 0;
-	close(s);
-	if (complete(reply, got))
-		return 0;
-	if (hp_ctl_stopped(state)) {
-		if (unknown)
-			hp_ctl_error("process %d was stopped (state %c) before it answered: %s is unknown; continue it "
-			             "(kill -CONT %d) and run `hpctl status %d`", (int)pid, state, unknown, (int)pid, (int)pid);
-		else
-			hp_ctl_error("process %d is stopped (state %c): continue it (kill -CONT %d) and try again", (int)pid,
-			             state, (int)pid);
-		return unknown ? HP_CTL_UNKNOWN : HP_CTL_UNREACHABLE;
-	}
-	char why[160];
-	if (late)
-		snprintf(why, sizeof why, "did not answer within %g s", timeout_seconds);
-	else if (error)
-		snprintf(why, sizeof why, "the answer could not be read: %s", strerror(error));
-	else
-		snprintf(why, sizeof why, "the connection closed before a whole answer");
-	if (unknown)
-		hp_ctl_error("process %d %s: %s is unknown; run `hpctl status %d`", (int)pid, why, unknown, (int)pid);
-	else
-		hp_ctl_error("process %d %s (busy, or stopped meanwhile): nothing was changed", (int)pid, why);
-	return HP_CTL_UNKNOWN;
-}
-
-/* The reply's last line: "ok ..." or "error CODE MESSAGE". */
-static const char *last_line(char *reply)
-{
-	size_t len = strlen(reply);
-	while (len && reply[len - 1] == '\n')
-		reply[--len] = 0;
-	char *nl = strrchr(reply, '\n');
-	return nl ? nl + 1 : reply;
-}
-
-/* A "module ID STATE FUNCTIONS NAME<tab>PATH" line (control.h); 0 when it is one. */
-struct module {
-	int id, applied;
-	unsigned functions;
-	char name[512], path[512];
-};
-
-/* The numbers of a reply, each in its range and followed by one space; NULL when one is not. */
-static const char *reply_number(const char *p, long long min, long long max, long long *out)
-{
-	const char *end;
-	return p && !hp_parse_number(p, &end, min, max, out) && *end == ' ' ? end + 1 : NULL;
-}
-
-static int parse_module(const char *line, struct module *m)
-{
-	long long id, functions;
-	const char *p = strncmp(line, "module ", 7) ? NULL : reply_number(line + 7, 1, INT_MAX, &id), *state = p;
-	if (p && !strncmp(p, "applied ", 8))
-		p += 8;
-	else if (p && !strncmp(p, "skipped ", 8))
-		p += 8;
-	else
-		return -1;
-	p = reply_number(p, 0, UINT_MAX, &functions);
-	const char *tab = p ? strchr(p, '\t') : NULL;
-	if (!tab)
-		return -1;
-	m->id = (int)id;
-	m->functions = (unsigned)functions;
-	snprintf(m->name, sizeof m->name, "%.*s", (int)(tab - p), p);
-	snprintf(m->path, sizeof m->path, "%s", tab + 1);
-	m->applied = !strncmp(state, "applied ", 8);
-	return 0;
-}
-
-/* A "patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE" line (control.h); 0 when it is one. */
-static int parse_patch(const char *line, int *id, long long *applied, unsigned *functions, char build_id[65],
-                       char sum[33], char module[512])
-{
-	long long n, f;
-	const char *p = strncmp(line, "patch ", 6) ? NULL : reply_number(line + 6, 1, INT_MAX, &n);
-	p = reply_number(p, LLONG_MIN, LLONG_MAX, applied);
-	p = reply_number(p, 0, UINT_MAX, &f);
-	int at = 0;
-	if (!p || sscanf(p, "%64s %32s %n", build_id, sum, &at) != 2 || !at || !p[at])
-		return -1;
-	*id = (int)n;
-	*functions = (unsigned)f;
-	snprintf(module, 512, "%s", p + at);
-	return 0;
-}
-
 /* The runtime's refusal, one line (with the package's file when there is one; package NULL
  * otherwise); returns its exit status. */
 static int failed(pid_t pid, const char *package, const char *last)
@@ -321,44 +139,6 @@ static int json_close(int code, const char *success)
 	return code;
 }
 
-/* A "history TIME EVENT PATCH UID PID SEQUENCE CHECKSUM SIGNER MODULE<tab>DETAIL" line of a
- * status reply (control.h): one event of the process's history, SIGNER and MODULE "-" when
- * there is none; 0 when it is one. */
-struct history {
-	long long time, patch, uid, pid, sequence;
-	char event[32], checksum[33], signer[256], module[512], detail[1024];
-};
-
-/* A word of a reply (no space, no tab), up to size - 1 bytes, followed by one space; NULL when
- * it is not. */
-static const char *reply_word(const char *p, char *out, size_t size)
-{
-	size_t n = p ? strcspn(p, " \t") : 0;
-	if (!p || !n || n >= size || p[n] != ' ')
-		return NULL;
-	memcpy(out, p, n);
-	out[n] = 0;
-	return p + n + 1;
-}
-
-static int parse_history(const char *line, struct history *h)
-{
-	const char *p = strncmp(line, "history ", 8) ? NULL : reply_number(line + 8, LLONG_MIN, LLONG_MAX, &h->time);
-	p = reply_word(p, h->event, sizeof h->event);
-	p = reply_number(p, 0, INT_MAX, &h->patch);
-	p = reply_number(p, 0, UINT_MAX, &h->uid);
-	p = reply_number(p, 0, HP_PID_MAX, &h->pid);
-	p = reply_number(p, 0, LLONG_MAX, &h->sequence);
-	p = reply_word(p, h->checksum, sizeof h->checksum);
-	p = reply_word(p, h->signer, sizeof h->signer);
-	const char *tab = p ? strchr(p, '\t') : NULL;
-	if (!tab || tab == p || (size_t)(tab - p) >= sizeof h->module)
-		return -1;
-	snprintf(h->module, sizeof h->module, "%.*s", (int)(tab - p), p);
-	snprintf(h->detail, sizeof h->detail, "%s", tab + 1);
-	return 0;
-}
-
 /* A JSON string, or null for the reply's "-" (none). */
 static void json_or_null(const char *s)
 {
@@ -368,7 +148,7 @@ static void json_or_null(const char *s)
 		hp_json_string(s);
 }
 
-static void print_history(const struct history *h, int first)
+static void print_history(const struct hp_ctl_history *h, int first)
 {
 	if (json) {
 		printf("%s{\"time\":%lld,\"event\":", first ? "" : ",", h->time);
@@ -400,8 +180,8 @@ static void print_history(const struct history *h, int first)
 static int status_one(pid_t pid)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
-	int rc = request(pid, "status\n", -1, reply, sizeof reply, NULL);
-	const char *last = rc ? NULL : last_line(reply);
+	int rc = hp_ctl_request(pid, "status\n", -1, reply, sizeof reply, NULL, timeout_seconds);
+	const char *last = rc ? NULL : hp_ctl_last_line(reply);
 	if (!rc && strncmp(last, "ok", 2))
 		rc = failed(pid, NULL, last);
 	if (rc) {
@@ -427,7 +207,7 @@ static int status_one(pid_t pid)
 		long long applied;
 		unsigned functions;
 		char build_id[65], sum[33], module[512];
-		if (parse_patch(line, &id, &applied, &functions, build_id, sum, module))
+		if (hp_ctl_parse_patch(line, &id, &applied, &functions, build_id, sum, module))
 			continue;
 		if (json) {
 			/* Every field the process sent is escaped: its answer must not shape the document. */
@@ -453,8 +233,8 @@ static int status_one(pid_t pid)
 	if (json)
 		printf("],\"skipped\":[");
 	for (size_t i = 0, n = 0; i < skipped; i++) {
-		struct module m;
-		if (parse_module(skipped_lines[i], &m) || m.applied)
+		struct hp_ctl_module m;
+		if (hp_ctl_parse_module(skipped_lines[i], &m) || m.applied)
 			continue;
 		if (json) {
 			printf("%s{\"id\":%d,\"module\":", n++ ? "," : "", m.id);
@@ -472,8 +252,8 @@ static int status_one(pid_t pid)
 	if (json)
 		printf("],\"history\":[");
 	for (size_t i = 0; i < past; i++) {
-		struct history h;
-		if (!parse_history(history_lines[i], &h))
+		struct hp_ctl_history h;
+		if (!hp_ctl_parse_history(history_lines[i], &h))
 			print_history(&h, !events++);
 	}
 	if (json) {
@@ -490,9 +270,9 @@ static int stored_count = -1;  /* -1: not stored yet */
 static int apply_one(pid_t pid, int fd, const char *package)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
-	int rc = request(pid, force ? "apply-force\n" : "apply\n", fd, reply, sizeof reply,
-	                 "whether the package was applied");
-	const char *last = rc ? NULL : last_line(reply);
+	int rc = hp_ctl_request(pid, force ? "apply-force\n" : "apply\n", fd, reply, sizeof reply,
+	                        "whether the package was applied", timeout_seconds);
+	const char *last = rc ? NULL : hp_ctl_last_line(reply);
 	long long id = 0;
 	if (!rc && (strncmp(last, "ok ", 3) || hp_parse_number(last + 3, NULL, 1, INT_MAX, &id)))
 		rc = failed(pid, package, last);
@@ -510,8 +290,8 @@ static int apply_one(pid_t pid, int fd, const char *package)
 	/* Then what became of each of the package's modules. */
 	int n = 0;
 	for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
-		struct module m;
-		if (parse_module(line, &m))
+		struct hp_ctl_module m;
+		if (hp_ctl_parse_module(line, &m))
 			continue;
 		if (json) {
 			printf("%s{\"name\":", n++ ? "," : "");
@@ -560,8 +340,8 @@ static int revert_one(pid_t pid, long long id, const char *named)
 	static char reply[HP_CONTROL_MAX_REPLY];
 	char line[64];
 	snprintf(line, sizeof line, "revert %lld\n", id);
-	int rc = request(pid, line, -1, reply, sizeof reply, "whether the patch was reverted");
-	const char *last = rc ? NULL : last_line(reply);
+	int rc = hp_ctl_request(pid, line, -1, reply, sizeof reply, "whether the patch was reverted", timeout_seconds);
+	const char *last = rc ? NULL : hp_ctl_last_line(reply);
 	if (!rc && strcmp(last, "ok"))
 		rc = failed(pid, NULL, last);
 	if (json) {

@@ -1,9 +1,10 @@
 /* hpctl.h — hpctl's parts: hpctl_connect.c finds a process's control socket (through /proc/PID,
  * in the process's own mount and pid namespaces) and connects to it after checking who owns it
  * and who serves it; hpctl_fleet.c finds every running process of one build (for --all) and
- * reads build-ids from ELF files; hpctl_persist.c stores and removes the packages a process's
- * runtime applies when it starts; hpctl.c is the command-line tool, which sends one request per
- * process over that connection, prints the answer and chooses the exit status. */
+ * reads build-ids from ELF files; hpctl_reply.c sends one request and parses the reply's lines;
+ * hpctl_persist.c stores and removes the packages a process's runtime applies when it starts;
+ * hpctl.c is the command-line tool, which sends one request per process, prints the answer and
+ * chooses the exit status. */
 #ifndef HP_HPCTL_H
 #define HP_HPCTL_H
 
@@ -97,5 +98,37 @@ int hp_ctl_persist(int fd, const char *package_name, pid_t pid, struct hp_ctl_pe
  * printing each path removed (or collecting them for --json); returns how many were removed, or
  * -1 (reported). */
 int hp_ctl_unpersist(const char *build_id, const char *checksum, struct hp_ctl_persisted *out, int max);
+
+/* hpctl_reply.c.  Sends line (with fd, if >= 0) to process pid and collects the whole reply,
+ * all within timeout_seconds.  Returns 0, or an exit status (reported): HP_CTL_UNKNOWN when no
+ * whole answer came in time; unknown says what may or may not have happened then ("whether the
+ * package was applied"), NULL for a request that changes nothing. */
+int hp_ctl_request(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown,
+                   double timeout_seconds);
+
+/* The reply's last line: "ok ..." or "error CODE MESSAGE" (the reply's end is trimmed). */
+const char *hp_ctl_last_line(char *reply);
+
+/* A "module ID STATE FUNCTIONS NAME<tab>PATH" line (control.h); 0 when it is one. */
+struct hp_ctl_module {
+	int id, applied;
+	unsigned functions;
+	char name[512], path[512];
+};
+
+/* A "history TIME EVENT PATCH UID PID SEQUENCE CHECKSUM SIGNER MODULE<tab>DETAIL" line of a
+ * status reply (control.h): one event of the process's history, SIGNER and MODULE "-" when
+ * there is none; 0 when it is one. */
+struct hp_ctl_history {
+	long long time, patch, uid, pid, sequence;
+	char event[32], checksum[33], signer[256], module[512], detail[1024];
+};
+
+int hp_ctl_parse_module(const char *line, struct hp_ctl_module *m);
+int hp_ctl_parse_history(const char *line, struct hp_ctl_history *h);
+
+/* A "patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE" line (control.h); 0 when it is one. */
+int hp_ctl_parse_patch(const char *line, int *id, long long *applied, unsigned *functions, char build_id[65],
+                       char sum[33], char module[512]);
 
 #endif
