@@ -15,6 +15,7 @@
 #include "build.h"
 #include "diff.h"
 #include "package_write.h"
+#include "sign.h"
 #include "source_name.h"
 #include "text.h"
 
@@ -22,8 +23,9 @@ enum { EXIT_WRITTEN = 0, EXIT_ERROR = 1, EXIT_REFUSED = 2, EXIT_UNCHANGED = 3 };
 #define PACKAGE_MAGIC_SIZE sizeof(((struct hp_pkg_header *)0)->magic)
 
 struct options {
-	const char *old_path, *new_path, *output, *objects;
+	const char *old_path, *new_path, *output, *objects, *sign;
 	int explain, json, version;
+	struct hp_secret_key key;     /* --sign's, read before any work */
 	struct hp_diff_options diff;
 };
 
@@ -42,6 +44,7 @@ static void usage(FILE *out)
 	        "                            plugin (it is not patched)\n"
 	        "      --allow-lost-state    accept removed static locals (their state is dropped)\n"
 	        "      --patch-line-changes  patch functions whose code differs only in __LINE__ values\n"
+	        "      --sign KEY.secret     sign the package (hpsign's key; docs/signing.md)\n"
 	        "      --version             print the version and exit\n"
 	        "Exit status: 0 written, 1 error, 2 refused, 3 no code change.\n");
 }
@@ -140,7 +143,7 @@ static void print_json(const struct pair *pairs, size_t count, const char *resul
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST, OPT_LINES, OPT_VERSION };
+	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST, OPT_LINES, OPT_VERSION, OPT_SIGN };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
@@ -150,6 +153,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "allow-lost-state", no_argument, NULL, OPT_LOST },
 		{ "patch-line-changes", no_argument, NULL, OPT_LINES },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "sign", required_argument, NULL, OPT_SIGN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -164,6 +168,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_LOST: o->diff.allow_lost_state = 1; break;
 		case OPT_LINES: o->diff.patch_line_changes = 1; break;
 		case OPT_VERSION: o->version = 1; return 0;
+		case OPT_SIGN: o->sign = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: fprintf(stderr, "hpdiff: see hpdiff --help\n"); return -1;
 		}
@@ -332,6 +337,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hpdiff: %s\n", err);
 		return EXIT_ERROR;
 	}
+	if (o.sign && (hp_sign_init(err, sizeof err) || hp_key_read_secret(o.sign, &o.key, err, sizeof err))) {
+		fprintf(stderr, "hpdiff: %s\n", err);
+		discard_output(o.output);
+		return EXIT_ERROR;
+	}
 
 	/* load */
 	struct hp_build old_build, new_build;
@@ -429,6 +439,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "hpdiff: %s\n", mods ? err : "out of memory");
 			goto out;
 		}
+		if (o.sign && hp_sign_file(o.output, o.output, &o.key, err, sizeof err)) {
+			fprintf(stderr, "hpdiff: %s\n", err);
+			goto out;
+		}
 	}
 	if (o.json) {
 		print_json(pairs, count, result, size > 0 ? o.output : NULL, size);
@@ -456,6 +470,11 @@ int main(int argc, char **argv)
 			printf("hpdiff: no code change between %s and %s\n", o.old_path, o.new_path);
 		} else {
 			printf("hpdiff: wrote %s (%ld bytes): %zu function(s) redirected\n", o.output, size, changed);
+			if (o.sign) {
+				char id[17];
+				hp_key_id(o.key.public_key, id);
+				printf("hpdiff: signed %s with key %s (%d more bytes)\n", o.output, id, HP_SIGNATURE_TRAILER_SIZE);
+			}
 		}
 	}
 	status = refusals ? EXIT_REFUSED : changed ? EXIT_WRITTEN : EXIT_UNCHANGED;

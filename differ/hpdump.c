@@ -10,6 +10,7 @@
 #include "elf_file.h"
 #include "meta_read.h"
 #include "package_read.h"
+#include "sign.h"
 #include "text.h"
 #include "site.h"
 
@@ -237,9 +238,18 @@ static const char *const reloc_names[] = { "?", "pc32", "abs64", "abs32s", "abs3
 static int dump_package(struct dump *d, const char *path, const uint8_t *p, size_t size, char *err,
                         size_t err_size)
 {
-	char why[300], h[65];
+	char why[300], h[65], signer[17];
 	struct hp_package *pkg;
-	if (hp_package_decode(p, size, &pkg, why, sizeof why)) {
+	/* Who signed: the trailer's key, and whether the signature holds for it (whether that key is
+	 * trusted is the process's policy, or hpsign show with the keys to compare). */
+	struct hp_signature sig;
+	if (hp_signature_split(p, size, &sig, why, sizeof why)) {
+		snprintf(err, err_size, "%s: %s", path, why);
+		return -1;
+	}
+	int valid = hp_signature_valid(p, &sig);
+	hp_key_id(sig.key, signer);
+	if (hp_package_decode(p, sig.body_size, &pkg, why, sizeof why)) {
 		snprintf(err, err_size, "%s: %s", path, why);
 		return -1;
 	}
@@ -248,9 +258,19 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 	if (d->json) {
 		printf("%s{\"file\":", d->files_done++ ? ",\n" : "");
 		hp_json_string(path);
-		printf(",\"package\":{\"version\":%u,\"size\":%zu,\"checksum\":\"%s\",\"modules\":[", hd.version, size, h);
+		printf(",\"package\":{\"version\":%u,\"size\":%zu,\"checksum\":\"%s\",", hd.version, size, h);
+		if (sig.present)
+			printf("\"signer\":{\"key_id\":\"%s\",\"valid\":%s},", signer, valid ? "true" : "false");
+		else
+			printf("\"signer\":null,");
+		printf("\"modules\":[");
 	} else {
 		printf("%s: hotpatch package v%u, %zu bytes, checksum %s\n", path, hd.version, size, h);
+		if (sig.present)
+			printf("signed by key %s: %s\n", signer,
+			       valid ? "signature valid" : "signature INVALID (the package or its trailer was changed)");
+		else
+			printf("unsigned\n");
 	}
 	for (uint32_t i = 0; i < hd.module_count; i++) {
 		const struct hp_package_module m = hd.modules[i];

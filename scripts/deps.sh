@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   clang-19 llvm-19-dev libclang-19-dev  # the compiler the plugin loads into, and its CMake package and headers
   libelf-dev libxxhash-dev              # the differ reads ELF; fingerprints and checksums are XXH3
+  libsodium-dev                         # package signatures (Ed25519): hpsign, hpdiff --sign, hpdump; the runtime dlopens it
   cmake ninja-build                     # the build (CMakePresets.json)
   llvm-19-tools python3                 # the tests: lit, FileCheck, split-file
   lld-19 make pkg-config gcc            # tests: linking with lld, a Makefile project, pkg-config, the GCC refusal
