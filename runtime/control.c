@@ -25,6 +25,7 @@
 
 #include "hotpatch.h"
 #include "text.h"
+#include "trust.h"
 
 #define MAX_MODULES 64  /* of one package, reported per module */
 
@@ -199,6 +200,9 @@ static void serve(int client)
 					send_module(client, st[i].id, &mods[k]);
 			free(mods);
 		}
+		char policy[600];  /* which packages this process applies (trust.h) */
+		hp_trust_describe(policy, sizeof policy);
+		reply(client, "%s\n", policy);
 		reply(client, "ok %d\n", live);
 	} else {
 		reply(client, "error 0 unknown request\n");

@@ -16,10 +16,13 @@
  *   revert ID\n        ok                          | error CODE MESSAGE
  *   status\n           patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE  (one per live
  *                      patch and module, APPLIED in seconds since the epoch), then the
- *                      MODULE lines of skipped modules, then ok COUNT
+ *                      MODULE lines of skipped modules, then POLICY, then ok COUNT
  *
  * MODULE: "module ID STATE FUNCTIONS NAME<tab>PATH", STATE "applied" or "skipped" (not loaded
  * in the process: PATH empty), NAME the module's name in the package.
+ * POLICY: which packages the process applies (runtime/trust.h): "policy unsigned-accepted",
+ * "policy signed-by N KEYID..." (N trusted keys, each id 16 hex digits), or "policy refuses-all
+ * REASON" (the policy cannot be read, so no package is applied).
  *
  * A client must send its request within a few seconds of connecting (control.c); a request
  * whose client has hung up by the time the runtime reads it is not carried out.

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 
 #include "site_write.h"
+#include "trust.h"
 
 /* A function entry the runtime has redirected at least once. */
 struct site {
@@ -502,7 +503,15 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 		rc = fail(HP_E_PACKAGE, "no package");
 		goto out;
 	}
-	int decoded = hp_package_decode(package, size, &pkg, why, sizeof why);
+	/* The process's trust policy first (trust.h): a package it refuses is not even decoded. */
+	char untrusted[700];
+	size_t body = size;
+	int trust = hp_trust_check(package, size, &body, untrusted, sizeof untrusted);
+	if (trust) {
+		rc = fail(-trust, "%s", untrusted);
+		goto out;
+	}
+	int decoded = hp_package_decode(package, body, &pkg, why, sizeof why);
 	if (decoded) {
 		rc = fail(decoded == -2 ? HP_E_MEMORY : HP_E_PACKAGE, "%s", why);
 		goto out;
@@ -751,6 +760,7 @@ const char *hp_strerror(int error)
 	case HP_E_PROTECT: return "cannot write or protect code";
 	case HP_E_NO_PATCH: return "no such live patch";
 	case HP_E_CONFLICT: return "another live patch redirects one of the functions";
+	case HP_E_UNTRUSTED: return "the package is not signed by a key this process trusts";
 	default: return "unknown error";
 	}
 }

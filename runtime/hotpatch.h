@@ -27,6 +27,8 @@ enum hp_error {
 	HP_E_PROTECT,       /* code could not be written, or a page's protection set */
 	HP_E_NO_PATCH,      /* no live patch with that id */
 	HP_E_CONFLICT,      /* another live patch redirects a function of this package */
+	HP_E_UNTRUSTED,     /* this process has a trust policy, and the package is unsigned, signed
+	                       by a key it does not trust, or changed since it was signed */
 };
 
 /* Applies a package (the bytes of a .hp file; the library keeps what it needs).  A package made

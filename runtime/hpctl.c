@@ -177,6 +177,40 @@ static void print_history(const struct hp_ctl_history *h, int first)
 	       h->uid, h->pid, h->checksum, h->signer, h->module, *h->detail ? ": " : "", h->detail);
 }
 
+/* The process's trust policy, from its "policy unsigned-accepted", "policy signed-by N ID..." or
+ * "policy refuses-all REASON" line: a sentence, or a "policy" member of the --json object. */
+static void print_policy(const char *policy)
+{
+	if (!policy)
+		return;
+	const char *keys = !strncmp(policy, "signed-by ", 10) ? strchr(policy + 10, ' ') : NULL;
+	if (json) {
+		if (!strcmp(policy, "unsigned-accepted"))
+			printf(",\"policy\":{\"accepts\":\"unsigned\"");
+		else if (keys) {
+			printf(",\"policy\":{\"accepts\":\"signed\",\"keys\":[");
+			char id[17];
+			int n = 0, at;
+			for (const char *p = keys; sscanf(p, " %16[0-9a-f]%n", id, &at) == 1; p += at)
+				printf("%s\"%s\"", n++ ? "," : "", id);
+			printf("]");
+		} else if (!strncmp(policy, "refuses-all ", 12)) {
+			printf(",\"policy\":{\"accepts\":\"none\",\"reason\":");
+			hp_json_string(policy + 12);
+		} else {
+			printf(",\"policy\":{\"accepts\":\"unknown\"");
+		}
+		printf("}");
+		return;
+	}
+	if (!strcmp(policy, "unsigned-accepted"))
+		printf("policy: accepts unsigned packages (no trust policy)\n");
+	else if (keys)
+		printf("policy: applies only packages signed by trusted keys (%s)\n", policy + 10);
+	else if (!strncmp(policy, "refuses-all ", 12))
+		printf("policy: refuses every package: %s\n", policy + 12);
+}
+
 static int status_one(pid_t pid)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
@@ -194,6 +228,7 @@ static int status_one(pid_t pid)
 	int count = 0, events = 0;
 	size_t skipped = 0, past = 0;
 	char *skipped_lines[256], *history_lines[1024];
+	const char *policy = NULL;  /* the POLICY line (control.h): which packages the process takes */
 	if (json)
 		printf("{\"pid\":%d,\"command\":\"status\",\"patches\":[", (int)pid);
 	else
@@ -204,6 +239,8 @@ static int status_one(pid_t pid)
 			skipped_lines[skipped++] = line;
 		if (!strncmp(line, "history ", 8) && past < sizeof history_lines / sizeof *history_lines)
 			history_lines[past++] = line;
+		if (!strncmp(line, "policy ", 7))
+			policy = line + 7;
 		long long applied;
 		unsigned functions;
 		char build_id[65], sum[33], module[512];
@@ -248,6 +285,8 @@ static int status_one(pid_t pid)
 	}
 	if (!json && !count)
 		printf("no live patch\n");
+	if (!json)
+		print_policy(policy);
 	/* Then what happened to the process, oldest first, as its runtime recorded it. */
 	if (json)
 		printf("],\"history\":[");
@@ -258,6 +297,7 @@ static int status_one(pid_t pid)
 	}
 	if (json) {
 		printf("]");
+		print_policy(policy);
 		return json_close(HP_CTL_OK, "ok");
 	}
 	return HP_CTL_OK;
