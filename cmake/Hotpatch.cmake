@@ -4,9 +4,9 @@
 #                               with TRUST/TRUST_FILE (an executable), it applies only packages
 #                               signed by those keys, or the keys that file holds when it starts
 #                               (docs/signing.md)
-#   hotpatch_package(<name> BASELINE <dir> TARGETS <targets...> OUTPUT <file.hp>)
+#   hotpatch_package(<name> BASELINE <dir> TARGETS <targets...> OUTPUT <file.hp> [SIGN <key.secret>])
 #                               a custom target that runs hpdiff between a kept baseline build
-#                               tree and this build, writing the package
+#                               tree and this build, writing the package (signed with SIGN's key)
 # Expects HOTPATCH_PLUGIN, HOTPATCH_HPDIFF and the imported target Hotpatch::hotpatch_static.
 
 function(_hotpatch_check_compiler)
@@ -27,7 +27,7 @@ function(_hotpatch_trust_source out policy_file)
   set(count 0)
   foreach(key IN LISTS ARGN)
     if(NOT EXISTS "${key}" OR IS_DIRECTORY "${key}")
-      message(FATAL_ERROR "hotpatch: ${key}: no such public key file (TRUST names hpsign keygen's KEY.pub)")
+      message(FATAL_ERROR " hotpatch: ${key}: no such public key file (TRUST names hpsign keygen's KEY.pub)")
     endif()
     file(READ "${key}" text)
     set(hex "")
@@ -36,7 +36,7 @@ function(_hotpatch_trust_source out policy_file)
     endif()
     string(LENGTH "${hex}" digits)
     if(NOT digits EQUAL 64)
-      message(FATAL_ERROR "hotpatch: ${key}: not a hotpatch public key (expected one line: "
+      message(FATAL_ERROR " hotpatch: ${key}: not a hotpatch public key (expected one line: "
                           "'hotpatch-ed25519-public' and 64 hex digits)")
     endif()
     string(REGEX REPLACE "([0-9a-fA-F][0-9a-fA-F])" "0x\\1, " bytes "${hex}")
@@ -44,13 +44,13 @@ function(_hotpatch_trust_source out policy_file)
     math(EXPR count "${count} + 1")
   endforeach()
   if(count GREATER 64)
-    message(FATAL_ERROR "hotpatch: TRUST names ${count} keys; at most 64")
+    message(FATAL_ERROR " hotpatch: TRUST names ${count} keys; at most 64")
   endif()
   set(path "")
   set(path_size 0)
   if(NOT policy_file STREQUAL "")
     if(NOT IS_ABSOLUTE "${policy_file}")
-      message(FATAL_ERROR "hotpatch: TRUST_FILE ${policy_file}: the policy file must be an absolute path "
+      message(FATAL_ERROR " hotpatch: TRUST_FILE ${policy_file}: the policy file must be an absolute path "
                           "(it is read where the program runs)")
     endif()
     string(HEX "${policy_file}" hex)
@@ -60,7 +60,7 @@ function(_hotpatch_trust_source out policy_file)
     set(path "  ${path}0x00,\n")
   endif()
   if(count EQUAL 0 AND path_size EQUAL 0)
-    message(FATAL_ERROR "hotpatch: a trust policy needs TRUST <key.pub>... or TRUST_FILE <path>")
+    message(FATAL_ERROR " hotpatch: a trust policy needs TRUST <key.pub>... or TRUST_FILE <path>")
   endif()
   math(EXPR count_lo "${count} % 256")
   math(EXPR count_hi "${count} / 256")
@@ -78,7 +78,7 @@ endfunction()
 function(hotpatch_target target)
   cmake_parse_arguments(PARSE_ARGV 1 HP "" "TRUST_FILE" "TRUST")
   if(HP_UNPARSED_ARGUMENTS)
-    message(FATAL_ERROR "hotpatch_target(${target} [TRUST <key.pub>...] [TRUST_FILE <path>]): "
+    message(FATAL_ERROR " hotpatch_target(${target} [TRUST <key.pub>...] [TRUST_FILE <path>]): "
                         "unexpected ${HP_UNPARSED_ARGUMENTS}")
   endif()
   _hotpatch_check_compiler()
@@ -86,7 +86,7 @@ function(hotpatch_target target)
   # A trust policy belongs to the process, so to its program: the runtime reads the program's.
   if(HP_TRUST OR HP_TRUST_FILE)
     if(NOT type STREQUAL "EXECUTABLE")
-      message(FATAL_ERROR "hotpatch_target(${target} TRUST ...): a trust policy is given to an executable, "
+      message(FATAL_ERROR " hotpatch_target(${target} TRUST ...): a trust policy is given to an executable, "
                           "and ${target} is a ${type}")
     endif()
     set(keys "")
@@ -98,6 +98,10 @@ function(hotpatch_target target)
     _hotpatch_trust_source("${source}" "${HP_TRUST_FILE}" ${keys})
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${keys})
     target_sources(${target} PRIVATE "${source}")
+    # The file is in the build tree, so its source identity is taken from there (the last root
+    # given wins): a baseline build and the fix's, in two build trees, name it alike.
+    set_source_files_properties("${source}" PROPERTIES
+                                COMPILE_OPTIONS "-fplugin-arg-hotpatch-root=${CMAKE_CURRENT_BINARY_DIR}")
   endif()
   # Source identities relative to the project: two checkouts of it build the same identities.
   target_compile_options(${target} PRIVATE "-fplugin=${HOTPATCH_PLUGIN}"
@@ -114,22 +118,28 @@ function(hotpatch_target target)
 endfunction()
 
 function(hotpatch_package name)
-  cmake_parse_arguments(PARSE_ARGV 1 HP "" "BASELINE;OUTPUT" "TARGETS")
+  cmake_parse_arguments(PARSE_ARGV 1 HP "" "BASELINE;OUTPUT;SIGN" "TARGETS")
   if(NOT HP_BASELINE OR NOT HP_OUTPUT OR NOT HP_TARGETS)
     message(FATAL_ERROR "hotpatch_package(${name} BASELINE <dir> TARGETS <targets...> OUTPUT <file.hp>)")
   endif()
   get_filename_component(baseline "${HP_BASELINE}" ABSOLUTE BASE_DIR "${CMAKE_BINARY_DIR}")
   get_filename_component(output "${HP_OUTPUT}" ABSOLUTE BASE_DIR "${CMAKE_BINARY_DIR}")
+  set(sign "")
+  if(HP_SIGN)
+    get_filename_component(sign "${HP_SIGN}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  endif()
+  # SIGN: hpdiff --sign, so that the file is never there unsigned (a pipeline that keeps its
+  # key on a signing host runs hpsign there instead).
   # Whatever the outcome, the package file left behind is this run's: the old one is removed
   # first, so a pipeline can never ship a package made from code that is no longer the source.
   # hpdiff exits 3 when the machine code did not change: nothing to ship, not a failure, but
   # said, and no file.  Refusals (2) and errors (1) fail the build.
   add_custom_target(${name}
-    COMMAND sh -c "rm -f \"$3\"; \"$0\" --explain \"$1\" \"$2\" -o \"$3\"; rc=$?; \
+    COMMAND sh -c "rm -f \"$3\"; \"$0\" --explain \"$1\" \"$2\" -o \"$3\" \${4:+--sign \"$4\"}; rc=$?; \
 if [ $rc -eq 3 ]; then rm -f \"$3\"; \
 echo \"hotpatch: no machine code changed since the baseline $1: no package written ($3 does not exist)\"; exit 0; fi; \
 [ $rc -eq 0 ] || rm -f \"$3\"; exit $rc"
-            "${HOTPATCH_HPDIFF}" "${baseline}" "${CMAKE_BINARY_DIR}" "${output}"
+            "${HOTPATCH_HPDIFF}" "${baseline}" "${CMAKE_BINARY_DIR}" "${output}" "${sign}"
     DEPENDS ${HP_TARGETS}
     COMMENT "hotpatch: comparing ${baseline} with this build into ${output}"
     VERBATIM)
