@@ -4,9 +4,11 @@
 #include "signature.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "hp_package.h"
 #include "text.h"
 
 static int bad(char *err, size_t err_size, const char *fmt, ...)
@@ -37,6 +39,11 @@ int hp_signature_split(const void *data, size_t size, struct hp_signature *out, 
 	memset(out, 0, sizeof *out);
 	out->body_size = size;
 	if (!data || size < HP_SIGNATURE_TRAILER_SIZE)
+		return 0;
+	/* A package whose header gives the file's whole size has no trailer, whatever its last bytes
+	 * happen to hold (a string area may end in anything). */
+	const size_t at = offsetof(struct hp_pkg_header, total_size);
+	if (size >= at + 8 && le((const uint8_t *)data + at, 8) == size)
 		return 0;
 	const uint8_t *t = (const uint8_t *)data + size - HP_SIGNATURE_TRAILER_SIZE;
 	if (memcmp(t, HP_SIGNATURE_MAGIC, 8))
