@@ -4,7 +4,8 @@
 #                               with TRUST/TRUST_FILE (an executable), it applies only packages
 #                               signed by those keys, or the keys that file holds when it starts
 #                               (docs/signing.md)
-#   hotpatch_package(<name> BASELINE <dir> TARGETS <targets...> OUTPUT <file.hp> [SIGN <key.secret>])
+#   hotpatch_package(<name> BASELINE <dir> TARGETS <targets...> OUTPUT <file.hp>
+#                    [SIGN <key.secret>] [SEQUENCE <n>])
 #                               a custom target that runs hpdiff between a kept baseline build
 #                               tree and this build, writing the package (signed with SIGN's key)
 # Expects HOTPATCH_PLUGIN, HOTPATCH_HPDIFF and the imported target Hotpatch::hotpatch_static.
@@ -118,9 +119,17 @@ function(hotpatch_target target)
 endfunction()
 
 function(hotpatch_package name)
-  cmake_parse_arguments(PARSE_ARGV 1 HP "" "BASELINE;OUTPUT;SIGN" "TARGETS")
+  cmake_parse_arguments(PARSE_ARGV 1 HP "" "BASELINE;OUTPUT;SIGN;SEQUENCE" "TARGETS")
   if(NOT HP_BASELINE OR NOT HP_OUTPUT OR NOT HP_TARGETS)
-    message(FATAL_ERROR "hotpatch_package(${name} BASELINE <dir> TARGETS <targets...> OUTPUT <file.hp>)")
+    message(FATAL_ERROR "hotpatch_package(${name} BASELINE <dir> TARGETS <targets...> OUTPUT <file.hp> [SIGN <key.secret>] [SEQUENCE <n>])")
+  endif()
+  # SEQUENCE: the package's number within its baseline (hpdiff --sequence); none: no number.
+  set(sequence_option "")
+  if(DEFINED HP_SEQUENCE)
+    if(NOT HP_SEQUENCE MATCHES "^[1-9][0-9]*$")
+      message(FATAL_ERROR "hotpatch_package(${name}): SEQUENCE must be a number from 1, not '${HP_SEQUENCE}'")
+    endif()
+    set(sequence_option "--sequence=${HP_SEQUENCE}")
   endif()
   get_filename_component(baseline "${HP_BASELINE}" ABSOLUTE BASE_DIR "${CMAKE_BINARY_DIR}")
   get_filename_component(output "${HP_OUTPUT}" ABSOLUTE BASE_DIR "${CMAKE_BINARY_DIR}")
@@ -139,7 +148,7 @@ function(hotpatch_package name)
 if [ $rc -eq 3 ]; then rm -f \"$3\"; \
 echo \"hotpatch: no machine code changed since the baseline $1: no package written ($3 does not exist)\"; exit 0; fi; \
 [ $rc -eq 0 ] || rm -f \"$3\"; exit $rc"
-            "${HOTPATCH_HPDIFF}" "${baseline}" "${CMAKE_BINARY_DIR}" "${output}" "${sign}"
+            "${HOTPATCH_HPDIFF}" "${baseline}" "${CMAKE_BINARY_DIR}" "${output}" "${sign}" "${sequence_option}"
     DEPENDS ${HP_TARGETS}
     COMMENT "hotpatch: comparing ${baseline} with this build into ${output}"
     VERBATIM)

@@ -36,6 +36,15 @@ struct hp_pkg_header {
 	uint32_t strings_size;              /* the last byte is NUL */
 };
 
+/* The extended header: the same 64 bytes, then the package's sequence number.  hpdiff writes it
+ * (header_size 72) only when given --sequence, and today's 64-byte header otherwise, so that a
+ * package made without one keeps its bytes; readers take both, a sequence of 0 meaning "none". */
+struct hp_pkg_header_seq {
+	struct hp_pkg_header base;
+	uint32_t sequence;                  /* 1 ..: order of the package within its baseline */
+	uint32_t reserved;                  /* zero */
+};
+
 /* The new content of a module's patch is laid out in four segments, mapped in this order with
  * page granularity: text r-x, rodata r--, data rw-, bss rw- (zero-filled). */
 enum hp_pkg_segment {
@@ -116,6 +125,7 @@ struct hp_pkg_reloc {
 };
 
 _Static_assert(sizeof(struct hp_pkg_header) == 64, "hp_pkg_header layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_header_seq) == 72, "hp_pkg_header_seq layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_module) == 120, "hp_pkg_module layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_redirect) == 40, "hp_pkg_redirect layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_import) == 8, "hp_pkg_import layout is part of the format");

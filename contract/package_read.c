@@ -155,7 +155,9 @@ static int check(const void *data, size_t size, char *err, size_t err_size)
 	if (h.version != HP_PACKAGE_VERSION)
 		return bad(err, err_size, "unsupported package version %u (this reader knows %u)", h.version,
 		           HP_PACKAGE_VERSION);
-	if (size < sizeof h || h.header_size != sizeof h)
+	/* Two headers: today's, and the one with a sequence number (hp_pkg_header_seq). */
+	if (size < sizeof h || (h.header_size != sizeof h && h.header_size != sizeof(struct hp_pkg_header_seq)) ||
+	    size < h.header_size)
 		return bad(err, err_size, "truncated or malformed header");
 	if (h.total_size != size)
 		return bad(err, err_size, "size is %zu bytes, header says %llu (truncated or padded)", size,
@@ -174,6 +176,12 @@ static int check(const void *data, size_t size, char *err, size_t err_size)
 		return bad(err, err_size, "checksum mismatch: the package is corrupt");
 	if (h.flags)
 		return bad(err, err_size, "unknown flags 0x%x", h.flags);
+	if (h.header_size == sizeof(struct hp_pkg_header_seq)) {
+		struct hp_pkg_header_seq hs;
+		memcpy(&hs, p, sizeof hs);
+		if (hs.reserved)
+			return bad(err, err_size, "malformed header: reserved field not zero");
+	}
 	if (h.module_size != sizeof(struct hp_pkg_module) || h.redirect_size != sizeof(struct hp_pkg_redirect) ||
 	    h.import_size != sizeof(struct hp_pkg_import) || h.reloc_size != sizeof(struct hp_pkg_reloc))
 		return bad(err, err_size, "unexpected record sizes");
@@ -230,6 +238,11 @@ static struct hp_package *decode(const uint8_t *p)
 	memcpy(pkg->checksum, h.checksum, sizeof pkg->checksum);
 	pkg->module_count = h.module_count;
 	pkg->modules = modules;
+	if (h.header_size == sizeof(struct hp_pkg_header_seq)) {
+		struct hp_pkg_header_seq hs;
+		memcpy(&hs, p, sizeof hs);
+		pkg->sequence = hs.sequence;
+	}
 	for (uint32_t i = 0; i < h.module_count; i++) {
 		struct hp_pkg_module m;
 		struct hp_package_module *d = &modules[i];

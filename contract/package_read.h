@@ -48,6 +48,7 @@ struct hp_package {
 	uint16_t version;
 	uint64_t size;                      /* of the file */
 	uint8_t checksum[16];
+	uint32_t sequence;                  /* within its baseline (hp_pkg_header_seq); 0: none */
 	uint32_t module_count;              /* 1 .. 4096 */
 	const struct hp_package_module *modules;
 };

@@ -26,6 +26,7 @@ struct options {
 	const char *old_path, *new_path, *output, *objects, *sign;
 	int explain, json, version;
 	struct hp_secret_key key;     /* --sign's, read before any work */
+	uint32_t sequence;            /* --sequence; 0: none (today's header) */
 	struct hp_diff_options diff;
 };
 
@@ -45,6 +46,8 @@ static void usage(FILE *out)
 	        "      --allow-lost-state    accept removed static locals (their state is dropped)\n"
 	        "      --patch-line-changes  patch functions whose code differs only in __LINE__ values\n"
 	        "      --sign KEY.secret     sign the package (hpsign's key; docs/signing.md)\n"
+	        "      --sequence N          the package's number within its baseline (1 to 4294967295):\n"
+	        "                            a process refuses a lower one over a higher one, unless forced\n"
 	        "      --version             print the version and exit\n"
 	        "Exit status: 0 written, 1 error, 2 refused, 3 no code change.\n");
 }
@@ -143,7 +146,7 @@ static void print_json(const struct pair *pairs, size_t count, const char *resul
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST, OPT_LINES, OPT_VERSION, OPT_SIGN };
+	enum { OPT_EXPLAIN = 256, OPT_JSON, OPT_OBJECTS, OPT_UNFP, OPT_LOST, OPT_LINES, OPT_VERSION, OPT_SIGN, OPT_SEQUENCE };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
@@ -154,6 +157,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "patch-line-changes", no_argument, NULL, OPT_LINES },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "sign", required_argument, NULL, OPT_SIGN },
+		{ "sequence", required_argument, NULL, OPT_SEQUENCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -169,6 +173,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_LINES: o->diff.patch_line_changes = 1; break;
 		case OPT_VERSION: o->version = 1; return 0;
 		case OPT_SIGN: o->sign = optarg; break;
+		case OPT_SEQUENCE: {
+			/* Digits only, in range: "--sequence -1" or "3x" is a mistake, never a number. */
+			char *end = NULL;
+			errno = 0;
+			unsigned long long n = optarg[0] >= '0' && optarg[0] <= '9' ? strtoull(optarg, &end, 10) : 0;
+			if (!end || *end || errno || n < 1 || n > 4294967295ULL) {
+				fprintf(stderr, "hpdiff: --sequence: not a number from 1 to 4294967295: %s\n", optarg);
+				return -1;
+			}
+			o->sequence = (uint32_t)n;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: fprintf(stderr, "hpdiff: see hpdiff --help\n"); return -1;
 		}
@@ -433,7 +449,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; mods && i < count; i++)
 			if (pairs[i].d->out.redirect_count)
 				mods[n++] = &pairs[i].d->out;
-		size = mods ? hp_package_write(o.output, mods, n, err, sizeof err) : -1;
+		size = mods ? hp_package_write(o.output, mods, n, o.sequence, err, sizeof err) : -1;
 		free(mods);
 		if (size < 0) {
 			fprintf(stderr, "hpdiff: %s\n", mods ? err : "out of memory");

@@ -101,17 +101,20 @@ static int write_atomically(const char *path, const uint8_t *data, size_t len, c
 	return ok ? 0 : -1;
 }
 
-long hp_package_write(const char *path, struct hp_out_module *const *modules, size_t count,
+long hp_package_write(const char *path, struct hp_out_module *const *modules, size_t count, uint32_t sequence,
                       char *err, size_t err_size)
 {
 	struct buf out = { 0 }, strings = { 0 };
-	struct hp_pkg_header h = { .version = HP_PACKAGE_VERSION, .header_size = sizeof h,
+	/* Without a sequence, the header of every earlier package, byte for byte. */
+	struct hp_pkg_header_seq hs = { .sequence = sequence };
+	const size_t header_size = sequence ? sizeof hs : sizeof hs.base;
+	struct hp_pkg_header h = { .version = HP_PACKAGE_VERSION, .header_size = (uint16_t)header_size,
 		                   .module_count = (uint32_t)count, .module_size = sizeof(struct hp_pkg_module),
 		                   .redirect_size = sizeof(struct hp_pkg_redirect),
 		                   .import_size = sizeof(struct hp_pkg_import),
 		                   .reloc_size = sizeof(struct hp_pkg_reloc) };
 	memcpy(h.magic, HP_PACKAGE_MAGIC, sizeof h.magic);
-	put(&out, &h, sizeof h, 8);
+	put(&out, NULL, header_size, 8);  /* written last, once complete */
 	put_string(&strings, "");  /* offset 0: the empty string */
 	struct hp_pkg_module *mods = calloc(count ? count : 1, sizeof *mods);
 	if (!mods) {
@@ -155,7 +158,8 @@ long hp_package_write(const char *path, struct hp_out_module *const *modules, si
 	h.strings_size = (uint32_t)strings.len;
 	free(strings.data);
 	h.total_size = out.len;
-	memcpy(out.data, &h, sizeof h);
+	hs.base = h;
+	memcpy(out.data, &hs, header_size);
 	XXH128_canonical_t sum;
 	XXH128_canonicalFromHash(&sum, XXH3_128bits(out.data, out.len));
 	memcpy(out.data + offsetof(struct hp_pkg_header, checksum), sum.digest, 16);
