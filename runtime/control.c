@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <dirent.h>
 
+#include "history.h"
 #include "hotpatch.h"
 #include "text.h"
 #include "trust.h"
@@ -45,7 +46,7 @@ static struct {
 static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(int fd, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1200];  /* the longest is a history line (history.h) */
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof line, fmt, ap);
@@ -111,6 +112,32 @@ static int may_patch(uid_t client, gid_t group)
 	       !caps[1].permitted;
 }
 
+/* "replace ID OLD-ID SEQUENCE OLD-SEQUENCE MODULE", one per module in which patch id replaced a
+ * live patch: the apply's own events in the history (ids are never reused). */
+static void send_replaced(int fd, int id)
+{
+	struct hp_event *events = malloc(HP_HISTORY_MAX * sizeof *events);
+	size_t n = events ? hp_history_copy(events, HP_HISTORY_MAX, NULL) : 0;
+	for (size_t i = 0; i < n && i < HP_HISTORY_MAX; i++)
+		if (events[i].patch == id && events[i].replaced &&
+		    (events[i].kind == HP_EVENT_REPLACE || events[i].kind == HP_EVENT_START_APPLY))
+			reply(fd, "replace %d %d %u %u %s\n", id, events[i].replaced, events[i].sequence,
+			      events[i].replaced_sequence, events[i].module);
+	free(events);
+}
+
+/* The history lines of status, oldest first (history.h says what is kept). */
+static void send_history(int fd)
+{
+	struct hp_event *events = malloc(HP_HISTORY_MAX * sizeof *events);
+	size_t n = events ? hp_history_copy(events, HP_HISTORY_MAX, NULL) : 0;
+	char line[1100];
+	for (size_t i = 0; i < n && i < HP_HISTORY_MAX; i++)
+		if (hp_history_line(&events[i], line, sizeof line) > 0)
+			reply(fd, "%s\n", line);
+	free(events);
+}
+
 static void serve(int client)
 {
 	struct ucred cred;
@@ -145,12 +172,17 @@ static void serve(int client)
 	}
 
 	int id = 0;
-	if (!strncmp(line, "apply", 5)) {
+	/* The requester the history records: the client as the kernel names it. */
+	struct hp_requester who = { cred.uid, cred.pid, 0, NULL };
+	size_t word = strcspn(line, "\n");
+	int apply = word == 5 && !strncmp(line, "apply", 5), force = word == 11 && !strncmp(line, "apply-force", 11);
+	if (apply || force) {
 		/* On the heap: the thread's stack is 64 KiB. */
 		size_t size = 0, modules = 0;
 		struct hp_module_result *result = malloc(MAX_MODULES * sizeof *result);
 		void *data = pkg >= 0 && result ? read_package(pkg, &size) : NULL;
-		int rc = data ? hp_apply_modules(data, size, result, MAX_MODULES, &modules) : -HP_E_PACKAGE;
+		int rc = data ? hp_apply_as(data, size, force ? HP_APPLY_FORCE : 0, &who, result, MAX_MODULES, &modules) :
+		                -HP_E_PACKAGE;
 		free(data);
 		if (!result)
 			reply(client, "error %d out of memory\n", HP_E_MEMORY);
@@ -160,6 +192,8 @@ static void serve(int client)
 			reply_error(client, rc);
 		for (size_t i = 0; rc > 0 && i < modules && i < MAX_MODULES; i++)
 			send_module(client, rc, &result[i]);
+		if (rc > 0)
+			send_replaced(client, rc);
 		if (rc > 0)
 			reply(client, "ok %d\n", rc);
 		free(result);
@@ -173,7 +207,7 @@ static void serve(int client)
 			goto done;
 		}
 		id = (int)wanted;
-		int rc = hp_revert(id);
+		int rc = hp_revert_as(id, &who);
 		if (rc < 0)
 			reply_error(client, rc);
 		else
@@ -200,6 +234,7 @@ static void serve(int client)
 					send_module(client, st[i].id, &mods[k]);
 			free(mods);
 		}
+		send_history(client);
 		char policy[600];  /* which packages this process applies (trust.h) */
 		hp_trust_describe(policy, sizeof policy);
 		reply(client, "%s\n", policy);

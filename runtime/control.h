@@ -12,11 +12,14 @@
  * text; apply sends the package as a file descriptor (SCM_RIGHTS) with its line.  Replies end
  * with a line "ok ..." or "error ...":
  *
- *   apply\n            MODULE lines, then ok ID    | error CODE MESSAGE
+ *   apply\n            MODULE lines, REPLACE lines, then ok ID    | error CODE MESSAGE
+ *   apply-force\n      the same, applied even over a live patch with a higher sequence number
+ *                      (without it, that is error 10: HP_E_DOWNGRADE)
  *   revert ID\n        ok                          | error CODE MESSAGE
  *   status\n           patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE  (one per live
  *                      patch and module, APPLIED in seconds since the epoch), then the
- *                      MODULE lines of skipped modules, then POLICY, then ok COUNT
+ *                      MODULE lines of skipped modules, then HISTORY lines (oldest first),
+ *                      then POLICY, then ok COUNT
  *
  * MODULE: "module ID STATE FUNCTIONS NAME<tab>PATH", STATE "applied" or "skipped" (not loaded
  * in the process: PATH empty), NAME the module's name in the package.
@@ -24,6 +27,14 @@
  * "policy signed-by N KEYID..." (N trusted keys, each id 16 hex digits), or "policy refuses-all
  * REASON" (the policy cannot be read, so no package is applied).
  *
+ * REPLACE: "replace ID OLD-ID SEQUENCE OLD-SEQUENCE MODULE": in MODULE (its path here) patch ID,
+ * of that sequence, replaced live patch OLD-ID ("patch 3 replaces patch 2"); sequence 0: none.
+ *
+ * HISTORY: "history TIME EVENT PATCH UID PID SEQUENCE CHECKSUM SIGNER MODULE<tab>DETAIL", one per
+ * event the process keeps (history.h: the newest 128), TIME in seconds since the epoch, EVENT
+ * one of apply replace revert refuse start-apply start-refuse, PATCH 0 for a refused apply,
+ * UID and PID the requester's (SO_PEERCRED; the process's own for the C API and at start),
+ * CHECKSUM 32 hex digits, SIGNER and MODULE "-" when none, DETAIL one line of text. *
  * A client must send its request within a few seconds of connecting (control.c); a request
  * whose client has hung up by the time the runtime reads it is not carried out.
  *
@@ -38,7 +49,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define HP_CONTROL_MAX_REPLY 65536 /* a status listing of every live patch fits */
+#define HP_CONTROL_MAX_REPLY 262144 /* a status listing of every live patch and the history fits */
 #define HP_PID_MAX 4194304          /* the kernel's PID_MAX_LIMIT: no process id is larger */
 
 /* Reads a decimal number from s into *out, refusing anything outside [min, max] (never wrapped:

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "history.h"
+#include "signature.h"
 #include "site_write.h"
 #include "trust.h"
 
@@ -35,6 +37,7 @@ struct patch {
 	uintptr_t module_base;
 	uint32_t index;               /* of the module in its package */
 	char name[256];               /* the module's name in the package */
+	uint32_t sequence;            /* of its package (0: none) */
 };
 
 /* A module of a live patch that was not loaded when it was applied. */
@@ -212,6 +215,7 @@ struct incoming {
 	int committed;                /* redirected by this apply */
 	struct hp_loaded mod;
 	int replaced;                 /* id of the live patch of this module it replaces; 0: none */
+	uint32_t replaced_sequence;   /* that patch's sequence */
 	size_t *indexes;              /* its sites, in redirect order */
 	uintptr_t *targets;           /* the new entries */
 	uint64_t *previous;           /* what each site's slot held before (undo) */
@@ -239,7 +243,7 @@ static struct patch *patch_of_module(uintptr_t base, const struct hp_package_mod
 
 /* Phase 1, for every module before anything else: find it (a module not loaded here is
  * skipped), and check every entry holds the bytes the package expects.  Allocates nothing. */
-static int verify_module(const struct hp_package *pkg, uint32_t index, struct incoming *in)
+static int verify_module(const struct hp_package *pkg, uint32_t index, struct incoming *in, unsigned flags)
 {
 	in->m = &pkg->modules[index];
 	in->name = in->m->name;
@@ -267,6 +271,13 @@ static int verify_module(const struct hp_package *pkg, uint32_t index, struct in
 	in->loaded = 1;
 	struct patch *live = patch_of_module(in->mod.base, in->m);
 	in->replaced = live ? live->status.id : 0;
+	in->replaced_sequence = live ? live->sequence : 0;
+	/* Packages of a baseline are numbered by the release pipeline: an older one over a newer
+	 * one would bring back what the newer fixed, so it takes the operator's explicit word. */
+	if (live && pkg->sequence < live->sequence && !(flags & HP_APPLY_FORCE))
+		return fail(HP_E_DOWNGRADE, "module %s: the package's sequence %u is lower than %u, that of live patch %d "
+		            "(force the apply to go back to it)", in->mod.path, pkg->sequence, live->sequence,
+		            live->status.id);
 	char why[400];
 	if (live && patch_intact(live, why, sizeof why) != 1)
 		return fail(HP_E_MISMATCH, "module %s: patch %d cannot be replaced: %s; nothing was written",
@@ -451,6 +462,7 @@ static void finish_module(const struct hp_package *pkg, uint32_t index, struct i
 	out->site_count = n;
 	out->module_base = in->mod.base;
 	out->index = index;
+	out->sequence = pkg->sequence;
 	snprintf(out->name, sizeof out->name, "%s", in->name);
 	in->indexes = NULL;
 }
@@ -489,8 +501,78 @@ static void module_names(const struct incoming *in, uint32_t count, char *out, s
 	}
 }
 
-int hp_apply_modules(const void *package, size_t size, struct hp_module_result *results, size_t max,
-                     size_t *result_count)
+/* Who signed the package, for the history: its key id (contract/signature.h), or NULL for an
+ * unsigned package.  Under a trust policy the signature was verified before this is asked;
+ * without one, the id says who the package claims signed it. */
+static const char *package_signer(const void *package, size_t size, char id[17])
+{
+	struct hp_signature sig;
+	char why[200];
+	if (!package || hp_signature_split(package, size, &sig, why, sizeof why) || !sig.present)
+		return NULL;
+	hp_key_id(sig.key, id);
+	return id;
+}
+
+/* An event about a package: its checksum, sequence and signer, or for one that did not read, the
+ * checksum its header claims (the name hpctl and the persist directory know it by). */
+static void package_event(struct hp_event *e, int kind, const struct hp_requester *who, const struct hp_package *pkg,
+                          const void *package, size_t size)
+{
+	memset(e, 0, sizeof *e);
+	e->kind = kind;
+	e->uid = who->uid;
+	e->pid = who->pid;
+	char id[17];
+	const char *signer = package_signer(package, size, id);
+	snprintf(e->signer, sizeof e->signer, "%s", signer ? signer : "");
+	if (pkg) {
+		memcpy(e->checksum, pkg->checksum, 16);
+		e->sequence = pkg->sequence;
+	} else if (package && size >= offsetof(struct hp_pkg_header, checksum) + 16 &&
+	           !memcmp(package, HP_PACKAGE_MAGIC, 8)) {
+		memcpy(e->checksum, (const uint8_t *)package + offsetof(struct hp_pkg_header, checksum), 16);
+	}
+}
+
+/* The refusal of an apply, with the reason the caller gets (registry.last_error). */
+static void record_refusal(const struct hp_requester *who, const struct hp_package *pkg, const void *package,
+                           size_t size)
+{
+	struct hp_event e;
+	package_event(&e, who->at_start ? HP_EVENT_START_REFUSE : HP_EVENT_REFUSE, who, pkg, package, size);
+	snprintf(e.detail, sizeof e.detail, "apply%s%s refused: %s", who->source ? " of " : "",
+	         who->source ? who->source : "", registry.last_error);
+	hp_history_add(&e);
+}
+
+/* One event per module applied: "apply", or "replace" naming the patch it replaced. */
+static void record_applied(const struct hp_requester *who, const struct hp_package *pkg, const void *package,
+                           size_t size, const struct incoming *in, int id, unsigned flags)
+{
+	struct hp_event e;
+	package_event(&e, who->at_start ? HP_EVENT_START_APPLY : in->replaced ? HP_EVENT_REPLACE : HP_EVENT_APPLY, who,
+	              pkg, package, size);
+	e.patch = id;
+	e.replaced = in->replaced;
+	e.replaced_sequence = in->replaced_sequence;
+	snprintf(e.module, sizeof e.module, "%s", in->mod.path);
+	char from[300] = "";
+	if (who->source)
+		snprintf(from, sizeof from, " from %s", who->source);
+	if (in->replaced)
+		snprintf(e.detail, sizeof e.detail, "patch %d (sequence %u) replaces patch %d (sequence %u)%s%s", id,
+		         pkg->sequence, in->replaced, in->replaced_sequence,
+		         pkg->sequence < in->replaced_sequence && (flags & HP_APPLY_FORCE) ? ", forced: an older sequence" : "",
+		         from);
+	else
+		snprintf(e.detail, sizeof e.detail, "patch %d (sequence %u) applied, %u functions%s", id, pkg->sequence,
+		         in->m->redirect_count, from);
+	hp_history_add(&e);
+}
+
+int hp_apply_as(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
+                struct hp_module_result *results, size_t max, size_t *result_count)
 {
 	char why[300];
 	pthread_mutex_lock(&registry.lock);
@@ -501,6 +583,10 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 	int rc = 0;
 	if (!package) {
 		rc = fail(HP_E_PACKAGE, "no package");
+		goto out;
+	}
+	if (flags & ~(unsigned)HP_APPLY_FORCE) {
+		rc = fail(HP_E_PACKAGE, "unknown apply flags 0x%x", flags & ~(unsigned)HP_APPLY_FORCE);
 		goto out;
 	}
 	/* The process's trust policy first (trust.h): a package it refuses is not even decoded. */
@@ -534,7 +620,7 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 	int id = registry.next_id;
 	const size_t sites_before = registry.site_count, pages_before = registry.page_count;
 	for (uint32_t i = 0; i < count && !rc; i++)
-		rc = verify_module(pkg, i, &in[i]);
+		rc = verify_module(pkg, i, &in[i], flags);
 	for (uint32_t i = 0; i < count && !rc; i++)
 		loaded += (uint32_t)in[i].loaded;
 	if (!rc && !loaded) {
@@ -598,10 +684,15 @@ int hp_apply_modules(const void *package, size_t size, struct hp_module_result *
 	}
 	if (result_count)
 		*result_count = count;
+	for (uint32_t i = 0; i < count; i++)
+		if (in[i].loaded)
+			record_applied(who, pkg, package, size, &in[i], id, flags);
 	registry.next_id++;
 	registry.last_error[0] = 0;
 	rc = id;
 out:
+	if (rc < 0)
+		record_refusal(who, pkg, package, size);
 	for (uint32_t i = 0; in && i < count; i++) {
 		free(in[i].indexes);
 		free(in[i].targets);
@@ -614,6 +705,20 @@ out:
 	hp_package_free(pkg);
 	pthread_mutex_unlock(&registry.lock);
 	return rc;
+}
+
+int hp_apply_modules(const void *package, size_t size, struct hp_module_result *results, size_t max,
+                     size_t *result_count)
+{
+	struct hp_requester self = hp_requester_self();
+	return hp_apply_as(package, size, 0, &self, results, max, result_count);
+}
+
+int hp_apply_ex(const void *package, size_t size, unsigned flags, struct hp_module_result *results, size_t max,
+                size_t *result_count)
+{
+	struct hp_requester self = hp_requester_self();
+	return hp_apply_as(package, size, flags, &self, results, max, result_count);
 }
 
 int hp_apply(const void *package, size_t size)
@@ -677,7 +782,35 @@ out:
 	return n;
 }
 
+/* One event per module reverted, or the refusal. */
+static void record_revert(const struct hp_requester *who, const struct patch *p, int id, int rc)
+{
+	struct hp_event e;
+	memset(&e, 0, sizeof e);
+	e.kind = rc < 0 ? HP_EVENT_REFUSE : HP_EVENT_REVERT;
+	e.uid = who->uid;
+	e.pid = who->pid;
+	e.patch = id;
+	if (p) {
+		memcpy(e.checksum, p->status.checksum, 16);
+		e.sequence = p->sequence;
+		snprintf(e.module, sizeof e.module, "%s", p->status.module);
+	}
+	if (rc < 0)
+		snprintf(e.detail, sizeof e.detail, "revert refused: %s", registry.last_error);
+	else
+		snprintf(e.detail, sizeof e.detail, "patch %d reverted, %u functions back to their original code", id,
+		         p ? p->status.functions : 0);
+	hp_history_add(&e);
+}
+
 int hp_revert(int id)
+{
+	struct hp_requester self = hp_requester_self();
+	return hp_revert_as(id, &self);
+}
+
+int hp_revert_as(int id, const struct hp_requester *who)
 {
 	pthread_mutex_lock(&registry.lock);
 	int rc = 0;
@@ -725,12 +858,15 @@ int hp_revert(int id)
 		for (size_t i = 0; i < p->site_count; i++)
 			registry.sites[p->sites[i]].patch = 0;
 		free(sites);
+		record_revert(who, p, id, 0);
 		free(p->sites);
 		*p = registry.patches[--registry.patch_count];
 	}
 	forget_skipped();
 	registry.last_error[0] = 0;
 out:
+	if (rc < 0)
+		record_revert(who, find_patch(id), id, rc);
 	pthread_mutex_unlock(&registry.lock);
 	return rc;
 }
@@ -761,6 +897,7 @@ const char *hp_strerror(int error)
 	case HP_E_NO_PATCH: return "no such live patch";
 	case HP_E_CONFLICT: return "another live patch redirects one of the functions";
 	case HP_E_UNTRUSTED: return "the package is not signed by a key this process trusts";
+	case HP_E_DOWNGRADE: return "the package is older than the live patch it would replace";
 	default: return "unknown error";
 	}
 }

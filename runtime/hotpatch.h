@@ -29,6 +29,7 @@ enum hp_error {
 	HP_E_CONFLICT,      /* another live patch redirects a function of this package */
 	HP_E_UNTRUSTED,     /* this process has a trust policy, and the package is unsigned, signed
 	                       by a key it does not trust, or changed since it was signed */
+	HP_E_DOWNGRADE,     /* the package's sequence is lower than the live patch's it would replace */
 };
 
 /* Applies a package (the bytes of a .hp file; the library keeps what it needs).  A package made
@@ -59,6 +60,16 @@ struct hp_module_result {
  * failure nothing is applied and out is not filled. */
 int hp_apply_modules(const void *package, size_t size, struct hp_module_result *out, size_t max,
                      size_t *count);
+
+enum {
+	HP_APPLY_FORCE = 1u << 0,     /* apply even over a live patch with a higher sequence number */
+};
+
+/* hp_apply_modules with flags (HP_APPLY_*; unknown bits refuse the call).  Without
+ * HP_APPLY_FORCE, a package whose sequence number is lower than that of a live patch it would
+ * replace (in any of its modules) is refused with HP_E_DOWNGRADE, nothing changed. */
+int hp_apply_ex(const void *package, size_t size, unsigned flags, struct hp_module_result *out, size_t max,
+                size_t *count);
 
 /* The modules of live patch id, applied and skipped, as hp_apply_modules reported them: fills up
  * to max entries and returns how many there are, or -HP_E_NO_PATCH. */
