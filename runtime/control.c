@@ -25,6 +25,7 @@
 
 #include "history.h"
 #include "hotpatch.h"
+#include "persist.h"
 #include "text.h"
 #include "trust.h"
 
@@ -450,6 +451,18 @@ int hp_control_enable(void)
 	int on = start(1);
 	pthread_mutex_unlock(&control.lock);
 	return on;
+}
+
+/* Before anything else of the runtime, and before the program's own constructors: the packages
+ * stored for this build (persist.h), so that the program runs its fixes from main's first line.
+ * Here, in the object a static link always keeps (hp_control_start), and first (priority 101,
+ * the earliest a program may ask for), so that the control channel, which starts after it, never
+ * shows a process half way through.  What runs before it: the constructors of the shared
+ * libraries initialised earlier (those the runtime does not depend on, and with the static
+ * runtime every shared library's), which run their baseline code once. */
+__attribute__((constructor(101))) static void hp_persisted_start(void)
+{
+	hp_persist_start();
 }
 
 /* Not static: the name a static link uses to keep this object (and so the channel) although the
