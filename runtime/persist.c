@@ -66,7 +66,8 @@ static const char *untrusted(const struct stat *st, int directory, char *why, si
 		snprintf(why, size, "owned by uid %u, neither root nor the process's uid %u", (unsigned)st->st_uid,
 		         (unsigned)geteuid());
 	else if (st->st_mode & 022)
-		snprintf(why, size, "writable by %s (mode %04o)", st->st_mode & 020 ? "its group" : "others",
+		snprintf(why, size, "writable by %s (mode %04o)",
+		         (st->st_mode & 022) == 022 ? "its group and by others" : st->st_mode & 020 ? "its group" : "others",
 		         (unsigned)(st->st_mode & 07777));
 	else
 		return NULL;
