@@ -38,8 +38,10 @@ enum hp_error {
  * and every one is mapped before any is redirected), and skips those not loaded here; it is
  * refused when none is, and when a module of the same file name as one of them (the program's
  * executable, a library's loaded name or soname file) runs here with another build-id.  A package for a module that already has a live patch replaces
- * that patch: each function both patch is switched with one atomic store.  Returns the new
- * patch's id (> 0). */
+ * that patch: each function both patch is switched with one atomic store, unless the package's
+ * sequence number is lower than that patch's (HP_E_DOWNGRADE; hp_apply_ex can force it).
+ * Every apply, revert and refusal is kept in the process's history and logged to syslog.
+ * Returns the new patch's id (> 0). */
 int hp_apply(const void *package, size_t size);
 
 enum hp_module_state {
