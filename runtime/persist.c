@@ -237,11 +237,18 @@ void hp_persist_start(void)
 	const char *env = secure_getenv("HOTPATCH_PERSIST_DIR");
 	const char *base = env && *env ? env : HP_PERSIST_DIR;
 	int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (basefd < 0)
-		return;  /* nothing was ever stored on this machine */
+	if (basefd < 0) {
+		if (errno != ENOENT)  /* ENOENT: nothing was ever stored on this machine */
+			refuse(NULL, "cannot open %s: %s; no stored package applied", base, strerror(errno));
+		return;
+	}
 	struct stat st;
 	char why[160];
-	if (fstat(basefd, &st) || untrusted(&st, 1, why, sizeof why)) {
+	if (fstat(basefd, &st))
+		snprintf(why, sizeof why, "%s", strerror(errno));
+	else if (!untrusted(&st, 1, why, sizeof why))
+		why[0] = 0;
+	if (why[0]) {
 		refuse(NULL, "ignored %s and every package in it: %s", base, why);
 		close(basefd);
 		return;
