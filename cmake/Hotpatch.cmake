@@ -144,7 +144,7 @@ function(hotpatch_package name)
   # hpdiff exits 3 when the machine code did not change: nothing to ship, not a failure, but
   # said, and no file.  Refusals (2) and errors (1) fail the build.
   add_custom_target(${name}
-    COMMAND sh -c "rm -f \"$3\"; \"$0\" --explain \"$1\" \"$2\" -o \"$3\" \${4:+--sign \"$4\"}; rc=$?; \
+    COMMAND sh -c "rm -f \"$3\"; \"$0\" --explain $5 \"$1\" \"$2\" -o \"$3\" \${4:+--sign \"$4\"}; rc=$?; \
 if [ $rc -eq 3 ]; then rm -f \"$3\"; \
 echo \"hotpatch: no machine code changed since the baseline $1: no package written ($3 does not exist)\"; exit 0; fi; \
 [ $rc -eq 0 ] || rm -f \"$3\"; exit $rc"
