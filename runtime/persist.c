@@ -18,6 +18,7 @@
 
 #include "history.h"
 #include "runtime.h"
+#include "signature.h"
 
 #define MAX_PACKAGE_SIZE (1 << 30)  /* as a package sent to the control channel */
 
@@ -200,8 +201,11 @@ static int by_sequence(const void *a, const void *b)
 static void apply_stored(struct stored *s)
 {
 	struct hp_package *pkg = NULL;
+	struct hp_signature sig;
 	char why[300];
-	if (hp_package_decode(s->data, s->size, &pkg, why, sizeof why) == 0) {
+	/* A signed package's body is what names it; the whole file, trailer included, is applied. */
+	if (hp_signature_split(s->data, s->size, &sig, why, sizeof why) == 0 &&
+	    hp_package_decode(s->data, sig.body_size, &pkg, why, sizeof why) == 0) {
 		/* The name is how hpctl and the operator know it: a file whose content is another
 		 * package (renamed, or misplaced under another build) is not applied on its word. */
 		int here = 0;
