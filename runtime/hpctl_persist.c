@@ -28,6 +28,7 @@
 
 #include "control.h"
 #include "package_read.h"
+#include "signature.h"
 #include "text.h"
 
 #define SEQUENCE_DIGITS 10
@@ -39,12 +40,10 @@ const char *hp_ctl_persist_base(void)
 	return env && *env ? env : "/var/lib/hotpatch";
 }
 
-/* The package's sequence within its baseline: 0 until the package format carries one.  The one
- * place that reads it. */
+/* The package's sequence within its baseline (0: none), which names the stored file. */
 static unsigned long long package_sequence(const struct hp_package *package)
 {
-	(void)package;
-	return 0;
+	return package->sequence;
 }
 
 /* The effective uid and gid of process pid (from /proc/PID/status); -1 when it does not tell. */
@@ -143,8 +142,11 @@ int hp_ctl_persist(int fd, const char *package_name, pid_t pid, struct hp_ctl_pe
 		got += (size_t)n;
 	}
 	struct hp_package *package = NULL;
+	struct hp_signature sig = { 0 };
 	char err[256] = "out of memory";
-	if (!data || got != size || hp_package_decode(data, size, &package, err, sizeof err)) {
+	/* A signed package is stored whole, trailer and all: the body alone is decoded here. */
+	if (!data || got != size || hp_signature_split(data, size, &sig, err, sizeof err) ||
+	    hp_package_decode(data, sig.body_size, &package, err, sizeof err)) {
 		hp_ctl_error("%s: cannot store it: %s", package_name, got != size ? "cannot read it again" : err);
 		free(data);
 		return -1;

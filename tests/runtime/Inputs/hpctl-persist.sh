@@ -37,3 +37,6 @@ print(d["result"], d.get("patch", "-"), " ".join(p["build_id"] + "=" + p["path"]
 "$hpctl" --json apply --persist "$pid" "$dir/fix.hp" | show
 "$hpctl" unpersist --json "$build_id" | show
 stored
+echo "== apply --persist a signed package of sequence 3"; run apply --persist "$pid" "$dir/signed.hp"
+ssum=$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read()[24:40].hex())' "$dir/signed.hp")
+cmp -s "$HOTPATCH_PERSIST_DIR/$build_id/0000000003-$ssum.hp" "$dir/signed.hp" && echo "stored whole as sequence 3"
