@@ -70,6 +70,173 @@ static const char *string_at(const void *data, uint32_t offset)
 	return (const char *)data + h.strings_offset + offset;
 }
 
+/* Reads an unsigned LEB128 number at *q, below end (bits past 64 dropped); -1 when it runs past. */
+static int uleb128(const uint8_t *t, uint32_t end, uint32_t *q, uint64_t *value)
+{
+	*value = 0;
+	for (unsigned shift = 0; *q < end; shift += 7) {
+		uint8_t b = t[(*q)++];
+		*value |= shift < 64 ? (uint64_t)(b & 0x7f) << shift : 0;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* Checks one CIE, [at, end) of the table: version 1 or 3, an augmentation of "z" with R, L, S
+ * (the package carries no personality routine), FDE pointers 32-bit pc-relative.  Returns NULL,
+ * or what is wrong. */
+static const char *check_cie(const uint8_t *t, uint32_t at, uint32_t end, int *z)
+{
+	uint32_t q = at + 8;
+	uint64_t n;
+	if (q >= end || (t[q] != 1 && t[q] != 3))
+		return "bad version";
+	int version = t[q];
+	uint32_t aug = ++q;
+	while (q < end && t[q])
+		q++;
+	if (q >= end)
+		return "unterminated augmentation";
+	q++;
+	if (uleb128(t, end, &q, &n) || uleb128(t, end, &q, &n) ||  /* code and data alignment */
+	    (version == 1 ? q++ >= end : uleb128(t, end, &q, &n)))   /* return address register */
+		return "fields past its end";
+	uint8_t fde_enc = 0;
+	*z = t[aug] == 'z';
+	if (*z) {
+		if (uleb128(t, end, &q, &n) || n > end - q)
+			return "augmentation data past its end";
+		uint32_t data = q, data_end = q + (uint32_t)n;
+		for (uint32_t a = aug + 1; t[a]; a++) {
+			if (t[a] == 'S')
+				continue;
+			if ((t[a] != 'R' && t[a] != 'L') || data >= data_end)
+				return "unsupported augmentation";
+			if (t[a] == 'R')
+				fde_enc = t[data];
+			data++;
+		}
+	} else if (t[aug]) {
+		return "unsupported augmentation";
+	}
+	return fde_enc == 0x1b ? NULL : "FDE pointers not 32-bit pc-relative";  /* DW_EH_PE_pcrel|sdata4 */
+}
+
+/* An entry of the unwind table, for finding CIEs and FDEs by offset. */
+struct unwind_entry {
+	uint32_t at;
+	uint8_t is_cie, z, relocated;
+};
+
+/* The entry that starts at offset `at`, or NULL (entries are in table order). */
+static struct unwind_entry *unwind_entry_at(struct unwind_entry *e, uint32_t count, uint32_t at)
+{
+	uint32_t lo = 0, hi = count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (e[mid].at < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < count && e[lo].at == at ? &e[lo] : NULL;
+}
+
+/* Checks a module's unwind table (within rodata, as check_module found it) the way the unwinder
+ * the runtime registers it with will read it: every entry's length within the table, each FDE's
+ * CIE pointer at a CIE before it, each CIE's fields (check_cie), each FDE's pc_begin relocated
+ * to segment text and nothing else in the table relocated, and one zero terminator, last.  A
+ * table that failed here would have the unwinder read past it, or abort the process, at the
+ * next backtrace or thread cancellation. */
+static int check_unwind(const uint8_t *p, const struct hp_pkg_module *m, uint32_t index, char *err, size_t err_size)
+{
+	const uint8_t *t = p + m->segment_offset[HP_SEG_RODATA] + m->eh_frame_offset;
+	uint32_t size = m->eh_frame_size, at = 0, count = 0, cap = 0;
+	struct unwind_entry *entries = NULL;
+	const char *why = NULL;
+	int rc = -1;
+	for (;;) {
+		uint32_t length, id;
+		if (size - at < 4) {
+			why = "no terminator";
+			break;
+		}
+		memcpy(&length, t + at, 4);
+		if (length == 0) {
+			if (size - at != 4)
+				why = "terminator before its end";
+			break;
+		}
+		if (length < 4 || length > size - at - 4) {
+			why = "bad length";
+			break;
+		}
+		uint32_t end = at + 4 + length;
+		struct unwind_entry e = { at, 0, 0, 0 };
+		memcpy(&id, t + at + 4, 4);
+		if (id == 0) {
+			int z = 0;
+			e.is_cie = 1;
+			why = check_cie(t, at, end, &z);
+			e.z = (uint8_t)z;
+		} else {
+			/* The CIE pointer counts back from its own field to a CIE's length field. */
+			struct unwind_entry *cie = id <= at + 4 ? unwind_entry_at(entries, count, at + 4 - id) : NULL;
+			uint32_t q = at + 16;
+			uint64_t n;
+			if (!cie || !cie->is_cie)
+				why = "FDE's CIE pointer does not point at a CIE";
+			else if (length < 12)
+				why = "FDE too short";
+			else if (cie->z && (uleb128(t, end, &q, &n) || n > end - q))
+				why = "FDE augmentation data past its end";
+		}
+		if (why)
+			break;
+		if (count == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct unwind_entry *grown = realloc(entries, (size_t)cap * sizeof *entries);
+			if (!grown) {
+				why = "out of memory";
+				break;
+			}
+			entries = grown;
+		}
+		entries[count++] = e;
+		at = end;
+	}
+	/* Every FDE's pc_begin relocated (once) to text, and nothing else in the table. */
+	for (uint32_t i = 0; !why && i < m->reloc_count; i++) {
+		struct hp_pkg_reloc r;
+		read_reloc(p, m, i, &r);
+		unsigned width = r.type == HP_RELOC_ABS64 ? 8 : 4;
+		if (r.segment != HP_SEG_RODATA || (uint64_t)r.offset + width <= m->eh_frame_offset ||
+		    r.offset >= (uint64_t)m->eh_frame_offset + size)
+			continue;
+		struct unwind_entry *e = r.offset >= 8 + (uint64_t)m->eh_frame_offset
+		                                 ? unwind_entry_at(entries, count, r.offset - m->eh_frame_offset - 8) : NULL;
+		if (!e || e->is_cie || e->relocated || r.type != HP_RELOC_PC32 || r.target_kind != HP_TARGET_SEGMENT ||
+		    r.target_segment != HP_SEG_TEXT) {
+			at = r.offset >= m->eh_frame_offset ? r.offset - m->eh_frame_offset : 0;
+			why = "a relocation that is not an FDE's pc_begin into text";
+		} else {
+			e->relocated = 1;
+		}
+	}
+	for (uint32_t i = 0; !why && i < count; i++)
+		if (!entries[i].is_cie && !entries[i].relocated) {
+			at = entries[i].at;
+			why = "FDE's pc_begin not relocated";
+		}
+	if (why)
+		bad(err, err_size, "module %u: unwind table: %s (at +%u of %u bytes)", index, why, at, size);
+	else
+		rc = 0;
+	free(entries);
+	return rc;
+}
+
 static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_t index,
                         char *err, size_t err_size)
 {
@@ -141,6 +308,8 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_
 			return bad(err, err_size, "module %u: relocation %u: unknown target kind %u", index, i, r.target_kind);
 		}
 	}
+	if (m.eh_frame_size && check_unwind(p, &m, index, err, err_size))
+		return -1;
 	return 0;
 }
 

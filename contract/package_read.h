@@ -54,9 +54,11 @@ struct hp_package {
 };
 
 /* Checks format, version, checksum, and that every count, offset, size, string, relocation and
- * redirect lies within the package and its segments, then decodes it into *out.  Returns 0;
+ * redirect lies within the package and its segments, and each module's unwind table as
+ * hp_package.h describes it (lengths, CIE pointers, encodings, relocations, terminator: the
+ * unwinder the runtime registers it with trusts it), then decodes it into *out.  Returns 0;
  * -1 with a one-line reason in err when the package is malformed ("checksum mismatch", "module
- * 0: relocation 3 outside its segment", ...); -2 with "out of memory" when it cannot be held. */
+ * 0: relocation 3 outside its segment", "module 0: unwind table: no terminator", ...); -2 with "out of memory" when it cannot be held. */
 int hp_package_decode(const void *data, size_t size, struct hp_package **out, char *err, size_t err_size);
 
 /* Frees a decoded package (NULL: nothing). */
