@@ -241,9 +241,9 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 		hp_build_free(b);
 		return -1;
 	}
-	qsort(b->modules, b->module_count, sizeof *b->modules, module_cmp);
-	qsort(b->plain_objects, b->plain_object_count, sizeof *b->plain_objects, object_cmp);
-	qsort(b->objects, b->object_count, sizeof *b->objects, object_cmp);
+	hp_sort(b->modules, b->module_count, sizeof *b->modules, module_cmp);
+	hp_sort(b->plain_objects, b->plain_object_count, sizeof *b->plain_objects, object_cmp);
+	hp_sort(b->objects, b->object_count, sizeof *b->objects, object_cmp);
 	return 0;
 }
 

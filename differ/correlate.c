@@ -46,7 +46,7 @@ void hp_correlate(struct ctx *c)
 				PUSH(c->ents, c->ent_count, e);
 			}
 	}
-	qsort(c->ents, c->ent_count, sizeof *c->ents, hp_entity_cmp);
+	hp_sort(c->ents, c->ent_count, sizeof *c->ents, hp_entity_cmp);
 	size_t n = 0;  /* unique names */
 	for (size_t i = 0; i < c->ent_count; i++)
 		if (!n || strcmp(c->ents[n - 1].name, c->ents[i].name))

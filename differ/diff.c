@@ -71,7 +71,7 @@ int hp_entity_cmp(const void *a, const void *b)
 struct entity *hp_find_entity(struct ctx *c, const char *name)
 {
 	struct entity key = { .name = name };
-	return bsearch(&key, c->ents, c->ent_count, sizeof key, hp_entity_cmp);
+	return hp_search(&key, c->ents, c->ent_count, sizeof key, hp_entity_cmp);
 }
 
 /* Whether a refusal names the symbol (its code is then not listed as patched). */

@@ -58,7 +58,7 @@ static int read_symbols(struct hp_elf *e)
 			name, sym.st_value, sym.st_size, (uint16_t)sym.st_shndx,
 			(uint8_t)GELF_ST_TYPE(sym.st_info), (uint8_t)GELF_ST_BIND(sym.st_info) };
 	}
-	qsort(e->symbols, e->symbol_count, sizeof *e->symbols, symbol_cmp);
+	hp_sort(e->symbols, e->symbol_count, sizeof *e->symbols, symbol_cmp);
 	return 0;
 }
 
@@ -337,7 +337,7 @@ long hp_elf_dynamic_relocations(struct hp_elf *e, struct hp_dynreloc **out)
 		}
 	}
 	if (*out)
-		qsort(*out, count, sizeof **out, dynreloc_cmp);
+		hp_sort(*out, count, sizeof **out, dynreloc_cmp);
 	return (long)count;
 }
 
@@ -440,7 +440,7 @@ long hp_elf_relocations_in(struct hp_elf *e, size_t target, uint64_t from, uint6
 		long n = hp_elf_relocations(e, target, &r);
 		if (n < 0)
 			return -1;
-		qsort(r, (size_t)n, sizeof *r, reloc_offset_cmp);
+		hp_sort(r, (size_t)n, sizeof *r, reloc_offset_cmp);
 		free(e->rel_cache);
 		e->rel_cache = r;
 		e->rel_cache_count = n;

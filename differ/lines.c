@@ -41,7 +41,7 @@ static long callee_closure(const struct hp_rec *r, const struct hp_rec ***out)
 			break;
 	}
 	free(seen);
-	qsort(list, n, sizeof *list, by_name);
+	hp_sort(list, n, sizeof *list, by_name);
 	*out = list;
 	return (long)n;
 }
