@@ -36,12 +36,37 @@ static int read_meta(struct hp_elf *e, struct hp_meta *m, char *err, size_t err_
 	return 1;
 }
 
-static int add_file(const char *path, const char *rel)
+/* Whether a file's name or mode says it may be an object, archive, program or library of the
+ * build: one that cannot be read is then an error, not a file left out. */
+static int may_be_elf(const char *rel, mode_t mode)
+{
+	size_t n = strlen(rel);
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	return (mode & (S_IXUSR | S_IXGRP | S_IXOTH)) || (n > 2 && (!strcmp(rel + n - 2, ".o") || !strcmp(rel + n - 2, ".a"))) ||
+	       (n > 3 && !strcmp(rel + n - 3, ".so")) || strstr(base, ".so.") || !strchr(base, '.');
+}
+
+static int add_file(const char *path, const char *rel, mode_t mode)
 {
 	struct hp_elf e;
 	struct hp_meta m;
 	char err[512];
-	if (hp_file_starts_with(path, ELFMAG, SELFMAG) != 1)
+	int head = hp_file_starts_with(path, ELFMAG, SELFMAG);
+	if (head < 0) {
+		/* Not silently left out: an unreadable object could hold code the package needs. */
+		int why = errno;
+		if (may_be_elf(rel, mode)) {
+			snprintf(walk.err, walk.err_size, "%s: cannot read: %s (an object or module of the build cannot be left out)",
+			         path, strerror(why));
+			walk.failed = 1;
+			return -1;
+		}
+		fprintf(stderr, "%s: warning: %s: cannot read: %s (not compared)\n", program_invocation_short_name, path,
+		        strerror(why));
+		return 0;
+	}
+	if (head != 1)
 		return 0;  /* not part of what we compare */
 	if (hp_elf_open(path, &e, err, sizeof err)) {
 		/* An ELF file of the build that cannot be read (truncated, no permission) would
@@ -130,12 +155,26 @@ oom:
 static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)ftw;
-	if (type != FTW_F || !S_ISREG(st->st_mode))
-		return 0;
 	const char *rel = path + strlen(walk.root);
 	while (*rel == '/')
 		rel++;
-	return add_file(path, rel);
+	struct stat target;
+	if (type == FTW_SL && stat(path, &target) && may_be_elf(rel, 0)) {
+		/* A link is not followed (its target in the tree is read as itself), but one whose
+		 * target cannot be reached names an object nobody can read. */
+		snprintf(walk.err, walk.err_size, "%s: cannot read: %s (a symbolic link; an object or module of the build cannot be left out)",
+		         path, strerror(errno));
+		walk.failed = 1;
+		return -1;
+	}
+	if (type == FTW_NS || type == FTW_DNR) {
+		snprintf(walk.err, walk.err_size, "%s: %s", path, type == FTW_DNR ? "cannot read: a directory of the build tree" : "cannot stat");
+		walk.failed = 1;
+		return -1;
+	}
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	return add_file(path, rel, st->st_mode);
 }
 
 /* The directory to walk for a root given as a symbolic link (a "current" link to the latest
@@ -204,7 +243,7 @@ int hp_build_load(const char *path, const char *objects_dir, int want_objects, s
 			hp_elf_close(&e);
 			const char *base = strrchr(path, '/');
 			walk.want_objects = 0;
-			if (add_file(path, base ? base + 1 : path) == 0 && !walk.failed && b->module_count == 0) {
+			if (add_file(path, base ? base + 1 : path, S_IXUSR) == 0 && !walk.failed && b->module_count == 0) {
 				snprintf(err, err_size, "%s: no %s metadata (not built with -fplugin=hotpatch)",
 				         path, HP_META_SECTION);
 				walk.failed = 1;

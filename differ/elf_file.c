@@ -143,44 +143,76 @@ static void close_one(struct hp_elf *e)
 	e->path = NULL;
 }
 
+/* Opens a file ELF_C_READ_MMAP and has libelf take everything it needs from the descriptor
+ * (ELF_C_FDREAD: the mapping, or a copy, outlives it), so the descriptor is closed before this
+ * returns: a build tree of any number of objects is read under any RLIMIT_NOFILE. */
+static Elf *begin_file(const char *path, char *err, size_t err_size)
+{
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF && elf_cntl(elf, ELF_C_FDREAD)) {
+		snprintf(err, err_size, "%s: cannot read: %s", path, elf_errmsg(-1));
+		elf_end(elf);
+		elf = NULL;
+	} else if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		snprintf(err, err_size, "%s: not an ELF file", path);
+		if (elf)
+			elf_end(elf);
+		elf = NULL;
+	}
+	close(fd);
+	return elf;
+}
+
+/* Completes an open of one ELF file (hp_elf_open, hp_elf_open_memory): e owns elf from here. */
+static int finish_open(Elf *elf, const char *path, struct hp_elf *e, char *err, size_t err_size)
+{
+	if (open_one(elf, path, e, err, err_size)) {
+		close_one(e);
+		elf_end(elf);
+		e->elf = NULL;
+		return -1;
+	}
+	e->owned = 1;
+	return 0;
+}
+
 int hp_elf_open(const char *path, struct hp_elf *e, char *err, size_t err_size)
+{
+	memset(e, 0, sizeof *e);
+	e->fd = -1;
+	Elf *elf = begin_file(path, err, err_size);
+	return elf ? finish_open(elf, path, e, err, err_size) : -1;
+}
+
+int hp_elf_open_memory(const void *data, size_t size, const char *name, struct hp_elf *e, char *err,
+                       size_t err_size)
 {
 	elf_version(EV_CURRENT);
 	memset(e, 0, sizeof *e);
 	e->fd = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *elf = elf_memory((char *)(uintptr_t)data, size);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		snprintf(err, err_size, "%s: not an ELF file", path);
+		snprintf(err, err_size, "%s: not an ELF file", name);
 		if (elf)
 			elf_end(elf);
-		close(fd);
 		return -1;
 	}
-	if (open_one(elf, path, e, err, err_size)) {
-		close_one(e);
-		elf_end(elf);
-		close(fd);
-		e->elf = NULL;
-		return -1;
-	}
-	e->fd = fd;
-	return 0;
+	return finish_open(elf, name, e, err, err_size);
 }
 
 void hp_elf_close(struct hp_elf *e)
 {
-	if (e->elf && e->fd >= 0)
+	if (e->elf && e->owned)
 		elf_end(e->elf);
-	if (e->fd >= 0)
-		close(e->fd);
 	close_one(e);
 	e->elf = NULL;
-	e->fd = -1;
+	e->owned = 0;
 }
 
 int hp_elf_each(const char *path, int (*fn)(struct hp_elf *, void *), void *arg, char *err,

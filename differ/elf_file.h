@@ -18,7 +18,8 @@ struct hp_symbol {
 
 struct hp_elf {
 	char *path;                   /* "lib.a(member.o)" for archive members */
-	int fd;                       /* open file when opened by hp_elf_open; -1 otherwise */
+	int fd;                       /* always -1: no descriptor stays open (hp_elf_open) */
+	int owned;                    /* elf is ended by hp_elf_close (hp_elf_open*, not hp_elf_each) */
 	Elf *elf;
 	GElf_Ehdr ehdr;
 	struct hp_symbol *symbols;    /* .symtab, or .dynsym when stripped */
@@ -71,8 +72,14 @@ struct hp_reloc {
 	const char *sym_name;         /* "" for section symbols */
 };
 
-/* Opens one ELF file (not an archive) for as long as the caller needs it. */
+/* Opens one ELF file (not an archive) for as long as the caller needs it.  No file descriptor
+ * stays open: libelf holds the file mapped (or copied), so a tree of any number of files can
+ * be open at once under any descriptor limit. */
 int hp_elf_open(const char *path, struct hp_elf *elf, char *err, size_t err_size);
+/* The same for an ELF file already in memory (size bytes at data, which must outlive elf);
+ * name is what messages call it. */
+int hp_elf_open_memory(const void *data, size_t size, const char *name, struct hp_elf *elf, char *err,
+                       size_t err_size);
 void hp_elf_close(struct hp_elf *elf);
 
 /* Calls fn for the file, or for each member of an archive; stops at the first nonzero return
