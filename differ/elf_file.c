@@ -489,7 +489,7 @@ long hp_elf_relocations_in(struct hp_elf *e, size_t target, uint64_t from, uint6
 	size_t end = lo;
 	while (end < (size_t)e->rel_cache_count && e->rel_cache[end].offset < to)
 		end++;
-	*out = e->rel_cache + lo;
+	*out = e->rel_cache ? e->rel_cache + lo : NULL;  /* NULL + 0 is undefined too */
 	return (long)(end - lo);
 }
 

@@ -7,6 +7,7 @@ packages=(
   libsodium-dev                         # package signatures (Ed25519): hpsign, hpdiff --sign, hpdump; the runtime dlopens it
   cmake ninja-build                     # the build (CMakePresets.json)
   llvm-19-tools python3                 # the tests: lit, FileCheck, split-file
+  libclang-rt-19-dev                    # the fuzz tests: libFuzzer and the sanitizers' runtimes
   lld-19 make pkg-config gcc            # tests: linking with lld, a Makefile project, pkg-config, the GCC refusal
   npm                                   # tests and benchmarks: the SQLite sources (tests/tools/fetch-sqlite.sh)
 )
