@@ -224,6 +224,28 @@ static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_r
 	return 0;
 }
 
+/* The bytes an x86-64 relocation of an object writes. */
+static uint64_t reloc_width(uint32_t type)
+{
+	switch (type) {
+	case R_X86_64_NONE:
+		return 0;
+	case R_X86_64_64:
+	case R_X86_64_PC64:
+	case R_X86_64_DTPOFF64:
+	case R_X86_64_TPOFF64:
+	case R_X86_64_GOTOFF64:
+	case R_X86_64_GOTPC64:
+	case R_X86_64_GOTPCREL64:
+	case R_X86_64_GOT64:
+	case R_X86_64_PLTOFF64:
+	case R_X86_64_SIZE64:
+		return 8;
+	default:
+		return 4;  /* every other type this reads (resolve_reloc refuses the rest) */
+	}
+}
+
 static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section *sec, const struct hp_reloc *r)
 {
 	uint32_t where = k->offset + (uint32_t)(r->offset - k->start);
@@ -373,6 +395,17 @@ int hp_resolve_all(struct ctx *c)
 		for (long j = 0; j < n; j++) {
 			if (rel[j].offset < k->start || rel[j].offset >= k->start + k->size)
 				continue;
+			/* The field must lie inside the piece copied (and the section has bytes): one
+			 * reaching past it would write into the next piece of the package, or outside
+			 * its segment. */
+			uint64_t width = reloc_width(rel[j].type);
+			if (!sec.data || width > k->start + k->size - rel[j].offset) {
+				snprintf(c->err, c->err_size, "%s: relocation at offset 0x%llx of %s reaches past the end of %s",
+				         k->obj->elf.path, (unsigned long long)rel[j].offset, sec.name,
+				         sec.data ? "what is copied of it" : "its contents (it has none)");
+				free(rel);
+				return -1;
+			}
 			if (resolve_reloc(c, k, &sec, &rel[j]) < 0) {
 				free(rel);
 				return -1;
