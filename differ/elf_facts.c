@@ -29,7 +29,8 @@ const uint8_t *hp_elf_bytes_at(struct hp_elf *e, uint64_t addr, size_t len)
 	}
 	for (size_t i = 0; i < e->place_count; i++) {  /* in section order: the first that holds it */
 		const struct hp_elf_place *p = &e->places[i];
-		if (addr >= p->addr && addr + len <= p->addr + p->size)
+		/* Written so that nothing wraps: addr and len come from the file. */
+		if (addr >= p->addr && addr - p->addr <= p->size && len <= p->size - (addr - p->addr))
 			return p->data + (addr - p->addr);
 	}
 	return NULL;

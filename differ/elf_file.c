@@ -110,8 +110,8 @@ static int open_one(Elf *elf, const char *path, struct hp_elf *e, char *err, siz
 	size_t size = 0;
 	elf_rawfile(elf, &size);
 	if (e->path && gelf_getehdr(elf, &e->ehdr) &&
-	    ((uint64_t)e->ehdr.e_shoff + (uint64_t)e->ehdr.e_shnum * e->ehdr.e_shentsize > size ||
-	     (uint64_t)e->ehdr.e_phoff + (uint64_t)e->ehdr.e_phnum * e->ehdr.e_phentsize > size)) {
+	    (e->ehdr.e_shoff > size || (uint64_t)e->ehdr.e_shnum * e->ehdr.e_shentsize > size - e->ehdr.e_shoff ||
+	     e->ehdr.e_phoff > size || (uint64_t)e->ehdr.e_phnum * e->ehdr.e_phentsize > size - e->ehdr.e_phoff)) {
 		snprintf(err, err_size, "%s: truncated ELF file (%zu bytes; its headers reach beyond)", path, size);
 		return -1;
 	}
