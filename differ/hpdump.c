@@ -258,14 +258,18 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 	if (d->json) {
 		printf("%s{\"file\":", d->files_done++ ? ",\n" : "");
 		hp_json_string(path);
-		printf(",\"package\":{\"version\":%u,\"size\":%zu,\"checksum\":\"%s\",", hd.version, size, h);
+		printf(",\"package\":{\"version\":%u,\"size\":%zu,\"checksum\":\"%s\",\"sequence\":%u,", hd.version, size,
+		       h, hd.sequence);
 		if (sig.present)
 			printf("\"signer\":{\"key_id\":\"%s\",\"valid\":%s},", signer, valid ? "true" : "false");
 		else
 			printf("\"signer\":null,");
 		printf("\"modules\":[");
 	} else {
-		printf("%s: hotpatch package v%u, %zu bytes, checksum %s\n", path, hd.version, size, h);
+		printf("%s: hotpatch package v%u, %zu bytes, checksum %s", path, hd.version, size, h);
+		if (hd.sequence)
+			printf(", sequence %u", hd.sequence);
+		printf("\n");
 		if (sig.present)
 			printf("signed by key %s: %s\n", signer,
 			       valid ? "signature valid" : "signature INVALID (the package or its trailer was changed)");
