@@ -2,6 +2,8 @@
  * strings, then the checksum over all of it. */
 #include "package_write.h"
 
+#include "file_write.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -43,62 +45,6 @@ static size_t put(struct buf *b, const void *data, size_t len, size_t align)
 static uint32_t put_string(struct buf *strings, const char *s)
 {
 	return (uint32_t)put(strings, s, strlen(s) + 1, 1);
-}
-
-/* Writes the bytes to a temporary file beside path, then renames it into place: a reader (or
- * a later run) sees the whole package or none, never half of one. */
-static int write_atomically(const char *path, const uint8_t *data, size_t len, char *err, size_t err_size)
-{
-	/* A character device (-o /dev/null) is written into: renaming over it would put a file in
-	 * its place.  Only one named directly: a link planted at the path (to a disk, say) is
-	 * replaced like any file, never written through. */
-	struct stat st;
-	if (!lstat(path, &st) && S_ISCHR(st.st_mode)) {
-		int fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		size_t done = 0;
-		ssize_t n = 0;
-		while (fd >= 0 && done < len && (n = write(fd, data + done, len - done)) > 0)
-			done += (size_t)n;
-		int saved = fd >= 0 && n == 0 ? EIO : errno;
-		if (fd >= 0)
-			close(fd);
-		if (fd >= 0 && done == len)
-			return 0;
-		snprintf(err, err_size, "%s: %s", path, strerror(saved));
-		return -1;
-	}
-	const char *slash = strrchr(path, '/');
-	size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-	char *tmp = malloc(dir_len + strlen(path) + 16);
-	if (!tmp) {
-		snprintf(err, err_size, "out of memory");
-		return -1;
-	}
-	sprintf(tmp, "%.*s.%s.XXXXXX", (int)dir_len, path, slash ? slash + 1 : path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	mode_t mask = umask(0);
-	umask(mask);
-	FILE *f = fdopen(fd, "wb");
-	int ok = f && fchmod(fd, 0666 & ~mask) == 0 && fwrite(data, 1, len, f) == len && fflush(f) == 0 &&
-	         fsync(fd) == 0;
-	int saved = errno;
-	if (f ? fclose(f) != 0 : close(fd) != 0)
-		ok = ok ? (saved = errno, 0) : 0;
-	if (ok && rename(tmp, path) != 0) {
-		saved = errno;
-		ok = 0;
-	}
-	if (!ok) {
-		snprintf(err, err_size, "%s: %s", path, strerror(saved));
-		unlink(tmp);
-	}
-	free(tmp);
-	return ok ? 0 : -1;
 }
 
 long hp_package_write(const char *path, struct hp_out_module *const *modules, size_t count, uint32_t sequence,
@@ -164,7 +110,7 @@ long hp_package_write(const char *path, struct hp_out_module *const *modules, si
 	XXH128_canonicalFromHash(&sum, XXH3_128bits(out.data, out.len));
 	memcpy(out.data + offsetof(struct hp_pkg_header, checksum), sum.digest, 16);
 
-	if (write_atomically(path, out.data, out.len, err, err_size)) {
+	if (hp_write_file(path, out.data, out.len, NULL, 0, err, err_size)) {
 		free(out.data);
 		return -1;
 	}

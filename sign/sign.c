@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_write.h"
 #include "hp_package.h"
 #include "text.h"
 
@@ -176,55 +177,6 @@ int hp_key_read_public(const char *path, uint8_t key[HP_SIGNATURE_KEY_SIZE], cha
 	return 0;
 }
 
-/* Writes the bytes to a temporary file beside path, then renames it into place: a reader sees
- * the unsigned package or the signed one, never half of either. */
-static int replace_file(const char *path, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                        char *err, size_t err_size)
-{
-	size_t len = strlen(path);
-	char *tmp = malloc(len + 16);
-	if (!tmp) {
-		snprintf(err, err_size, "out of memory");
-		return -1;
-	}
-	sprintf(tmp, "%s.sig.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	mode_t mask = umask(0);
-	umask(mask);
-	int ok = fchmod(fd, 0666 & ~mask) == 0;
-	for (size_t done = 0; ok && done < a_len;) {
-		ssize_t n = write(fd, a + done, a_len - done);
-		ok = n > 0;
-		done += ok ? (size_t)n : 0;
-	}
-	for (size_t done = 0; ok && done < b_len;) {
-		ssize_t n = write(fd, b + done, b_len - done);
-		ok = n > 0;
-		done += ok ? (size_t)n : 0;
-	}
-	ok = ok && fsync(fd) == 0;
-	int saved = errno;
-	if (close(fd) && ok) {
-		saved = errno;
-		ok = 0;
-	}
-	if (ok && rename(tmp, path)) {
-		saved = errno;
-		ok = 0;
-	}
-	if (!ok) {
-		snprintf(err, err_size, "%s: %s", path, strerror(saved));
-		unlink(tmp);
-	}
-	free(tmp);
-	return ok ? 0 : -1;
-}
-
 int hp_sign_file(const char *path, const char *out, const struct hp_secret_key *key, char *err, size_t err_size)
 {
 	size_t size = 0;
@@ -253,7 +205,7 @@ int hp_sign_file(const char *path, const char *out, const struct hp_secret_key *
 	}
 	hp_signature_header(body, key->public_key, message + body);
 	crypto_sign_detached(message + body + head, NULL, message, body + head, key->secret);
-	int rc = replace_file(out, message, body + HP_SIGNATURE_TRAILER_SIZE, NULL, 0, err, err_size);
+	int rc = hp_write_file(out, message, body + HP_SIGNATURE_TRAILER_SIZE, NULL, 0, err, err_size);
 	free(message);
 	return rc;
 }
