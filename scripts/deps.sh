@@ -10,6 +10,7 @@ packages=(
   libclang-rt-19-dev                    # the fuzz tests: libFuzzer and the sanitizers' runtimes
   lld-19 make pkg-config gcc            # tests: linking with lld, a Makefile project, pkg-config, the GCC refusal
   npm                                   # tests and benchmarks: the SQLite sources (tests/tools/fetch-sqlite.sh)
+  ansible-core                          # tests: the rollout role in contrib/ansible, run against localhost
 )
 missing=()
 for p in "${packages[@]}"; do
