@@ -5,8 +5,11 @@
  * function to another package later is one atomic store into its slot; no code changes.  Revert
  * gives the entry its original bytes back.  What is written into the code, and how, is
  * site_write.c's: this file decides which entries change and keeps account of them.  It stays one
- * file (a little over 600 lines) because apply, replace and revert are transactions over the
- * registry's invariants, each undoing the others' steps on failure: read together or not at all. */
+ * file (about 900 lines) because the registry (sites, slot pages, patches, skipped modules) is
+ * private to it and apply, replace and revert are transactions over its invariants, each undoing
+ * the others' steps on failure: best read together.  What stands alone lives beside it: writing
+ * code (site_write.c), mapping (loader.c), the trust policy (trust.c), the history (history.c),
+ * stored packages (persist.c). */
 #define _GNU_SOURCE
 #include "runtime.h"
 
