@@ -5,7 +5,8 @@
  * connects to; the package is handed over as an open file descriptor, so the process never opens
  * a path of ours; hpctl_reply.c carries each request and reads the answer.  This file parses the
  * command line, prints the answers (as text, or one JSON object per process), and chooses the
- * exit status from one table, for scripts. */
+ * exit status from one table, for scripts.  It is a little over 600 lines because each
+ * subcommand's text and JSON output sit together, so that the two stay alike. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
