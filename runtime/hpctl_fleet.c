@@ -235,7 +235,8 @@ int hp_ctl_find_processes(const struct hp_ctl_build *b, pid_t **pids, size_t *co
 		out[n++] = (pid_t)pid;
 	}
 	closedir(d);
-	qsort(out, n, sizeof *out, by_pid);
+	if (n)  /* qsort takes no NULL array, even of none */
+		qsort(out, n, sizeof *out, by_pid);
 	*pids = out;
 	*count = n;
 	return 0;

@@ -287,7 +287,8 @@ void hp_persist_start(void)
 		close(fd);
 	close(basefd);
 
-	qsort(list.items, list.count, sizeof *list.items, by_sequence);
+	if (list.count)  /* qsort takes no NULL array, even of none */
+		qsort(list.items, list.count, sizeof *list.items, by_sequence);
 	for (size_t i = 0; i < list.count; i++) {
 		/* A package of several modules is stored under each of their build-ids: once applied,
 		 * its other copies are the same package.  A copy refused does not stop the next. */
