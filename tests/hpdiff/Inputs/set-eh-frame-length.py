@@ -5,25 +5,18 @@
 import struct
 import sys
 
+import elf_sections
+
 path, index, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0)
 data = bytearray(open(path, 'rb').read())
-shoff, = struct.unpack_from('<Q', data, 0x28)
-shentsize, shnum, shstrndx = struct.unpack_from('<HHH', data, 0x3a)
-def header(i):
-    return struct.unpack_from('<IIQQQQIIQQ', data, shoff + i * shentsize)
-strtab = header(shstrndx)[4]
-for i in range(shnum):
-    h = header(i)
-    end = data.index(b'\0', strtab + h[0])
-    if bytes(data[strtab + h[0]:end]) != b'.eh_frame':
-        continue
-    at, size = h[4], h[5]
-    for _ in range(index):
-        entry, = struct.unpack_from('<I', data, at)
-        at += 4 + entry
-        if entry == 0 or at >= h[4] + size:
-            sys.exit('set-eh-frame-length.py: %s: .eh_frame has no entry %d' % (path, index))
-    struct.pack_into('<I', data, at, length & 0xffffffff)
-    open(path, 'wb').write(data)
-    sys.exit(0)
-sys.exit('set-eh-frame-length.py: %s: no .eh_frame' % path)
+h = elf_sections.find(data, b'.eh_frame')
+if not h:
+    sys.exit('set-eh-frame-length.py: %s: no .eh_frame' % path)
+at, size = h[4], h[5]
+for _ in range(index):
+    entry, = struct.unpack_from('<I', data, at)
+    at += 4 + entry
+    if entry == 0 or at >= h[4] + size:
+        sys.exit('set-eh-frame-length.py: %s: .eh_frame has no entry %d' % (path, index))
+struct.pack_into('<I', data, at, length & 0xffffffff)
+open(path, 'wb').write(data)

@@ -5,18 +5,13 @@
 import struct
 import sys
 
+import elf_sections
+
 path, name, offset = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3], 0)
 data = bytearray(open(path, 'rb').read())
-shoff, = struct.unpack_from('<Q', data, 0x28)
-shentsize, shnum, shstrndx = struct.unpack_from('<HHH', data, 0x3a)
-def header(i):
-    return struct.unpack_from('<IIQQQQIIQQ', data, shoff + i * shentsize)
-strtab = header(shstrndx)[4]
-for i in range(shnum):
-    h = header(i)
-    end = data.index(b'\0', strtab + h[0])
-    if bytes(data[strtab + h[0]:end]) == name:
-        struct.pack_into('<Q', data, h[4], offset & (2**64 - 1))
-        open(path, 'wb').write(data)
-        sys.exit(0)
+h = elf_sections.find(data, name)
+if h:
+    struct.pack_into('<Q', data, h[4], offset & (2**64 - 1))
+    open(path, 'wb').write(data)
+    sys.exit(0)
 sys.exit('set-reloc-offset.py: %s: no section %s' % (path, name.decode()))
