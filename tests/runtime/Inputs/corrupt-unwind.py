@@ -11,9 +11,7 @@ Prints the offset it changed."""
 import struct
 import sys
 
-HEADER = struct.Struct('<8sHHIQ16sIHHHHIII')  # struct hp_pkg_header, 64 bytes
-MODULE = struct.Struct('<IB3s32sIIIIII4I4I4III')  # struct hp_pkg_module, 120 bytes
-assert HEADER.size == 64 and MODULE.size == 120
+from package_layout import HEADER, MODULE
 
 src, dst, part = sys.argv[1:4]
 data = bytearray(open(src, 'rb').read())

@@ -7,9 +7,7 @@ again.  Prints the offset it had and the one it has."""
 import struct
 import sys
 
-HEADER = struct.Struct('<8sHHIQ16sIHHHHIII')  # struct hp_pkg_header, 64 bytes
-MODULE = struct.Struct('<IB3s32sIIIIII4I4I4III')  # struct hp_pkg_module, 120 bytes
-assert HEADER.size == 64 and MODULE.size == 120
+from package_layout import HEADER, MODULE
 
 src, dst, value = sys.argv[1:4]
 add = int(sys.argv[4], 0) if len(sys.argv) > 4 else 0
