@@ -19,19 +19,6 @@ int probe(void);
 /* The process's mappings, read without allocating (so the read itself changes nothing). */
 static char maps_before[1 << 16], maps_after[1 << 16];
 
-static size_t read_maps(char *buf, size_t size)
-{
-	int fd = open("/proc/self/maps", O_RDONLY);
-	size_t n = 0;
-	ssize_t r;
-	if (fd < 0)
-		return 0;
-	while (n < size && (r = read(fd, buf + n, size - n)) > 0)
-		n += (size_t)r;
-	close(fd);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 2)

@@ -46,14 +46,7 @@ static void snapshot(struct state *s)
 {
 	memcpy(s->code[0], (const unsigned char *)(void *)probe_a - 16, 32);
 	memcpy(s->code[1], (const unsigned char *)(void *)probe_b - 16, 32);
-	int fd = open("/proc/self/maps", O_RDONLY);  /* before arming: not counted */
-	ssize_t r;
-	s->maps_size = 0;
-	while (fd >= 0 && s->maps_size < sizeof s->maps &&
-	       (r = read(fd, s->maps + s->maps_size, sizeof s->maps - s->maps_size)) > 0)
-		s->maps_size += (size_t)r;
-	if (fd >= 0)
-		close(fd);
+	s->maps_size = read_maps(s->maps, sizeof s->maps);  /* before arming: not counted */
 	s->table_count = unwind_tables(s->tables, 64);
 	s->a = probe_a();
 	s->b = probe_b();
