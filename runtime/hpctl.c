@@ -21,6 +21,7 @@
 #include "control.h"
 #include "hotpatch.h"
 #include "hpctl.h"
+#include "persist.h"
 #include "text.h"
 
 #define DEFAULT_TIMEOUT 30
@@ -98,7 +99,7 @@ static int usage(FILE *out)
 	             "unpersist removes it.  --force applies a package older than the live one.\n"
 	             "Options: --timeout SECONDS (default %d: how long each process has to answer),\n"
 	             "--json (one JSON object per process on standard output).\n"
-	             "Exit status (with --all, the highest of the processes'):\n", "/var/lib/hotpatch",
+	             "Exit status (with --all, the highest of the processes'):\n", HP_PERSIST_DIR,
 	        DEFAULT_TIMEOUT);
 	for (size_t i = 0; i < sizeof exit_table / sizeof *exit_table; i++)
 		fprintf(out, "  %d %-14s %s\n", exit_table[i].code, exit_table[i].word, exit_table[i].meaning);

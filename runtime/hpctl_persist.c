@@ -28,22 +28,15 @@
 
 #include "control.h"
 #include "package_read.h"
+#include "persist.h"
 #include "signature.h"
 #include "text.h"
 
-#define SEQUENCE_DIGITS 10
-#define STORED_NAME_LEN (SEQUENCE_DIGITS + 1 + 32 + 3)  /* 0000000000-<32 hex>.hp */
 
 const char *hp_ctl_persist_base(void)
 {
-	const char *env = getenv("HOTPATCH_PERSIST_DIR");
-	return env && *env ? env : "/var/lib/hotpatch";
-}
-
-/* The package's sequence within its baseline (0: none), which names the stored file. */
-static unsigned long long package_sequence(const struct hp_package *package)
-{
-	return package->sequence;
+	const char *env = getenv(HP_PERSIST_ENV);
+	return env && *env ? env : HP_PERSIST_DIR;
 }
 
 /* The effective uid and gid of process pid (from /proc/PID/status); -1 when it does not tell. */
@@ -156,9 +149,10 @@ int hp_ctl_persist(int fd, const char *package_name, pid_t pid, struct hp_ctl_pe
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int chown_to = geteuid() == 0 && !process_owner(pid, &uid, &gid) && uid != 0;
-	char name[STORED_NAME_LEN + 1], sum[33];
+	char name[HP_PERSIST_NAME_LEN + 1], sum[33];
 	hp_hex(package->checksum, 16, sum);
-	snprintf(name, sizeof name, "%0*llu-%s.hp", SEQUENCE_DIGITS, package_sequence(package), sum);
+	snprintf(name, sizeof name, "%0*llu-%s.hp", HP_PERSIST_SEQUENCE_DIGITS, (unsigned long long)package->sequence,
+	         sum);
 	const char *base = hp_ctl_persist_base();
 	int basefd = open_dir(AT_FDCWD, base, base, 0, 0, 0), count = 0, rc = basefd < 0 ? -1 : 0;
 	for (uint32_t m = 0; !rc && m < package->module_count && count < max; m++) {
@@ -189,11 +183,12 @@ int hp_ctl_persist(int fd, const char *package_name, pid_t pid, struct hp_ctl_pe
 /* Whether name is one hpctl stores: SEQUENCE-CHECKSUM.hp, with that checksum when not NULL. */
 static int stored_name(const char *name, const char *checksum)
 {
-	if (strlen(name) != STORED_NAME_LEN || strcmp(name + STORED_NAME_LEN - 3, ".hp") ||
-	    name[SEQUENCE_DIGITS] != '-' || strspn(name, "0123456789") != SEQUENCE_DIGITS ||
-	    strspn(name + SEQUENCE_DIGITS + 1, "0123456789abcdef") != 32)
+	if (strlen(name) != HP_PERSIST_NAME_LEN || strcmp(name + HP_PERSIST_NAME_LEN - 3, ".hp") ||
+	    name[HP_PERSIST_SEQUENCE_DIGITS] != '-' ||
+	    strspn(name, "0123456789") != HP_PERSIST_SEQUENCE_DIGITS ||
+	    strspn(name + HP_PERSIST_SEQUENCE_DIGITS + 1, "0123456789abcdef") != 32)
 		return 0;
-	return !checksum || !strncasecmp(name + SEQUENCE_DIGITS + 1, checksum, 32);
+	return !checksum || !strncasecmp(name + HP_PERSIST_SEQUENCE_DIGITS + 1, checksum, 32);
 }
 
 int hp_ctl_unpersist(const char *build_id, const char *checksum, struct hp_ctl_persisted *out, int max)

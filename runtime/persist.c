@@ -98,18 +98,20 @@ static size_t parse_hex(const char *s, size_t len, uint8_t *out, size_t max)
  * (hpctl's temporary files, anything else: not a stored package, passed over in silence). */
 static int parse_name(const char *name, struct stored *s)
 {
-	if (strlen(name) != 10 + 1 + 32 + 3 || name[10] != '-' || strcmp(name + 43, ".hp"))
+	const int digits = HP_PERSIST_SEQUENCE_DIGITS;
+	if (strlen(name) != HP_PERSIST_NAME_LEN || name[digits] != '-' ||
+	    strcmp(name + HP_PERSIST_NAME_LEN - 3, ".hp"))
 		return -1;
 	uint64_t sequence = 0;
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < digits; i++) {
 		if (name[i] < '0' || name[i] > '9')
 			return -1;
 		sequence = sequence * 10 + (uint64_t)(name[i] - '0');
 	}
-	if (sequence > UINT32_MAX || parse_hex(name + 11, 32, s->checksum, 16) != 16)
+	if (sequence > UINT32_MAX || parse_hex(name + digits + 1, 32, s->checksum, 16) != 16)
 		return -1;
 	s->sequence = (uint32_t)sequence;
-	memcpy(s->checksum_hex, name + 11, 32);
+	memcpy(s->checksum_hex, name + digits + 1, 32);
 	s->checksum_hex[32] = 0;
 	return 0;
 }
@@ -238,7 +240,7 @@ static void apply_stored(struct stored *s)
 void hp_persist_start(void)
 {
 	/* Not in a setuid program: its caller must not choose which code it runs. */
-	const char *env = secure_getenv("HOTPATCH_PERSIST_DIR");
+	const char *env = secure_getenv(HP_PERSIST_ENV);
 	const char *base = env && *env ? env : HP_PERSIST_DIR;
 	int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (basefd < 0) {

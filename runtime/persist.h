@@ -9,7 +9,11 @@
 #ifndef HP_PERSIST_H
 #define HP_PERSIST_H
 
+/* The layout's facts, for the runtime that reads it and hpctl that writes it. */
 #define HP_PERSIST_DIR "/var/lib/hotpatch"
+#define HP_PERSIST_ENV "HOTPATCH_PERSIST_DIR"
+#define HP_PERSIST_SEQUENCE_DIGITS 10
+#define HP_PERSIST_NAME_LEN (HP_PERSIST_SEQUENCE_DIGITS + 1 + 32 + 3)  /* 0000000000-<32 hex>.hp */
 
 /* Applies every stored package for the modules loaded now (the program and the libraries loaded
  * with it), in sequence order, each through the same path as a live apply (hp_apply_as), so
