@@ -12,14 +12,15 @@ rm -f "$dir/pids" "$dir/value"
 "$dir/old/app" "$dir/pids" "$dir/value" &
 parent=$! worker= child=
 trap 'kill $parent $worker $child 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-for _ in $(seq 100); do [ -s "$dir/pids" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -s "$dir/pids" ] && break; sleep 0.05; done  # 20 s: a loaded machine
 read -r parent worker child < "$dir/pids"
-for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$worker.sock" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -S "$HOTPATCH_SOCKET_DIR/$worker.sock" ] && break; sleep 0.05; done
 names() { sed -e "s/\b$parent\b/PARENT/g" -e "s/\b$worker\b/WORKER/g" -e "s/\b$child\b/CHILD/g"; }
 echo "== worker that called hp_control_enable()"
 "$hpctl" apply "$worker" "$dir/fix.hp" 2>&1 | names
-for _ in $(seq 200); do grep -q "value 2" "$dir/value" 2>/dev/null && break; sleep 0.05; done
-cat "$dir/value"
+# The worker rewrites the file (truncate, write): what was read when it held the new value is shown.
+for _ in $(seq 400); do v=$(cat "$dir/value" 2>/dev/null); [[ $v == *"value 2"* ]] && break; sleep 0.05; done
+echo "$v"
 echo "== child that did not"
 "$hpctl" status "$child" 2>&1 | names
 echo "== parent"
