@@ -56,6 +56,8 @@ static int add_file(const char *path, const char *rel, mode_t mode)
 	if (head < 0) {
 		/* Not silently left out: an unreadable object could hold code the package needs. */
 		int why = errno;
+		if (why == ENOENT)
+			return 0;  /* a regular file gone since it was listed: no longer part of the tree */
 		if (may_be_elf(rel, mode)) {
 			snprintf(walk.err, walk.err_size, "%s: cannot read: %s (an object or module of the build cannot be left out)",
 			         path, strerror(why));
@@ -167,6 +169,9 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 		walk.failed = 1;
 		return -1;
 	}
+	struct stat self;
+	if (type == FTW_NS && lstat(path, &self) && errno == ENOENT)
+		return 0;  /* gone since it was listed (another tool's temporary file renamed): not in the tree */
 	if (type == FTW_NS || type == FTW_DNR) {
 		snprintf(walk.err, walk.err_size, "%s: %s", path, type == FTW_DNR ? "cannot read: a directory of the build tree" : "cannot stat");
 		walk.failed = 1;
