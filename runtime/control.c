@@ -453,8 +453,11 @@ int hp_control_enable(void)
 	return on;
 }
 
-/* Before anything else of the runtime, and before the program's own constructors: the packages
- * stored for this build (persist.h), so that the program runs its fixes from main's first line.
+/* Before anything else of the runtime, and before the program's own constructors: the trust
+ * policy (trust.h), then the packages stored for this build (persist.h), so that the program runs
+ * its fixes from main's first line.  The policy comes first and in this one ordered place: two
+ * constructors of equal priority run in an order nobody chose, and a channel that answered
+ * before the policy was read would show (and apply under) a policy read later than the start.
  * Here, in the object a static link always keeps (hp_control_start), and first (priority 101,
  * the earliest a program may ask for), so that the control channel, which starts after it, never
  * shows a process half way through.  What runs before it: the constructors of the shared
@@ -462,6 +465,7 @@ int hp_control_enable(void)
  * runtime every shared library's), which run their baseline code once. */
 __attribute__((constructor(101))) static void hp_persisted_start(void)
 {
+	hp_trust_start();
 	hp_persist_start();
 }
 

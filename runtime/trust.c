@@ -156,9 +156,7 @@ static void load_policy(void)
 		read_policy_file((const char *)r + HP_TRUST_HEADER_SIZE + count * HP_SIGNATURE_KEY_SIZE);
 }
 
-/* Read when the process starts, so that the policy a process runs under is the one it started
- * with; pthread_once also covers an apply from a constructor that runs before this one. */
-__attribute__((constructor)) static void start_policy(void)
+void hp_trust_start(void)
 {
 	pthread_once(&policy.once, load_policy);
 }

@@ -13,6 +13,11 @@
  * without its signature trailer (the bytes to decode); or -HP_E_UNTRUSTED (not signed by a
  * trusted key, the signature does not hold, the policy cannot be read or libsodium loaded) or
  * -HP_E_PACKAGE (a malformed trailer), with a one-line reason in why. */
+/* Fixes the policy: reads the program's keys and its policy file.  Called once when the process
+ * starts, before the stored packages are applied and before the control channel exists, so that
+ * every package the process ever sees meets the policy it started with (control.c). */
+void hp_trust_start(void);
+
 int hp_trust_check(const void *data, size_t size, size_t *body_size, char *why, size_t why_size);
 
 /* The policy as the status reply's line says it (control.h): "policy unsigned-accepted",
