@@ -222,7 +222,8 @@ void hp_ctl_printable(char *s, size_t n)
 }
 
 /* The path of the hotpatch socket process pid listens on, as it was bound; 1 when found, 0 when
- * the process has none, -1 when /proc would not tell us. */
+ * the process has none, -1 when /proc would not tell us, 2 when the runtime has bound it but
+ * does not listen yet (the moment between bind and listen, as the process starts). */
 static int discover(pid_t pid, char *out, size_t size)
 {
 	unsigned long *inodes = NULL;
@@ -236,7 +237,7 @@ static int discover(pid_t pid, char *out, size_t size)
 		free(inodes);
 		return -1;
 	}
-	int found = 0;
+	int found = 0, binding = 0;
 	long own = own_pid(pid);
 	while (fgets(line, sizeof line, f) && !found) {
 		unsigned flags, type, state;
@@ -252,14 +253,18 @@ static int discover(pid_t pid, char *out, size_t size)
 		int held = 0;
 		for (size_t i = 0; i < count && !held; i++)
 			held = inodes[i] == inode;
-		if ((flags & 0x10000) && type == 1 && held && socket_name_pid(bound) == own) {
-			snprintf(out, size, "%s", bound);
-			found = 1;
+		if (type == 1 && held && socket_name_pid(bound) == own) {
+			if (flags & 0x10000) {
+				snprintf(out, size, "%s", bound);
+				found = 1;
+			} else {
+				binding = 1;
+			}
 		}
 	}
 	fclose(f);
 	free(inodes);
-	return found ? 1 : 0;
+	return found ? 1 : binding ? 2 : 0;
 }
 
 /* Whether the process was started in secure execution (setuid, setgid, file capabilities):
@@ -383,6 +388,14 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
 	if (check_running(pid))
 		return -HP_CTL_UNREACHABLE;
 	int found = discover(pid, bound, sizeof bound);
+	/* A process starting up: its socket listens a moment after it is bound. */
+	struct timeval left;
+	for (int i = 0; found == 2 && i < 100 && hp_ctl_time_left(deadline, &left); i++) {
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+		found = discover(pid, bound, sizeof bound);
+	}
+	if (found == 2)
+		found = 0;
 	if (found > 0)
 		hp_ctl_printable(bound, strlen(bound));  /* as the process bound it */
 	if (found == 0) {
