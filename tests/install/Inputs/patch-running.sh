@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # patch-running.sh APP PACKAGE HPCTL: runs APP, applies PACKAGE to it with HPCTL while it runs,
 # and prints the distinct lines APP printed, with hpctl's answer in between.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -euo pipefail
 app=$1 pkg=$2 hpctl=$3
 export HOTPATCH_SOCKET_DIR
@@ -9,7 +10,7 @@ out=$(mktemp)
 "$app" >> "$out" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$HOTPATCH_SOCKET_DIR" "$out"' EXIT
-for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
+wait_socket "$HOTPATCH_SOCKET_DIR/$pid.sock"
 sleep 0.1
 "$hpctl" apply "$pid" "$pkg" | sed "s/$pid/PID/" >> "$out"
 sleep 0.1

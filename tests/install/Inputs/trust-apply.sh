@@ -2,6 +2,7 @@
 # trust-apply.sh APP HPCTL PACKAGE...: runs APP, applies each PACKAGE to it in turn with HPCTL
 # while it runs, then asks its status, and prints the distinct lines APP printed with hpctl's
 # answers and exit statuses in between.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -uo pipefail
 app=$1 hpctl=$2
 shift 2
@@ -11,7 +12,7 @@ out=$(mktemp)
 "$app" >> "$out" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$HOTPATCH_SOCKET_DIR" "$out"' EXIT
-for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
+wait_socket "$HOTPATCH_SOCKET_DIR/$pid.sock"
 sleep 0.1
 for pkg in "$@"; do
   { "$hpctl" apply "$pid" "$pkg" 2>&1; echo "exit $?"; } | sed "s/$pid/PID/" >> "$out"

@@ -4,6 +4,7 @@
 # rollback.yml, MODE "stopped" stops B first so that the rollout fails and must revert A.  After
 # each playbook: its recap, its exit status, each process's live patches, and how many packages
 # are stored under DIR/persist.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -uo pipefail
 dir=$1 playbooks=$2 mode=$3
 hpctl=${HPCTL:?}
@@ -13,7 +14,7 @@ HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
 "$dir/old/app" > /dev/null & a=$!
 "$dir/old/app" > /dev/null & b=$!
 trap 'kill -CONT $b 2>/dev/null; kill $a $b 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-for p in $a $b; do for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$p.sock" ] && break; sleep 0.05; done; done
+for p in $a $b; do wait_socket "$HOTPATCH_SOCKET_DIR/$p.sock"; done
 vars=$(python3 -c '
 import json, sys
 print(json.dumps({"hotpatch_hosts": "localhost", "ansible_python_interpreter": sys.executable,
@@ -33,7 +34,7 @@ after() {
 playbook() { ansible-playbook -i localhost, -c local -e "$vars" "$playbooks/$1" 2>&1 | sed "s/\b$a\b/A/g; s/\b$b\b/B/g"; }
 if [ "$mode" = stopped ]; then
   kill -STOP $b
-  for _ in $(seq 100); do grep -q '^State:.T' "/proc/$b/status" && break; sleep 0.05; done
+  wait_for eval 'grep -q '\''^State:.T'\'' "/proc/$b/status"'
 fi
 echo "== rollout"
 playbook rollout.yml

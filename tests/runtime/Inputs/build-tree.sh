@@ -3,6 +3,7 @@
 # each with hpctl, shows status (text for the client, JSON for the server), reverts the client.
 # Prints the programs' distinct lines with hpctl's transcript in between, pids replaced by
 # CLIENT, SERVER and OTHER.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -uo pipefail
 dir=$1
 hpctl=${HPCTL:?}
@@ -18,7 +19,7 @@ server=$!
 other=$!
 trap 'kill $client $server $other 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
 for p in $client $server $other; do
-  for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$p.sock" ] && break; sleep 0.05; done
+  wait_socket "$HOTPATCH_SOCKET_DIR/$p.sock"
 done
 names() { sed -e "s/\b$client\b/CLIENT/g" -e "s/\b$server\b/SERVER/g" -e "s/\b$other\b/OTHER/g"; }
 mark() { sleep 0.2; echo "== $*" >> "$dir/out.txt"; }

@@ -3,6 +3,7 @@
 # that exited (DEAD), one of a process still listening (LIVE) and a regular file named like a
 # socket of a dead pid (NOTSOCK); lists the directory, starts DIR/app (APP) and lists it again
 # once APP's socket is there.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -u
 dir=$1
 sock=$(mktemp -d /tmp/hpsock.XXXXXX)
@@ -12,10 +13,10 @@ live=$!
 notsock=$(sh -c 'echo $$')  # a pid that has exited
 touch "$sock/$notsock.sock"
 trap 'kill $live $app 2>/dev/null; rm -rf "$sock"' EXIT
-for _ in $(seq 100); do [ -S "$sock/$live.sock" ] && break; sleep 0.05; done
+wait_socket "$sock/$live.sock"
 names() { sed -e "s/\b$dead\b/DEAD/g" -e "s/\b$live\b/LIVE/g" -e "s/\b$notsock\b/NOTSOCK/g" -e "s/\b${app:-APP}\b/APP/g"; }
 echo "before: $(ls "$sock" | names | sort | tr '\n' ' ')"
 HOTPATCH_SOCKET_DIR=$sock "$dir/app" &
 app=$!
-for _ in $(seq 100); do [ -S "$sock/$app.sock" ] && break; sleep 0.05; done
+wait_socket "$sock/$app.sock"
 echo "after: $(ls "$sock" | names | sort | tr '\n' ' ')"

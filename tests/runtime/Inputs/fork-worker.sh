@@ -3,6 +3,7 @@
 # a child that does not; applies DIR/fix.hp to the worker and waits for it to report the new
 # value, then asks hpctl for the child's and the parent's status.  Pids shown as PARENT, WORKER,
 # CHILD.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -uo pipefail
 dir=$1
 hpctl=${HPCTL:?}
@@ -12,9 +13,9 @@ rm -f "$dir/pids" "$dir/value"
 "$dir/old/app" "$dir/pids" "$dir/value" &
 parent=$! worker= child=
 trap 'kill $parent $worker $child 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-for _ in $(seq 400); do [ -s "$dir/pids" ] && break; sleep 0.05; done  # 20 s: a loaded machine
+wait_for eval '[ -s "$dir/pids" ]'
 read -r parent worker child < "$dir/pids"
-for _ in $(seq 400); do [ -S "$HOTPATCH_SOCKET_DIR/$worker.sock" ] && break; sleep 0.05; done
+wait_socket "$HOTPATCH_SOCKET_DIR/$worker.sock"
 names() { sed -e "s/\b$parent\b/PARENT/g" -e "s/\b$worker\b/WORKER/g" -e "s/\b$child\b/CHILD/g"; }
 echo "== worker that called hp_control_enable()"
 "$hpctl" apply "$worker" "$dir/fix.hp" 2>&1 | names

@@ -3,6 +3,7 @@
 # build: OTHER), runs hpctl --all against old/app's file and build-id, then starts a copy of
 # old/app (D), deletes the copy, and applies by build-id again.  Pids are shown by name;
 # "exit N" after each hpctl.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -uo pipefail
 dir=$1
 hpctl=${HPCTL:?}
@@ -11,9 +12,9 @@ HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
 pids=()
 start() { "$@" > /dev/null & pids+=($!); }
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-wait_socket() { for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$1.sock" ] && break; sleep 0.05; done; }
+wait_pid() { wait_socket "$HOTPATCH_SOCKET_DIR/$1.sock"; }
 start "$dir/old/app"; start "$dir/old/app"; start "$dir/old/app"; start "$dir/new/app"
-for p in "${pids[@]}"; do wait_socket "$p"; done
+for p in "${pids[@]}"; do wait_pid "$p"; done
 names() { sed "s/\b${pids[0]}\b/A/g; s/\b${pids[1]}\b/B/g; s/\b${pids[2]}\b/C/g; s/\b${pids[3]}\b/OTHER/g; s/\b${pids[4]:-none}\b/D/g"; }
 run() { "$hpctl" "$@" 2>&1 | names; echo "exit ${PIPESTATUS[0]}"; }
 build_id=$(llvm-readelf -n "$dir/old/app" | sed -n 's/.*Build ID: //p')
@@ -29,7 +30,7 @@ echo "exit ${PIPESTATUS[0]}"
 echo "== revert --all FILE"; run revert --all "$dir/old/app"
 cp "$dir/old/app" "$dir/app-copy"
 start "$dir/app-copy"
-wait_socket "${pids[4]}"
+wait_pid "${pids[4]}"
 rm "$dir/app-copy"
 echo "== a copy, deleted since it started"; run apply --all "$build_id" "$dir/fix.hp"
 echo "== revert --all FILE, the copy found by its build-id"; run revert --all "$dir/old/app"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hpctl-errors.sh DIR: starts DIR/app (linked with libhotpatch) and runs hpctl's failure cases
 # against it, printing each one's output and exit status.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -u
 dir=$1
 # A short directory: a socket path must fit in 108 bytes, wherever the tests run.  The runtime
@@ -10,7 +11,7 @@ HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
 "$dir/app" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
+wait_socket "$HOTPATCH_SOCKET_DIR/$pid.sock"
 run() { "$@" 2>&1; echo "exit $?"; }
 run "$HPCTL" apply "$pid" "$dir/missing.hp"
 printf 'not a package' > "$dir/junk.hp"

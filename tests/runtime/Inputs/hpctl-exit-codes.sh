@@ -2,6 +2,7 @@
 # hpctl-exit-codes.sh DIR: one case per exit status hpctl can give with the real runtime, each
 # named, its output and "exit N" after it; DIR/old/app runs as PID, DIR/new/app (another build of
 # the same program) as PID2.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -uo pipefail
 dir=$1
 hpctl=${HPCTL:?}
@@ -12,7 +13,7 @@ pid2=$!
 sleep 30 &
 plain=$!
 also_kill="$pid2 $plain"
-for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid2.sock" ] && break; sleep 0.05; done
+wait_socket "$HOTPATCH_SOCKET_DIR/$pid2.sock"
 as() {
   "$@" 2>&1 | sed "s/\b$pid\b/PID/g; s/\b$pid2\b/PID2/g"
   echo "exit ${PIPESTATUS[0]}"
@@ -28,7 +29,7 @@ echo "== not this build"; run apply "$pid2" "$dir/fix.hp"
 echo "== no runtime"; run status "$plain"
 echo "== no process"; run status 2147483646
 kill -STOP "$pid"
-for _ in $(seq 100); do grep -q '^State:.T' "/proc/$pid/status" && break; sleep 0.05; done
+wait_for eval 'grep -q '\''^State:.T'\'' "/proc/$pid/status"'
 echo "== stopped"; run status "$pid"
 kill -CONT "$pid"
 echo "== another user"; as setpriv --reuid=65534 --regid=65534 --clear-groups "$hpctl" status "$pid"

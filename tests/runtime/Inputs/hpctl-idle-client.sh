@@ -6,6 +6,7 @@
 # then `hpctl status`.  Then, with another silent client holding the runtime, (3) `hpctl apply`
 # during which the process is stopped (SIGSTOP) and afterwards continued, and `hpctl status`
 # again.  Prints each hpctl's output with the pid replaced by PID and "exit N".
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -uo pipefail
 dir=$1
 hpctl=${HPCTL:?}
@@ -21,7 +22,7 @@ print("connected", flush=True)
 time.sleep(60)
 ' "$HOTPATCH_SOCKET_DIR/$pid.sock" > "$dir/idle.txt" &
   also_kill="$also_kill $!"  # start-app.sh kills them at exit
-  for _ in $(seq 100); do grep -q connected "$dir/idle.txt" 2>/dev/null && break; sleep 0.05; done
+  wait_for eval 'grep -q connected "$dir/idle.txt" 2>/dev/null'
 }
 run() {
   "$hpctl" "$@" 2>&1 | sed "s/\b$pid\b/PID/g"

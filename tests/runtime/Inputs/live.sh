@@ -2,6 +2,7 @@
 # live.sh DIR: runs DIR/old/app (which prints value() in a loop), then drives it with hpctl:
 # apply DIR/fix.hp, status, revert, apply again, status --json.  Prints what the program
 # printed, deduplicated, with the hpctl transcript interleaved, and checks the pid never changed.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -euo pipefail
 dir=$1
 hpctl=${HPCTL:?}
@@ -13,7 +14,7 @@ HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
 "$dir/old/app" >> "$dir/out.txt" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
+wait_socket "$HOTPATCH_SOCKET_DIR/$pid.sock"
 mark() { sleep 0.2; echo "== $*" >> "$dir/out.txt"; }
 mark start
 "$hpctl" apply "$pid" "$dir/fix.hp" | sed "s/$pid/PID/" >> "$dir/out.txt"

@@ -4,6 +4,7 @@
 # restarted; then with DIR/fix2.hp stored too, restarted again; then DIR/new/app (another
 # build).  Prints each run's first line of output, and its status (the control channel, read
 # with control-request.py).
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -euo pipefail
 dir=$1 inputs=$2
 client=$inputs/control-request.py
@@ -11,7 +12,7 @@ run() {  # the service: started, waited for, its first output line printed
   : > "$dir/run.txt"
   "$@" > "$dir/run.txt" &
   pid=$!
-  for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && [ -s "$dir/run.txt" ] && break; sleep 0.05; done
+  wait_for eval '[ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && [ -s "$dir/run.txt" ]'
   head -n 1 "$dir/run.txt"
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; }

@@ -5,6 +5,7 @@
 # holding that socket and the usual character devices bound in: the host's /dev and its log
 # daemon (or the lack of one) are untouched, and nothing depends on journald.  Exits with the
 # command's status.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -uo pipefail
 log=$1
 shift
@@ -26,7 +27,7 @@ with open(sys.argv[2], "a") as out:
 ' "$dev/dev/log" "$log" &
 listener=$!
 trap 'kill $listener 2>/dev/null; rm -rf "$dev"' EXIT
-for _ in $(seq 100); do [ -e "$dev/dev/log.ready" ] && break; sleep 0.05; done
+wait_for eval '[ -e "$dev/dev/log.ready" ]'
 rm -f "$dev/dev/log.ready"
 unshare -m bash -c 'dev=$1; shift
   for d in null zero full random urandom; do mount --bind "/dev/$d" "$dev/dev/$d" || exit 125; done

@@ -2,6 +2,7 @@
 # privilege-drop.sh DIR: runs DIR/old/app as root (it forks, and parent and child switch to uid
 # 65534), applies DIR/fix.hp to both with hpctl, then tries as another user.  Prints the
 # program's distinct lines with hpctl's transcript in between, pids replaced by PARENT/CHILD.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -euo pipefail
 dir=$1
 hpctl=${HPCTL:?}
@@ -16,7 +17,7 @@ cleanup() {
   for p in $launched $child; do rm -f "/tmp/hotpatch-0/$p.sock" "/run/user/0/hotpatch/$p.sock"; done
 }
 trap cleanup EXIT
-for _ in $(seq 100); do [ -s "$dir/pids" ] && break; sleep 0.05; done
+wait_for eval '[ -s "$dir/pids" ]'
 read -r parent child < "$dir/pids"
 # Both have switched user once both print as 65534.
 for _ in $(seq 100); do

@@ -3,6 +3,7 @@
 # with HOTPATCH_SOCKET_DIR naming a directory uid 1000 owns; prints where the runtime put its
 # socket ("user's directory" or "the effective uid's directory") and root's hpctl status, the
 # program's pid as PID.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -u
 app=$1 owner=${2:-0}
 userdir=$(mktemp -u /tmp/hpsuid.XXXXXX)
@@ -12,8 +13,9 @@ chmod 644 "$out"
 setpriv --reuid=1000 --regid=1000 --clear-groups env HOTPATCH_SOCKET_DIR="$userdir" "$app" > "$out" &
 pid=
 trap 'kill $pid 2>/dev/null; rm -rf "$userdir" "$out"' EXIT
-for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
+wait_for eval '[ -s "$out" ]'
 read -r pid < "$out"
+# A socket that should not come is given 5 s, not wait_for's 20.
 for _ in $(seq 100); do [ -S "$userdir/$pid.sock" ] || [ -S "/tmp/hotpatch-$owner/$pid.sock" ] && break; sleep 0.05; done
 [ -S "$userdir/$pid.sock" ] && echo "socket: user's directory"
 [ -S "/tmp/hotpatch-$owner/$pid.sock" ] && echo "socket: the effective uid's directory"

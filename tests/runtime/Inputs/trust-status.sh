@@ -4,6 +4,7 @@
 # DIR/etc/app.trust when it starts), each in a loop, and prints what hpctl status says of each
 # policy, with applies of unsigned and signed packages; then changes the policy file under the
 # running process, and starts one with no policy file at all.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -u
 dir=$1
 hpctl=${HPCTL:?}
@@ -15,7 +16,7 @@ start() {
   "$1" > /dev/null &
   pid=$!
   pids+=("$pid")
-  for _ in $(seq 100); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
+  wait_socket "$HOTPATCH_SOCKET_DIR/$pid.sock"
 }
 run() { { echo "\$ ${*:2}"; "$@" 2>&1; echo "exit $?"; } | sed "s/$pid/PID/g"; }
 echo "== plain"

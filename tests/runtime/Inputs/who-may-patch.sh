@@ -2,6 +2,7 @@
 # who-may-patch.sh APP MODE: runs APP MODE DIR as root (it switches to uid 1000 as MODE says, then
 # forks); asks hpctl for the child's status as uid 1000 and as root, printing who asked and the
 # answer, the child's pid as CHILD.
+source "$(dirname "$0")/../../tools/wait-for.sh"
 set -u
 app=$1 mode=$2
 export HOTPATCH_SOCKET_DIR
@@ -12,9 +13,9 @@ out=$(mktemp)
 parent=$!
 child=
 trap 'kill $parent $child 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR" "$childdir" "$out"' EXIT
-for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
+wait_for eval '[ -s "$out" ]'
 read -r child < "$out"
-for _ in $(seq 100); do [ -S "$childdir/$child.sock" ] && break; sleep 0.05; done
+wait_socket "$childdir/$child.sock"
 # hpctl as uid 1000 cannot read the child's /proc entries (not dumpable): it computes the path.
 export HOTPATCH_SOCKET_DIR=$childdir
 echo "uid 1000: $(setpriv --reuid=1000 --regid=1000 --clear-groups "$HPCTL" status "$child" 2>&1 | head -n 1)" |
