@@ -1,0 +1,47 @@
+/* hpctl_world.h — stopping a running process's threads from outside, for hpctl: the stopped
+ * world that attaching a runtime (hpctl_attach.c) and the safe switch (hpctl_safe.c) work in.
+ *
+ * Every thread is stopped with ptrace (PTRACE_SEIZE, then PTRACE_INTERRUPT): no signal is sent,
+ * so the program's handlers and signal masks see nothing, and the threads blocked in system
+ * calls are resumed so that the program never sees the stop (an interrupted call is restarted,
+ * including those the kernel would end with EINTR, such as epoll_wait).  Threads the process
+ * starts while it is being stopped are stopped too.  An opaque object, as the rest of hpctl
+ * needs only the thread ids, their registers, and a way to run a call in one of them. */
+#ifndef HPCTL_WORLD_H
+#define HPCTL_WORLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hp_world;
+
+/* Stops every thread of process pid but spare (0: none; the runtime's own control thread, which
+ * must go on serving hpctl while the program is stopped).  Returns NULL and a one-line reason in
+ * why when the process cannot be stopped: no such process, or ptrace not allowed, naming the
+ * reason and the setting (Yama's kernel.yama.ptrace_scope, no CAP_SYS_PTRACE, another user's
+ * process, a non-dumpable process), with *denied set to 1 for a permission refusal. */
+struct hp_world *hp_world_stop(pid_t pid, pid_t spare, int *denied, char *why, size_t why_size);
+
+/* The stopped threads: their count and ids (the spare thread is not among them). */
+size_t hp_world_count(const struct hp_world *w);
+pid_t hp_world_tid(const struct hp_world *w, size_t i);
+
+/* Where thread i stands: its instruction pointer, stack pointer and frame pointer. */
+int hp_world_where(const struct hp_world *w, size_t i, uint64_t *pc, uint64_t *sp, uint64_t *fp);
+
+/* Calls function(args[0..nargs-1]) (nargs <= 6, integer or pointer arguments) in thread i, with
+ * data (data_size bytes) copied below the thread's stack first: *data_at receives its address
+ * in the process, for the arguments to point to.  The call returns to an address that faults,
+ * where hpctl takes the thread back; its registers are then restored as they were, an
+ * interrupted system call included.  0 and *result on return; -1 and a reason in why when the
+ * call faulted elsewhere or did not return within timeout_seconds (then the thread is left
+ * stopped inside the call: hp_world_resume cannot undo it, and says so). */
+int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_t *args, int nargs,
+                  const void *data, size_t data_size, uint64_t *data_at, double timeout_seconds,
+                  uint64_t *result, char *why, size_t why_size);
+
+/* Lets every thread run on and detaches from them; frees w. */
+void hp_world_resume(struct hp_world *w);
+
+#endif
