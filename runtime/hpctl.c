@@ -21,6 +21,7 @@
 #include "control.h"
 #include "hotpatch.h"
 #include "hpctl.h"
+#include "hpctl_attach.h"
 #include "persist.h"
 #include "text.h"
 
@@ -81,12 +82,13 @@ void hp_ctl_error(const char *fmt, ...)
 }
 
 /* Options, wherever they are on the command line. */
-static int json, persist, force;
+static int json, persist, force, no_attach;
 static const char *all;  /* --all EXECUTABLE|BUILD-ID */
 
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: hpctl [OPTIONS] apply [--persist] [--force] PID|--all EXECUTABLE|BUILD-ID PACKAGE\n"
+	fprintf(out, "usage: hpctl [OPTIONS] apply [--persist] [--force] [--no-attach] PID|--all EXECUTABLE|BUILD-ID "
+	             "PACKAGE\n"
 	             "       hpctl [OPTIONS] revert PID|--all EXECUTABLE|BUILD-ID [PATCH-ID]\n"
 	             "       hpctl [OPTIONS] status PID|--all EXECUTABLE|BUILD-ID\n"
 	             "       hpctl [OPTIONS] unpersist BUILD-ID|PID [CHECKSUM]\n"
@@ -94,7 +96,9 @@ static int usage(FILE *out)
 	             "Applies, reverts and lists live patches in process PID, or in every running process\n"
 	             "of a build (--all: an executable or library file, or a build-id in hex), which must\n"
 	             "be linked with libhotpatch.  Only root, or the user the process wholly runs as, may\n"
-	             "do so.  --persist also stores the package in %s/BUILD-ID/ (base:\n"
+	             "do so.  apply loads libhotpatch ($HOTPATCH_RUNTIME, else the one installed with hpctl)\n"
+	             "into a process built with the hotpatch plugin but not linked with it (ptrace: root, or\n"
+	             "its own user where ptrace is allowed); --no-attach refuses instead.  --persist also stores the package in %s/BUILD-ID/ (base:\n"
 	             "$HOTPATCH_PERSIST_DIR) for the runtime to apply when the program starts again;\n"
 	             "unpersist removes it.  --force applies a package older than the live one.\n"
 	             "Options: --timeout SECONDS (default %d: how long each process has to answer),\n"
@@ -312,7 +316,23 @@ static int stored_count = -1;  /* -1: not stored yet */
 static int apply_one(pid_t pid, int fd, const char *package)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
-	int rc = hp_ctl_request(pid, force ? "apply-force\n" : "apply\n", fd, reply, sizeof reply,
+	/* A process built with the plugin but with no runtime gets one first (hpctl_attach.c). */
+	enum hp_ctl_attach_outcome attach;
+	char library[4096] = "";
+	int rc = hp_ctl_attach(pid, !no_attach, timeout_seconds, &attach, library, sizeof library);
+	if (rc) {
+		if (json) {
+			json_open(pid, "apply");
+			printf(",\"package\":");
+			hp_json_string(package);
+			printf(",\"attached\":false");
+			return json_close(rc, "applied");
+		}
+		return rc;
+	}
+	if (attach == HP_ATTACH_LOADED && !json)
+		printf("process %d: loaded the hotpatch runtime %s\n", (int)pid, library);
+	rc = hp_ctl_request(pid, force ? "apply-force\n" : "apply\n", fd, reply, sizeof reply,
 	                        "whether the package was applied", timeout_seconds);
 	const char *last = rc ? NULL : hp_ctl_last_line(reply);
 	long long id = 0;
@@ -322,6 +342,7 @@ static int apply_one(pid_t pid, int fd, const char *package)
 		json_open(pid, "apply");
 		printf(",\"package\":");
 		hp_json_string(package);
+		printf(",\"attached\":%s", attach == HP_ATTACH_LOADED ? "true" : "false");
 	}
 	if (rc)
 		return json ? json_close(rc, "applied") : rc;
@@ -452,7 +473,7 @@ static int take_timeout(int *argc, char **argv)
 	return 0;
 }
 
-/* Takes the flags (--json, --persist, --force, --all VALUE) out of argv, wherever they are;
+/* Takes the flags (--json, --persist, --force, --no-attach, --all VALUE) out of argv, wherever they are;
  * -1 (reported) when --all has no value. */
 static int take_flags(int *argc, char **argv)
 {
@@ -464,6 +485,8 @@ static int take_flags(int *argc, char **argv)
 			persist = 1;
 		else if (!strcmp(argv[i], "--force"))
 			force = 1;
+		else if (!strcmp(argv[i], "--no-attach"))
+			no_attach = 1;
 		else if (!strncmp(argv[i], "--all=", 6))
 			all = argv[i] + 6;
 		else if (!strcmp(argv[i], "--all") && i + 1 < *argc && (used = 2))
@@ -604,7 +627,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage(stderr);
 	const char *cmd = argv[1];
-	if ((persist || force) && strcmp(cmd, "apply"))
+	if ((persist || force || no_attach) && strcmp(cmd, "apply"))
 		return usage(stderr);
 	if (!strcmp(cmd, "unpersist")) {
 		if (all || argc < 3 || argc > 4)

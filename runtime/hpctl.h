@@ -36,6 +36,10 @@ extern char hp_ctl_last_error[1024];
  * is for messages); returns the socket, or -(enum hp_ctl_exit) after saying why. */
 int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_seconds);
 
+/* Whether process pid has a hotpatch socket: 1 listening, 2 bound but not listening yet (the
+ * runtime starting), 0 none, -1 when /proc would not tell (not ours to read). */
+int hp_ctl_socket_state(pid_t pid);
+
 /* The process's state letter from /proc/PID/stat (T stopped, t traced, Z zombie ...); 0 when
  * /proc does not tell. */
 char hp_ctl_process_state(pid_t pid);

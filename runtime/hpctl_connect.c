@@ -267,6 +267,12 @@ static int discover(pid_t pid, char *out, size_t size)
 	return found ? 1 : binding ? 2 : 0;
 }
 
+int hp_ctl_socket_state(pid_t pid)
+{
+	char bound[4096];
+	return discover(pid, bound, sizeof bound);
+}
+
 /* Whether the process was started in secure execution (setuid, setgid, file capabilities):
  * AT_SECURE among its auxiliary vector, which only root and its own user may read. */
 static int secure_execution(pid_t pid)

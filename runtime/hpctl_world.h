@@ -37,9 +37,25 @@ int hp_world_where(const struct hp_world *w, size_t i, uint64_t *pc, uint64_t *s
  * interrupted system call included.  0 and *result on return; -1 and a reason in why when the
  * call faulted elsewhere or did not return within timeout_seconds (then the thread is left
  * stopped inside the call: hp_world_resume cannot undo it, and says so). */
+/* An argument of hp_world_call that stands for the address of its data (*data_at), which is
+ * known only once the data is on the thread's stack: a value no user-space address can have. */
+#define HP_WORLD_DATA ((uint64_t)0xfffffffffffffd47ull)
+
 int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_t *args, int nargs,
                   const void *data, size_t data_size, uint64_t *data_at, double timeout_seconds,
                   uint64_t *result, char *why, size_t why_size);
+
+/* Whether the other stopped threads run while hp_world_call runs a function in one thread: 0 (the
+ * default) keeps them stopped; 1 lets them run during the call (still traced, so threads they
+ * start are caught, and their signals are passed on) and stops them again before hp_world_call
+ * returns.  A call that takes a lock (malloc's, the dynamic loader's) needs the others to run: a
+ * thread stopped while holding that lock would never release it. */
+void hp_world_others_run(struct hp_world *w, int run);
+
+/* The system call thread i was stopped in (it was blocked in it, or about to return from it), or
+ * -1 when it was stopped running its own code.  A thread blocked in a system call is the safer
+ * one to call in: one stopped in user code may be inside malloc, holding its lock. */
+long hp_world_syscall(const struct hp_world *w, size_t i);
 
 /* Lets every thread run on and detaches from them; frees w. */
 void hp_world_resume(struct hp_world *w);
