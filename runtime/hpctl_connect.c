@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "hpctl_attach.h"
 
 /* The real, effective and saved uid of a process, from /proc/PID/status (the owner of /proc/PID
  * is root for a process that is not dumpable).  The runtime names its directory after the
@@ -330,6 +331,9 @@ static void no_runtime(pid_t pid)
 	else if (forked_child(pid))
 		hp_ctl_error("process %d has no hotpatch runtime listening: it is a forked child, whose runtime "
 		        "listens only if the program calls hp_control_enable() in it after fork\n", (int)pid);
+	else if (hp_ctl_attachable(pid))
+		hp_ctl_error("process %d has no hotpatch runtime: the program was built with the hotpatch plugin but "
+		        "is not linked with libhotpatch; hpctl apply loads it\n", (int)pid);
 	else
 		hp_ctl_error("process %d has no hotpatch runtime listening: the program is not linked with "
 		        "libhotpatch; link it with -lhotpatch (pkg-config --libs hotpatch) or hotpatch_target()\n",
