@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "hp_meta.h"
 #include "hpctl.h"
 #include "hpctl_world.h"
@@ -512,14 +513,42 @@ static int inject(pid_t pid, const char *path, double timeout_seconds)
 	return rc;
 }
 
+/* /proc would not show the process's files (another user's, or not dumpable).  A runtime's
+ * socket where hpctl would look, or attaching not allowed: connecting says what is wrong.
+ * Otherwise ptrace is what would be refused, and hp_world_stop says why, naming the setting. */
+static int not_ours(pid_t pid, int allowed)
+{
+	char path[4200], line[256];
+	long long uid[3] = { -1, -1, -1 };
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof line, f))
+		sscanf(line, "Uid: %lld %lld %lld", &uid[0], &uid[1], &uid[2]);
+	if (f)
+		fclose(f);
+	struct stat st;
+	if (!allowed || uid[1] < 0 || (!hp_control_path(path, sizeof path, pid, (uid_t)uid[1]) && !lstat(path, &st)))
+		return HP_CTL_OK;
+	int denied = 0;
+	char why[1024];
+	struct hp_world *w = hp_world_stop(pid, 0, &denied, why, sizeof why);
+	if (w) {
+		hp_world_resume(w);
+		return HP_CTL_OK;
+	}
+	if (!denied)
+		return HP_CTL_OK;
+	hp_ctl_error("cannot load the hotpatch runtime: %s", why);
+	return HP_CTL_DENIED;
+}
+
 int hp_ctl_attach(pid_t pid, int allowed, double timeout_seconds, enum hp_ctl_attach_outcome *outcome,
                   char *library, size_t size)
 {
 	struct survey s;
 	*outcome = HP_ATTACH_NONE;
-	/* /proc would not tell (another user's process): connecting says what is wrong. */
 	if (survey(pid, &s))
-		return HP_CTL_OK;
+		return not_ours(pid, allowed);
 	if (s.runtime || hp_ctl_socket_state(pid) > 0) {
 		*outcome = HP_ATTACH_PRESENT;
 		return HP_CTL_OK;

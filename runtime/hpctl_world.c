@@ -362,10 +362,12 @@ static void explain_refusal(pid_t pid, char *why, size_t size)
 	gid_t my_gid = getgid();
 	int other_user = uid[0] != me || uid[1] != me || uid[2] != me || gid[0] != my_gid || gid[1] != my_gid ||
 	                 gid[2] != my_gid;
-	struct stat st;
-	snprintf(path, sizeof path, "/proc/%d", (int)pid);
-	/* The kernel gives a process's /proc directory to root when the process is not dumpable. */
-	int undumpable = !stat(path, &st) && st.st_uid == 0 && uid[1] != 0;
+	/* A process of our own user whose environment we may not read: the kernel's ptrace check
+	 * failed on the dumpable flag (the owner /proc shows for it is not reliable). */
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), undumpable = fd < 0 && (errno == EACCES || errno == EPERM);
+	if (fd >= 0)
+		close(fd);
 	if (tracer && tracer != getpid())
 		snprintf(why, size, "process %d is already traced by process %ld (a debugger, strace?): hpctl cannot "
 		         "attach until it detaches", (int)pid, tracer);
