@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mount-namespace.sh DIR [pid]: runs DIR/old/app in a mount namespace of its own with a private tmpfs
 # on /tmp and its socket directory there (as systemd's PrivateTmp=yes gives a service), then
-# applies DIR/fix.hp from outside with hpctl, shows status, reverts.  Prints the program's
+# applies DIR/fix.hp from outside with hpctl (loading the runtime into it first when the program
+# is not linked with it), shows status, reverts.  Prints the program's
 # distinct lines with hpctl's transcript in between.
 set -euo pipefail
 dir=$1
@@ -35,6 +36,11 @@ mark start
 run() { { "$hpctl" "$@" 2>&1 || true; } | sed "s/\b$pid\b/PID/g" >> "$dir/out.txt"; }
 run apply "$pid" "$dir/fix.hp"
 mark applied
+# A program not linked with libhotpatch got a copy of it in its own /tmp, removed once loaded.
+if grep -q 'hotpatch-runtime-' "/proc/$pid/maps"; then
+  echo "runtime copy mapped: $(grep -c 'hotpatch-runtime-.*(deleted)' "/proc/$pid/maps") mappings deleted" >> "$dir/out.txt"
+  echo "runtime copies left in its /tmp: $(ls "/proc/$pid/root/tmp" | grep -c hotpatch-runtime || true)" >> "$dir/out.txt"
+fi
 run status "$pid"
 run revert "$pid"
 mark reverted
