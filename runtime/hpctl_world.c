@@ -118,8 +118,10 @@ struct thread {
 	int sig_stop;    /* in a signal-delivery-stop: a signal can be handed to it as it goes on */
 	int lost;        /* a call in it was abandoned (timeout): its registers are put back anyway */
 	hp_regs regs;    /* as it was stopped: what it resumes with */
-	int inject;      /* a signal that arrived during a call in it, delivered when it goes on */
-	siginfo_t info;
+	/* The signals that arrived during a call in it, in order, delivered when it goes on (each
+	 * one: a real-time signal may come many times, and every one counts). */
+	siginfo_t *deferred;
+	size_t ndeferred;
 };
 
 struct hp_world {
@@ -206,6 +208,18 @@ static int handler_pending(struct hp_world *w, struct thread *t)
 	return (pending & ~status_hex(w->pid, t->tid, "SigBlk") & status_hex(w->pid, t->tid, "SigCgt")) != 0;
 }
 
+/* Keeps a signal that arrived during a call, for when the thread is the program's again. */
+static void defer(struct hp_world *w, struct thread *t, const siginfo_t *si)
+{
+	siginfo_t *grown = realloc(t->deferred, (t->ndeferred + 1) * sizeof *grown);
+	if (!grown) {  /* no memory to keep it: sent again to the process, which gets it later */
+		kill(w->pid, si->si_signo);
+		return;
+	}
+	t->deferred = grown;
+	t->deferred[t->ndeferred++] = *si;
+}
+
 /* Lets a stopped thread go on: detached (detach 1) or continued, traced still.  Its registers
  * as stopped, with an EINTR it would see rewound into a restart; a signal that arrived during a
  * call in it delivered now, as if it had just arrived. */
@@ -214,19 +228,24 @@ static void let_go(struct hp_world *w, struct thread *t, int detach)
 	if (t->state != STOPPED)
 		return;
 	int sig = 0;
+	size_t first = 0;
 	if (!t->group_stop) {
 		hp_regs r = t->regs;
-		if (!t->inject && !handler_pending(w, t) && regs_restart_eintr(&r, code_at, w))
+		if (!t->ndeferred && !handler_pending(w, t) && regs_restart_eintr(&r, code_at, w))
 			regs_set(t->tid, &r);
-		if (t->inject && t->sig_stop) {
-			ptrace(PTRACE_SETSIGINFO, t->tid, NULL, &t->info);
-			sig = t->inject;
+		/* The first kept signal is handed over as the stop's own, with its details. */
+		if (t->ndeferred && t->sig_stop && !ptrace(PTRACE_SETSIGINFO, t->tid, NULL, &t->deferred[0])) {
+			sig = t->deferred[0].si_signo;
+			first = 1;
 		}
 	}
 	ptrace(detach ? PTRACE_DETACH : PTRACE_CONT, t->tid, NULL, (void *)(long)sig);
-	if (t->inject && !sig)  /* not in a stop that takes a signal: sent again, its details lost */
-		syscall(SYS_tgkill, w->pid, t->tid, t->inject);
-	t->inject = 0;
+	/* The others are sent again to the thread (as from hpctl: the sender's details are lost). */
+	for (size_t k = first; k < t->ndeferred; k++)
+		syscall(SYS_tgkill, w->pid, t->tid, t->deferred[k].si_signo);
+	free(t->deferred);
+	t->deferred = NULL;
+	t->ndeferred = 0;
 	t->sig_stop = 0;
 	t->state = detach ? GONE : RUNNING;
 }
@@ -627,12 +646,8 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 			done = 1;
 		} else {
 			/* A signal for the program: kept until the thread is its own again. */
-			if (!t->inject) {
-				t->inject = sig;
-				t->info = si;
-			} else if (sig != t->inject) {
-				syscall(SYS_tgkill, w->pid, tid, sig);  /* after the call: it is blocked by nothing */
-			}
+			si.si_signo = sig;
+			defer(w, t, &si);
 			ptrace(PTRACE_CONT, tid, NULL, NULL);
 		}
 	}
@@ -648,7 +663,14 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 			}
 			if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP)
 				break;
-			if (WIFSTOPPED(status))  /* another stop on the way: keep its signal for later */
+			if (WIFSTOPPED(status) && !(status >> 16)) {  /* a signal on the way: kept for later */
+				siginfo_t si;
+				memset(&si, 0, sizeof si);
+				ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
+				si.si_signo = WSTOPSIG(status);
+				defer(w, t, &si);
+			}
+			if (WIFSTOPPED(status))
 				ptrace(PTRACE_CONT, tid, NULL, NULL);
 		}
 		t->lost = 1;
@@ -702,6 +724,7 @@ void hp_world_resume(struct hp_world *w)
 			        "on where it was stopped, but what the call held (a lock) may stay held\n", (int)w->pid,
 			        (int)t->tid);
 		let_go(w, t, 1);
+		free(t->deferred);
 	}
 	if (w->mem >= 0)
 		close(w->mem);
