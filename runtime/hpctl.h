@@ -40,6 +40,10 @@ int hp_ctl_connect(pid_t pid, const struct timespec *deadline, double timeout_se
  * runtime starting), 0 none, -1 when /proc would not tell (not ours to read). */
 int hp_ctl_socket_state(pid_t pid);
 
+/* Whether a runtime in process pid would start no channel of itself: a secure-execution process
+ * (setuid, setgid, file capabilities), or one started with HOTPATCH_DISABLE=1. */
+int hp_ctl_channel_would_be_off(pid_t pid);
+
 /* The process's state letter from /proc/PID/stat (T stopped, t traced, Z zombie ...); 0 when
  * /proc does not tell. */
 char hp_ctl_process_state(pid_t pid);

@@ -230,6 +230,20 @@ static int elf_bias(const struct elf *e, const struct mapped *m, uint64_t *bias)
 	return rc;
 }
 
+/* Whether the metadata section names a function name (a NUL-terminated string of it, after
+ * another string's NUL). */
+static int meta_names(const struct elf *e, const Elf64_Shdr *meta, const char *name)
+{
+	char *bytes = read_at(e->fd, meta->sh_offset, meta->sh_size);
+	if (!bytes)
+		return 0;
+	char needle[64];
+	size_t len = (size_t)snprintf(needle, sizeof needle, "%c%s", 0, name) + 1;  /* with both NULs */
+	int found = memmem(bytes, meta->sh_size, needle, len) != NULL;
+	free(bytes);
+	return found;
+}
+
 /* What the process's mapped files say: whether one of them is (or has linked in) the runtime,
  * whether one carries hotpatch metadata, and where dlopen and dlerror are. */
 struct survey {
@@ -271,8 +285,16 @@ static int survey(pid_t pid, struct survey *s)
 			s->runtime = 1;
 			snprintf(s->runtime_file, sizeof s->runtime_file, "%s", m[i].path);
 		}
-		if (elf_section(&e, HP_META_SECTION))
+		const Elf64_Shdr *meta = elf_section(&e, HP_META_SECTION);
+		if (meta)
 			s->metadata = 1;
+		/* A stripped program linked with libhotpatch.a has no symbol table left, but the runtime
+		 * was compiled with the plugin: its channel's constructor is named in the metadata's
+		 * strings (the section survives strip). */
+		if (meta && !s->runtime && meta_names(&e, meta, "hp_control_start")) {
+			s->runtime = 1;
+			snprintf(s->runtime_file, sizeof s->runtime_file, "%s", m[i].path);
+		}
 		uint64_t bias, open_at, error_at;
 		if (!s->dlopen && is_libc(m[i].path) && !elf_symbol(&e, SHT_DYNSYM, "dlopen", &open_at) &&
 		    !elf_symbol(&e, SHT_DYNSYM, "dlerror", &error_at) && !elf_bias(&e, &m[i], &bias)) {
@@ -560,6 +582,9 @@ int hp_ctl_attach(pid_t pid, int allowed, double timeout_seconds, enum hp_ctl_at
 		             "with libhotpatch, and --no-attach forbids loading it", (int)pid);
 		return HP_CTL_UNREACHABLE;
 	}
+	/* A runtime that would not listen is not loaded: connecting says why there is none. */
+	if (hp_ctl_channel_would_be_off(pid))
+		return HP_CTL_OK;
 	char state = hp_ctl_process_state(pid);
 	if (hp_ctl_stopped(state)) {
 		hp_ctl_error("process %d is stopped (state %c): continue it (kill -CONT %d) and try again", (int)pid,

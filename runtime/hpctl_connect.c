@@ -307,8 +307,8 @@ static int forked_child(pid_t pid)
 	       discover((pid_t)ppid, bound, sizeof bound) == 1;
 }
 
-/* Says why a process has no runtime to talk to, and what to do, in one line. */
-static void no_runtime(pid_t pid)
+/* Whether the process started with HOTPATCH_DISABLE=1 in its environment. */
+static int disabled_by_environment(pid_t pid)
 {
 	char path[64], env[65536];
 	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
@@ -320,6 +320,19 @@ static void no_runtime(pid_t pid)
 		env[n] = 0;
 		disabled |= !strcmp(env + i, "HOTPATCH_DISABLE=1");
 	}
+	return disabled;
+}
+
+static int secure_execution(pid_t pid);
+int hp_ctl_channel_would_be_off(pid_t pid)
+{
+	return secure_execution(pid) || disabled_by_environment(pid);
+}
+
+/* Says why a process has no runtime to talk to, and what to do, in one line. */
+static void no_runtime(pid_t pid)
+{
+	int disabled = disabled_by_environment(pid);
 	/* Secure execution first: such a runtime reads no environment, HOTPATCH_DISABLE included. */
 	if (secure_execution(pid))
 		hp_ctl_error("process %d has no hotpatch runtime listening: it runs a setuid, setgid or "
