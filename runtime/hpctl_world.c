@@ -587,9 +587,9 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 		         strerror(errno));
 		return -1;
 	}
-	if (w->others_run)
+	if (w->others_run)  /* but those job control stopped: they stay so */
 		for (size_t k = 0; k < w->n; k++)
-			if (k != i)
+			if (k != i && !w->t[k].group_stop)
 				let_go(w, &w->t[k], 0);
 	ptrace(PTRACE_CONT, tid, NULL, NULL);
 	t->state = RUNNING;
