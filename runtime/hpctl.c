@@ -325,7 +325,6 @@ static int apply_one(pid_t pid, int fd, const char *package)
 			json_open(pid, "apply");
 			printf(",\"package\":");
 			hp_json_string(package);
-			printf(",\"attached\":false");
 			return json_close(rc, "applied");
 		}
 		return rc;
@@ -342,7 +341,8 @@ static int apply_one(pid_t pid, int fd, const char *package)
 		json_open(pid, "apply");
 		printf(",\"package\":");
 		hp_json_string(package);
-		printf(",\"attached\":%s", attach == HP_ATTACH_LOADED ? "true" : "false");
+		if (attach == HP_ATTACH_LOADED)  /* only then: the object is as before for the others */
+			printf(",\"attached\":true");
 	}
 	if (rc)
 		return json ? json_close(rc, "applied") : rc;
