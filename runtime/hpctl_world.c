@@ -302,8 +302,10 @@ static void on_event(struct hp_world *w, pid_t tid, int status, int stop)
 		/* A clone (the new thread is traced and reports its own first stop). Any stop counts as
 		 * the interrupt asked for, so the thread goes on and is interrupted again. */
 		unsigned long child;
-		if (event == PTRACE_EVENT_CLONE && !ptrace(PTRACE_GETEVENTMSG, tid, NULL, &child))
+		if (event == PTRACE_EVENT_CLONE && !ptrace(PTRACE_GETEVENTMSG, tid, NULL, &child)) {
 			add(w, (pid_t)child);
+			t = find(w, tid);  /* the array may have moved */
+		}
 		sig = 0;
 	}
 	/* A signal on its way to the thread: handed on, never kept; then stopped again if asked. */
@@ -597,6 +599,7 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 	deadline_in(&deadline, timeout_seconds);
 	int rc = -1, done = 0, timed_out = 0;
 	while (!done) {
+		t = &w->t[i];  /* on_event may have grown (moved) the array */
 		pid_t who;
 		int status, got = wait_event(&deadline, &who, &status);
 		if (got < 0 || all_gone(w)) {
@@ -625,7 +628,7 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 		if (event) {
 			unsigned long child;
 			if (event == PTRACE_EVENT_CLONE && !ptrace(PTRACE_GETEVENTMSG, tid, NULL, &child))
-				add(w, (pid_t)child)->state = RUNNING;  /* its first stop lets it run (on_event) */
+				add(w, (pid_t)child);  /* running; its first stop lets it run (on_event) */
 			ptrace(PTRACE_CONT, tid, NULL, NULL);
 			continue;
 		}
@@ -653,6 +656,7 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 	}
 	if (timed_out) {
 		for (;;) {
+			t = &w->t[i];
 			pid_t who;
 			int status, got = wait_event(&deadline, &who, &status);
 			if (got <= 0)
@@ -673,10 +677,12 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 			if (WIFSTOPPED(status))
 				ptrace(PTRACE_CONT, tid, NULL, NULL);
 		}
+		t = &w->t[i];
 		t->lost = 1;
 		snprintf(why, why_size, "process %d: the call did not return within %g s in thread %d", (int)w->pid,
 		         timeout_seconds, (int)tid);
 	}
+	t = &w->t[i];
 	t->state = STOPPED;
 	t->regs = saved;
 	regs_set(tid, &saved);
