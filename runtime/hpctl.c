@@ -22,6 +22,7 @@
 #include "hotpatch.h"
 #include "hpctl.h"
 #include "hpctl_attach.h"
+#include "hpctl_safe.h"
 #include "persist.h"
 #include "text.h"
 
@@ -47,6 +48,8 @@ static const struct {
 	{ HP_CTL_DENIED, "denied", "permission denied: only root, or the user the process wholly runs as, may patch it" },
 	{ HP_CTL_UNKNOWN, "unknown", "timeout: no whole answer in time; for apply and revert the outcome is unknown "
 	                             "(run hpctl status)" },
+	{ HP_CTL_BUSY, "busy", "--safe: a thread stayed inside code the package replaces until the wait ran out; the "
+	                       "process is unchanged" },
 };
 
 static const char *exit_word(int code)
@@ -84,27 +87,36 @@ void hp_ctl_error(const char *fmt, ...)
 /* Options, wherever they are on the command line. */
 static int json, persist, force, no_attach;
 static const char *all;  /* --all EXECUTABLE|BUILD-ID */
+/* --safe[=SECONDS]: switch only when no thread is inside a replaced function, waiting this long
+ * at most (hpctl_safe.h); 0: at once, as the runtime does by itself. */
+static double safe_wait;
+#define DEFAULT_SAFE_WAIT 10
 
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: hpctl [OPTIONS] apply [--persist] [--force] [--no-attach] PID|--all EXECUTABLE|BUILD-ID "
-	             "PACKAGE\n"
-	             "       hpctl [OPTIONS] revert PID|--all EXECUTABLE|BUILD-ID [PATCH-ID]\n"
+	fprintf(out, "usage: hpctl [OPTIONS] apply [--persist] [--force] [--no-attach] [--safe[=SECONDS]]\n"
+	             "                         PID|--all EXECUTABLE|BUILD-ID PACKAGE\n"
+	             "       hpctl [OPTIONS] revert [--safe[=SECONDS]] PID|--all EXECUTABLE|BUILD-ID [PATCH-ID]\n"
 	             "       hpctl [OPTIONS] status PID|--all EXECUTABLE|BUILD-ID\n"
 	             "       hpctl [OPTIONS] unpersist BUILD-ID|PID [CHECKSUM]\n"
 	             "       hpctl --version\n"
 	             "Applies, reverts and lists live patches in process PID, or in every running process\n"
-	             "of a build (--all: an executable or library file, or a build-id in hex), which must\n"
-	             "be linked with libhotpatch.  Only root, or the user the process wholly runs as, may\n"
-	             "do so.  apply loads libhotpatch ($HOTPATCH_RUNTIME, else the one installed with hpctl)\n"
-	             "into a process built with the hotpatch plugin but not linked with it (ptrace: root, or\n"
-	             "its own user where ptrace is allowed); --no-attach refuses instead.  --persist also stores the package in %s/BUILD-ID/ (base:\n"
+	             "of a build (--all: an executable or library file, or a build-id in hex).  Only root,\n"
+	             "or the user the process wholly runs as, may do so.  apply loads libhotpatch\n"
+	             "($HOTPATCH_RUNTIME, else the one installed with hpctl) into a process built with the\n"
+	             "hotpatch plugin but not linked with it (ptrace: root, or its own user where ptrace is\n"
+	             "allowed); --no-attach refuses instead.  --persist also stores the package in\n"
+	             "%s/BUILD-ID/ (base:\n"
 	             "$HOTPATCH_PERSIST_DIR) for the runtime to apply when the program starts again;\n"
 	             "unpersist removes it.  --force applies a package older than the live one.\n"
+	             "--safe switches only at a moment when no thread is inside code the apply or revert\n"
+	             "takes out of use (each thread stopped with ptrace and its stack unwound), retrying\n"
+	             "for up to SECONDS (default %d); without it the functions switch at once, threads\n"
+	             "inside them finishing in the old code.\n"
 	             "Options: --timeout SECONDS (default %d: how long each process has to answer),\n"
 	             "--json (one JSON object per process on standard output).\n"
 	             "Exit status (with --all, the highest of the processes'):\n", HP_PERSIST_DIR,
-	        DEFAULT_TIMEOUT);
+	        DEFAULT_SAFE_WAIT, DEFAULT_TIMEOUT);
 	for (size_t i = 0; i < sizeof exit_table / sizeof *exit_table; i++)
 		fprintf(out, "  %d %-14s %s\n", exit_table[i].code, exit_table[i].word, exit_table[i].meaning);
 	return out == stdout ? HP_CTL_OK : HP_CTL_ERROR;
@@ -313,6 +325,19 @@ static int status_one(pid_t pid)
 static struct hp_ctl_persisted stored[64];
 static int stored_count = -1;  /* -1: not stored yet */
 
+/* What a safe switch cost (hpctl_safe.h), after its answer; nothing without --safe. */
+static void print_switch(const struct hp_ctl_switch *sw)
+{
+	if (safe_wait <= 0)
+		return;
+	if (json)
+		printf(",\"switch\":{\"threads\":%zu,\"stopped_ms\":%.3f,\"attempts\":%u,\"waited_ms\":%.3f}",
+		       sw->threads, sw->stopped_ms, sw->attempts, sw->waited_ms);
+	else
+		printf("  switched safely: %zu thread%s stopped for %.1f ms, after %u attempt%s in %.0f ms\n", sw->threads,
+		       sw->threads == 1 ? "" : "s", sw->stopped_ms, sw->attempts, sw->attempts == 1 ? "" : "s", sw->waited_ms);
+}
+
 static int apply_one(pid_t pid, int fd, const char *package)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
@@ -331,8 +356,12 @@ static int apply_one(pid_t pid, int fd, const char *package)
 	}
 	if (attach == HP_ATTACH_LOADED && !json)
 		printf("process %d: loaded the hotpatch runtime %s\n", (int)pid, library);
-	rc = hp_ctl_request(pid, force ? "apply-force\n" : "apply\n", fd, reply, sizeof reply,
-	                        "whether the package was applied", timeout_seconds);
+	const char *line = force ? "apply-force\n" : "apply\n";
+	struct hp_ctl_switch sw = { 0 };
+	rc = safe_wait > 0 ? hp_ctl_safe_request(pid, line, fd, package, 0, reply, sizeof reply, safe_wait, timeout_seconds,
+	                                         &sw) :
+	                     hp_ctl_request(pid, line, fd, reply, sizeof reply, "whether the package was applied",
+	                                    timeout_seconds);
 	const char *last = rc ? NULL : hp_ctl_last_line(reply);
 	long long id = 0;
 	if (!rc && (strncmp(last, "ok ", 3) || hp_parse_number(last + 3, NULL, 1, INT_MAX, &id)))
@@ -350,6 +379,7 @@ static int apply_one(pid_t pid, int fd, const char *package)
 		printf(",\"patch\":%lld,\"modules\":[", id);
 	else
 		printf("process %d: applied %s as patch %lld\n", (int)pid, package, id);
+
 	/* Then what became of each of the package's modules. */
 	int n = 0;
 	for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
@@ -370,6 +400,7 @@ static int apply_one(pid_t pid, int fd, const char *package)
 	}
 	if (json)
 		printf("]");
+	print_switch(&sw);
 	/* Stored only once applied, and once for all the processes: the runtime will apply it at
 	 * start as it was applied here. */
 	if (persist && stored_count < 0) {
@@ -403,17 +434,25 @@ static int revert_one(pid_t pid, long long id, const char *named)
 	static char reply[HP_CONTROL_MAX_REPLY];
 	char line[64];
 	snprintf(line, sizeof line, "revert %lld\n", id);
-	int rc = hp_ctl_request(pid, line, -1, reply, sizeof reply, "whether the patch was reverted", timeout_seconds);
+	struct hp_ctl_switch sw = { 0 };
+	int rc = safe_wait > 0 ? hp_ctl_safe_request(pid, line, -1, NULL, id ? (int)id : INT_MAX, reply, sizeof reply,
+	                                             safe_wait, timeout_seconds, &sw) :
+	                         hp_ctl_request(pid, line, -1, reply, sizeof reply, "whether the patch was reverted",
+	                                        timeout_seconds);
 	const char *last = rc ? NULL : hp_ctl_last_line(reply);
 	if (!rc && strcmp(last, "ok"))
 		rc = failed(pid, NULL, last);
 	if (json) {
 		json_open(pid, "revert");
 		printf(",\"patch\":%lld", id);
+		if (!rc)
+			print_switch(&sw);
 		return json_close(rc, "reverted");
 	}
 	if (!rc)
 		printf("process %d: reverted %s\n", (int)pid, named ? named : "the newest patch");
+	if (!rc)
+		print_switch(&sw);
 	return rc;
 }
 
@@ -473,7 +512,8 @@ static int take_timeout(int *argc, char **argv)
 	return 0;
 }
 
-/* Takes the flags (--json, --persist, --force, --no-attach, --all VALUE) out of argv, wherever they are;
+/* Takes the flags (--json, --persist, --force, --no-attach, --safe[=SECONDS], --all VALUE) out of
+ * argv, wherever they are;
  * -1 (reported) when --all has no value. */
 static int take_flags(int *argc, char **argv)
 {
@@ -487,14 +527,20 @@ static int take_flags(int *argc, char **argv)
 			force = 1;
 		else if (!strcmp(argv[i], "--no-attach"))
 			no_attach = 1;
+		else if (!strcmp(argv[i], "--safe"))
+			safe_wait = DEFAULT_SAFE_WAIT;
 		else if (!strncmp(argv[i], "--all=", 6))
 			all = argv[i] + 6;
 		else if (!strcmp(argv[i], "--all") && i + 1 < *argc && (used = 2))
 			all = argv[i + 1];
 		else if (!strcmp(argv[i], "--all"))
 			all = "";
-		else
+		else if (strncmp(argv[i], "--safe=", 7))
 			continue;
+		else if (parse_seconds(argv[i] + 7, &safe_wait)) {
+			hp_ctl_error("--safe: '%s' is not a number of seconds (more than 0, at most 86400)", argv[i] + 7);
+			return -1;
+		}
 		for (int j = i; j + used <= *argc; j++)
 			argv[j] = argv[j + used];
 		*argc -= used;
@@ -628,6 +674,8 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	const char *cmd = argv[1];
 	if ((persist || force || no_attach) && strcmp(cmd, "apply"))
+		return usage(stderr);
+	if (safe_wait > 0 && strcmp(cmd, "apply") && strcmp(cmd, "revert"))
 		return usage(stderr);
 	if (!strcmp(cmd, "unpersist")) {
 		if (all || argc < 3 || argc > 4)

@@ -25,6 +25,7 @@ enum hp_ctl_exit {
 	HP_CTL_UNREACHABLE = 4, /* no runtime to talk to: no process, stopped, no channel, untrusted socket */
 	HP_CTL_DENIED = 5,      /* permission denied */
 	HP_CTL_UNKNOWN = 6,     /* timeout: no whole answer; for apply and revert the outcome is unknown */
+	HP_CTL_BUSY = 7,        /* --safe: a thread stayed inside code the package replaces; unchanged */
 };
 
 /* Says "hpctl: MESSAGE" on stderr (one line) and keeps MESSAGE as the last error, which --json

@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   clang-19 llvm-19-dev libclang-19-dev  # the compiler the plugin loads into, and its CMake package and headers
   libelf-dev libxxhash-dev              # the differ reads ELF; fingerprints and checksums are XXH3
+  libdw-dev                             # hpctl apply --safe unwinds the stopped threads' stacks (elfutils' libdwfl)
   libsodium-dev                         # package signatures (Ed25519): hpsign, hpdiff --sign, hpdump; the runtime dlopens it
   cmake ninja-build                     # the build (CMakePresets.json)
   llvm-19-tools python3                 # the tests: lit, FileCheck, split-file
