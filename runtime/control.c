@@ -27,6 +27,7 @@
 #include "hotpatch.h"
 #include "persist.h"
 #include "text.h"
+#include "runtime.h"
 #include "trust.h"
 
 #define MAX_MODULES 64  /* of one package, reported per module */
@@ -222,7 +223,12 @@ static void serve(int client)
 			hp_hex(st[i].checksum, 16, sum);
 			reply(client, "patch %d %lld %u %s %s %s\n", st[i].id, (long long)st[i].applied, st[i].functions,
 			      id_hex, sum, st[i].module);
+			uintptr_t start, end;
+			if (!hp_patch_code((size_t)i, &start, &end))
+				reply(client, "code %d %s 0x%lx 0x%lx\n", st[i].id, id_hex, (unsigned long)start,
+				      (unsigned long)end);
 		}
+		reply(client, "thread %ld\n", (long)gettid());
 		/* Then the modules each patch skipped (not loaded here), once per patch. */
 		for (int i = 0; i < live && i < 64; i++) {
 			int first = 1;

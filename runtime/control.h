@@ -17,12 +17,16 @@
  *                      (without it, that is error 10: HP_E_DOWNGRADE)
  *   revert ID\n        ok                          | error CODE MESSAGE
  *   status\n           patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE  (one per live
- *                      patch and module, APPLIED in seconds since the epoch), then the
+ *                      patch and module, APPLIED in seconds since the epoch), each followed
+ *                      by CODE, then thread TID (the thread serving this channel), then the
  *                      MODULE lines of skipped modules, then HISTORY lines (oldest first),
  *                      then POLICY, then ok COUNT
  *
  * MODULE: "module ID STATE FUNCTIONS NAME<tab>PATH", STATE "applied" or "skipped" (not loaded
  * in the process: PATH empty), NAME the module's name in the package.
+ * CODE: "code ID BUILD-ID START END": the addresses [START, END) (0x hex) of the mapping the
+ * patch's new code for that module runs from.  With TID, what hpctl's safe switch needs: the
+ * thread it must leave running, and the code a package replacing the patch takes out of use.
  * POLICY: which packages the process applies (runtime/trust.h): "policy unsigned-accepted",
  * "policy signed-by N KEYID..." (N trusted keys, each id 16 hex digits), or "policy refuses-all
  * REASON" (the policy cannot be read, so no package is applied).

@@ -886,6 +886,26 @@ int hp_status(struct hp_patch_status *out, size_t max)
 	return n;
 }
 
+int hp_patch_code(size_t i, uintptr_t *start, uintptr_t *end)
+{
+	int rc = -1;
+	pthread_mutex_lock(&registry.lock);
+	const struct patch *p = i < registry.patch_count ? &registry.patches[i] : NULL;
+	/* Its first function's slot leads into the mapping; every function of the module's patch
+	 * runs from that one mapping (map_module). */
+	uintptr_t target = p && p->site_count ? (uintptr_t)*registry.sites[p->sites[0]].code.slot : 0;
+	for (size_t k = 0; target && k < registry.mapping_count && rc; k++) {
+		uintptr_t base = (uintptr_t)registry.mappings[k].base;
+		if (target >= base && target < base + registry.mappings[k].size) {
+			*start = base;
+			*end = base + registry.mappings[k].size;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&registry.lock);
+	return rc;
+}
+
 const char *hp_strerror(int error)
 {
 	switch (error < 0 ? -error : error) {

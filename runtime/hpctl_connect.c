@@ -96,6 +96,10 @@ int hp_ctl_stopped(char state)
 static int check_running(pid_t pid)
 {
 	char state = hp_ctl_process_state(pid);
+	/* Stopped by this hpctl (the safe switch, hpctl_safe.c): its runtime's thread still runs. */
+	long long tracer;
+	if (state == 't' && status_numbers(pid, "TracerPid", HP_PID_MAX, &tracer, 1) == 1 && tracer == getpid())
+		return 0;
 	if (hp_ctl_stopped(state)) {
 		hp_ctl_error("process %d is stopped (state %c): continue it (kill -CONT %d) and try again\n",
 		        (int)pid, state, (int)pid);

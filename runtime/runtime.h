@@ -30,6 +30,12 @@ struct hp_mapping {
 	int unwind_registered;
 };
 
+/* Where the code of live patch entry i (the i-th of those hp_status lists) runs from: the
+ * mapping its functions are in, code and data, as [*start, *end).  For hpctl's safe switch
+ * (control.h), which must know whether a thread is inside code a package takes out of use.
+ * Returns 0, or -1 when there is no such entry. */
+int hp_patch_code(size_t i, uintptr_t *start, uintptr_t *end);
+
 /* Finds the loaded module with that GNU build-id.  Returns 0 or -HP_E_MODULE. */
 int hp_find_module(const uint8_t *build_id, size_t size, struct hp_loaded *out);
 
