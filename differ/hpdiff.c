@@ -429,10 +429,12 @@ int main(int argc, char **argv)
 		}
 		refusals += p->d->refusals;
 		changed += p->d->changed;
-		/* A package nothing can apply: the running program has no control channel. */
+		/* The running program has no control channel: hpctl must load the runtime with ptrace,
+		 * which production hosts often forbid. */
 		if (p->d->out.redirect_count && om->elf.is_program && hp_elf_has_runtime(&om->elf) == 0)
 			fprintf(stderr, "hpdiff: warning: %s has no hotpatch runtime linked (no hp_control_start, no "
-			        "libhotpatch.so needed): hpctl cannot apply the package to it; link it with -lhotpatch\n",
+			        "libhotpatch.so needed): hpctl apply must load it with ptrace, which needs root or the "
+			        "process's own user where ptrace is allowed; link it with -lhotpatch\n",
 			        om->elf.path);
 	}
 	if (!pairs) {

@@ -221,11 +221,13 @@ static int dump_elf(struct hp_elf *e, void *arg)
 	else
 		print_table(c->d, e, &m);
 	hp_meta_free(&m);
-	/* Patchable code, but nothing in the process to patch it: hpctl would find no runtime. */
+	/* Patchable code, but nothing in the process to patch it: hpctl must load the runtime with
+	 * ptrace, which production hosts often forbid. */
 	if (c->d->prologues && e->is_program && hp_elf_has_runtime(e) == 0) {
 		fflush(stdout);
 		fprintf(stderr, "hpdump: %s: warning: built with the plugin but no hotpatch runtime is linked "
-		        "(no hp_control_start, no libhotpatch.so needed): hpctl cannot patch it; link with -lhotpatch\n",
+		        "(no hp_control_start, no libhotpatch.so needed): hpctl apply must load it with ptrace; link "
+		        "with -lhotpatch\n",
 		        e->path);
 	}
 	return 0;
