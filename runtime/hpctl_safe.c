@@ -406,7 +406,7 @@ int hp_ctl_safe_request(pid_t pid, const char *line, int fd, const char *package
 		clock_gettime(CLOCK_MONOTONIC, &stop0);
 		struct hp_world *world = hp_world_stop(pid, plan.serving, &denied, why, sizeof why);
 		if (!world) {
-			hp_ctl_error("process %d: %s", (int)pid, why);
+			hp_ctl_error("cannot switch safely: %s", why);
 			rc = denied ? HP_CTL_DENIED : HP_CTL_ERROR;
 			break;
 		}
