@@ -1,9 +1,13 @@
 # Hotpatch.cmake — the functions find_package(Hotpatch) gives a project:
-#   hotpatch_target(<target> [TRUST <key.pub>...] [TRUST_FILE <absolute path>])
+#   hotpatch_target(<target> [TRUST <key.pub>...] [TRUST_FILE <absolute path>]
+#                   [ENTRY atomic-site|padding-only])
 #                               build <target> patchable: the plugin, a GNU build-id, the runtime;
 #                               with TRUST/TRUST_FILE (an executable), it applies only packages
 #                               signed by those keys, or the keys that file holds when it starts
-#                               (docs/signing.md)
+#                               (docs/signing.md); ENTRY padding-only: no executed no-op at
+#                               function entries, and functions starting with a 1-byte instruction
+#                               patchable only with every thread stopped (docs/design.md, "The
+#                               prologue")
 #   hotpatch_package(<name> BASELINE <dir> TARGETS <targets...> OUTPUT <file.hp>
 #                    [SIGN <key.secret>] [SEQUENCE <n>])
 #                               a custom target that runs hpdiff between a kept baseline build
@@ -77,10 +81,22 @@ ${keys}${path}};
 endfunction()
 
 function(hotpatch_target target)
-  cmake_parse_arguments(PARSE_ARGV 1 HP "" "TRUST_FILE" "TRUST")
+  cmake_parse_arguments(PARSE_ARGV 1 HP "" "TRUST_FILE;ENTRY" "TRUST")
   if(HP_UNPARSED_ARGUMENTS)
-    message(FATAL_ERROR " hotpatch_target(${target} [TRUST <key.pub>...] [TRUST_FILE <path>]): "
-                        "unexpected ${HP_UNPARSED_ARGUMENTS}")
+    message(FATAL_ERROR " hotpatch_target(${target} [TRUST <key.pub>...] [TRUST_FILE <path>] "
+                        "[ENTRY atomic-site|padding-only]): unexpected ${HP_UNPARSED_ARGUMENTS}")
+  endif()
+  # The layout of every function's entry (plugin/plugin.h, enum hp_entry_mode); the plugin is
+  # told only when it is not the default, so that a target's command lines stay as they were.
+  set(entry_option "")
+  if(DEFINED HP_ENTRY OR "ENTRY" IN_LIST HP_KEYWORDS_MISSING_VALUES)
+    if(NOT HP_ENTRY STREQUAL "atomic-site" AND NOT HP_ENTRY STREQUAL "padding-only")
+      message(FATAL_ERROR " hotpatch_target(${target} ENTRY ${HP_ENTRY}): ENTRY is atomic-site (the default) "
+                          "or padding-only")
+    endif()
+    if(HP_ENTRY STREQUAL "padding-only")
+      set(entry_option "-fplugin-arg-hotpatch-entry=padding-only")
+    endif()
   endif()
   _hotpatch_check_compiler()
   get_target_property(type ${target} TYPE)
@@ -106,7 +122,7 @@ function(hotpatch_target target)
   endif()
   # Source identities relative to the project: two checkouts of it build the same identities.
   target_compile_options(${target} PRIVATE "-fplugin=${HOTPATCH_PLUGIN}"
-                         "-fplugin-arg-hotpatch-root=${PROJECT_SOURCE_DIR}")
+                         "-fplugin-arg-hotpatch-root=${PROJECT_SOURCE_DIR}" ${entry_option})
   if(type STREQUAL "EXECUTABLE" OR type STREQUAL "SHARED_LIBRARY" OR type STREQUAL "MODULE_LIBRARY")
     target_link_options(${target} PRIVATE "LINKER:--build-id")
   endif()

@@ -91,7 +91,12 @@ struct hp_pkg_redirect {
 enum {
 	HP_REDIRECT_RECURSIVE = 1u << 0,    /* calls itself: old frames may stay live longer */
 	HP_REDIRECT_VARIADIC = 1u << 1,
+	/* The old entry's first instruction is shorter than the site (built with the plugin's
+	 * entry=padding-only: contract/site.h, needs_stopped_world): the runtime switches it only
+	 * with every other thread stopped outside the site. */
+	HP_REDIRECT_STOPPED_WORLD = 1u << 2,
 };
+#define HP_REDIRECT_KNOWN (HP_REDIRECT_RECURSIVE | HP_REDIRECT_VARIADIC | HP_REDIRECT_STOPPED_WORLD)
 
 /* A symbol the package needs from the process, resolved by name at apply time the way the
  * dynamic linker would (libc functions the old build never called, copy-relocated data). */

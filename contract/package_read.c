@@ -276,6 +276,9 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_
 			return bad(err, err_size, "module %u: redirect %u: new code outside segment text", index, i);
 		if (r.old_offset < HP_SITE_PADDING)
 			return bad(err, err_size, "module %u: redirect %u: bad function offset", index, i);
+		if (r.flags & ~HP_REDIRECT_KNOWN)
+			return bad(err, err_size, "module %u: redirect %u: unknown flags 0x%x", index, i,
+			           r.flags & ~HP_REDIRECT_KNOWN);
 	}
 	for (uint32_t i = 0; i < m.import_count; i++) {
 		struct hp_pkg_import im;

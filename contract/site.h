@@ -9,6 +9,12 @@
  *     runtime turns, in one atomic store, into a short jump back into the padding;
  *   - functions aligned to HP_SITE_ALIGN, so that the site never straddles an aligned block that
  *     one store can change for every thread at once.
+ * The plugin makes the first instruction at least HP_SITE_SIZE bytes long, so that no thread can
+ * be inside the site when it is switched.  Built with -fplugin-arg-hotpatch-entry=padding-only it
+ * does not (that costs an executed no-op before each short first instruction), and a site whose
+ * first instruction is shorter can be switched only while every other thread is stopped outside
+ * it: hp_site_inspect says so (needs_stopped_world), the package carries it
+ * (HP_REDIRECT_STOPPED_WORLD), and the runtime holds to it.
  * One implementation file per architecture provides the functions below (site_x86_64.c today);
  * another architecture adds its own file and its constants here, nothing else. */
 #ifndef HP_SITE_H
@@ -41,11 +47,17 @@ struct hp_site {
 	uint32_t offset;           /* from the symbol: 0, or past the branch-target marker */
 	uint8_t bytes[HP_SITE_SIZE]; /* found at the site: what a patch must find and restore */
 	const char *problem;       /* NULL when patchable; otherwise why not */
+	/* Patchable, but its first instruction is shorter than the site: a thread that has run it
+	 * and not the next would, once the site is switched, resume inside the new jump.  So it may
+	 * be switched (either way) only while every thread but the writer is stopped and none has
+	 * its next instruction strictly inside the site (past its first byte, before its end). */
+	int needs_stopped_world;
 };
 
 /* bytes: up to HP_SITE_SPAN bytes (len) starting HP_SITE_PADDING before the symbol; address:
  * the symbol's address (or section offset in an object, whose text sections are aligned to
- * HP_SITE_ALIGN).  Checks the site the way the runtime will rely on it. */
+ * HP_SITE_ALIGN).  Checks the site the way the runtime will rely on it: problem, or how it may
+ * be switched (needs_stopped_world). */
 void hp_site_inspect(const uint8_t *bytes, size_t len, uint64_t address, struct hp_site *out);
 
 /* The padding's jump through a slot, as HP_SLOT_JUMP_SIZE bytes: from_end is the address right

@@ -7,7 +7,8 @@
 static const uint8_t endbr64[HP_SITE_MARKER_SIZE] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
 /* One-byte instructions a compiler puts first in a function; overwriting two bytes there
- * would tear the next instruction under a thread that has just executed the first. */
+ * would tear the next instruction under a thread that has just executed the first, unless every
+ * thread is stopped elsewhere (site.h, needs_stopped_world). */
 static int is_one_byte_instruction(uint8_t op)
 {
 	return (op >= 0x50 && op <= 0x5f) || (op >= 0x90 && op <= 0x99) || op == 0x9c ||
@@ -35,8 +36,8 @@ void hp_site_inspect(const uint8_t *bytes, size_t len, uint64_t address, struct 
 	uint64_t site = address + out->offset;
 	if (site / HP_SITE_ALIGN != (site + HP_SITE_SIZE - 1) / HP_SITE_ALIGN)
 		out->problem = "entry site straddles a 16-byte boundary";
-	else if (is_one_byte_instruction(out->bytes[0]))
-		out->problem = "first instruction is shorter than 2 bytes";
+	else
+		out->needs_stopped_world = is_one_byte_instruction(out->bytes[0]);
 }
 
 void hp_site_slot_jump(uint64_t from_end, uint64_t slot, uint8_t out[HP_SLOT_JUMP_SIZE])

@@ -47,7 +47,8 @@ static const char *prologue_text(struct hp_elf *e, const struct hp_rec *r, char 
 	if (p.problem)
 		snprintf(buf, 96, "BAD: %s", p.problem);
 	else
-		snprintf(buf, 96, "+%u:%02x%02x", p.offset, p.bytes[0], p.bytes[1]);
+		snprintf(buf, 96, "+%u:%02x%02x%s", p.offset, p.bytes[0], p.bytes[1],
+		         p.needs_stopped_world ? " stopped" : "");
 	return buf;
 }
 
@@ -69,7 +70,7 @@ static void print_table(struct dump *d, struct hp_elf *e, const struct hp_meta *
 		       tu->flags & HP_META_TU_NO_LAYOUTS ? " [no-layouts]" : "", tu->producer, tu->triple,
 		       tu->options);
 		printf("  %-8s  %-8s  %-32s  %-22s  %s%s\n", "KIND", "LINKAGE", "FINGERPRINT", "FLAGS",
-		       d->prologues ? "SITE          " : "", "NAME");
+		       d->prologues ? "SITE            " : "", "NAME");
 		for (size_t i = 0; i < tu->record_count; i++) {
 			const struct hp_rec *r = &tu->records[i];
 			hp_hex(r->fingerprint, 16, fp);
@@ -82,7 +83,7 @@ static void print_table(struct dump *d, struct hp_elf *e, const struct hp_meta *
 			if (d->prologues) {
 				const char *text = prologue_text(e, r, pro);
 				d->unpatchable += !strncmp(text, "BAD", 3);
-				printf("%-14s", text);
+				printf("%-16s", text);
 			}
 			printf("%s\n", r->name);
 			if (!d->verbose)
@@ -303,15 +304,17 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 				printf("%s{\"function\":", r ? "," : "");
 				hp_json_string(rd.name);
 				printf(",\"old_offset\":%llu,\"new_offset\":%u,\"site\":%u,\"expected\":\"%s\","
-				       "\"recursive\":%s,\"variadic\":%s}",
+				       "\"recursive\":%s,\"variadic\":%s,\"stopped_world\":%s}",
 				       (unsigned long long)rd.old_offset, rd.new_offset, rd.site_offset, h,
 				       rd.flags & HP_REDIRECT_RECURSIVE ? "true" : "false",
-				       rd.flags & HP_REDIRECT_VARIADIC ? "true" : "false");
+				       rd.flags & HP_REDIRECT_VARIADIC ? "true" : "false",
+				       rd.flags & HP_REDIRECT_STOPPED_WORLD ? "true" : "false");
 			} else {
-				printf("  redirect  %-28s old +0x%llx -> text +0x%x  (site +%u, expects %s)%s%s\n",
+				printf("  redirect  %-28s old +0x%llx -> text +0x%x  (site +%u, expects %s)%s%s%s\n",
 				       rd.name, (unsigned long long)rd.old_offset, rd.new_offset, rd.site_offset, h,
 				       rd.flags & HP_REDIRECT_RECURSIVE ? " recursive" : "",
-				       rd.flags & HP_REDIRECT_VARIADIC ? " variadic" : "");
+				       rd.flags & HP_REDIRECT_VARIADIC ? " variadic" : "",
+				       rd.flags & HP_REDIRECT_STOPPED_WORLD ? " stopped-world" : "");
 			}
 		}
 		if (d->json) {
@@ -413,7 +416,8 @@ static void usage(FILE *out)
 	             "  --json       one JSON array for machines\n"
 	             "  --verbose    also source and layout fingerprints, types used and calls;\n"
 	             "               for packages, every relocation\n"
-	             "  --prologues  check each function's patch site in the file (exit 2 if any is bad)\n");
+	             "  --prologues  check each function's patch site in the file (exit 2 if any is bad;\n"
+	             "               \"stopped\": patchable only with every thread stopped)\n");
 }
 
 int main(int argc, char **argv)

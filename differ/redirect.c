@@ -69,11 +69,15 @@ static int redirect_one(struct ctx *c, struct entity *e)
 		rd.flags |= HP_REDIRECT_RECURSIVE;
 	if (e->new->flags & HP_META_VARIADIC)
 		rd.flags |= HP_REDIRECT_VARIADIC;
+	if (p.needs_stopped_world)
+		rd.flags |= HP_REDIRECT_STOPPED_WORLD;
 	PUSH(c->d->out.redirects, c->d->out.redirect_count, rd);
 	c->d->out.redirect_names = hp_xrealloc(c->d->out.redirect_names, c->d->out.redirect_count * sizeof(char *));
 	c->d->out.redirect_names[c->d->out.redirect_count - 1] = hp_xstrdup(e->name);
 	c->d->changed++;
-	hp_note(c, "function", e->name, hp_unit_of(e), HP_VERDICT_PATCHED, k->size, "%s", e->why);
+	hp_note(c, "function", e->name, hp_unit_of(e), HP_VERDICT_PATCHED, k->size, "%s%s", e->why,
+	        p.needs_stopped_world ? "; its entry starts with a 1-byte instruction (entry=padding-only): it is "
+	                                "switched only with every thread stopped (hpctl apply --safe)" : "");
 	return 0;
 }
 

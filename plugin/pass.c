@@ -146,16 +146,21 @@ static int is_excluded(struct finish *f, LLVMValueRef fn, const char *name)
 /* The patchable prologue (contract/site.h; docs/design.md, "The prologue"): padding before the
  * symbol, a first instruction at least as long as the site, which the runtime overwrites with a
  * short jump into the padding, and an alignment that keeps the site inside one aligned block
- * (the padding starts the block; on x86-64 the site sits at offset 8, or 12 after endbr64). */
+ * (the padding starts the block; on x86-64 the site sits at offset 8, or 12 after endbr64).
+ * With entry=padding-only the first instruction is left as it is (no prologue-short-redirect):
+ * the site is then whatever the code starts with (plugin.h, enum hp_entry_mode). */
 static void add_prologue(struct finish *f, LLVMValueRef fn)
 {
 	static const struct { const char *key, *value; } attrs[] = {
-		{ "patchable-function", "prologue-short-redirect" },
 		{ "patchable-function-prefix", HP_SITE_TEXT(HP_SITE_PADDING) },
+		{ "patchable-function", "prologue-short-redirect" },
 	};
+	size_t count = sizeof attrs / sizeof *attrs;
+	if (f->options->entry == HP_ENTRY_PADDING_ONLY)
+		count = 1;  /* the padding alone */
 	LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "patchable-function-entry",
 	                                 (unsigned)strlen("patchable-function-entry"));
-	for (size_t i = 0; i < sizeof attrs / sizeof *attrs; i++)
+	for (size_t i = 0; i < count; i++)
 		LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
 		                        LLVMCreateStringAttribute(f->ctx, attrs[i].key, (unsigned)strlen(attrs[i].key),
 		                                                  attrs[i].value, (unsigned)strlen(attrs[i].value)));

@@ -12,11 +12,24 @@
 extern "C" {
 #endif
 
+/* What the plugin lays out at every function's entry (-fplugin-arg-hotpatch-entry=; contract/site.h,
+ * docs/design.md "The prologue"). */
+enum hp_entry_mode {
+	/* entry=atomic-site, the default: the padding, and a first instruction at least as long as
+	 * the site (LLVM puts a 2-byte no-op before a shorter one), so that any function can be
+	 * switched while the program runs. */
+	HP_ENTRY_ATOMIC_SITE = 0,
+	/* entry=padding-only: the padding alone, no executed no-op; a function whose first
+	 * instruction is 1 byte long can then be switched only with every thread stopped. */
+	HP_ENTRY_PADDING_ONLY = 1,
+};
+
 /* Settings from -fplugin-arg-hotpatch-KEY=VALUE. */
 struct hp_plugin_options {
 	const char *root;             /* project root for source identities; NULL: derive */
 	const char *const *exclude;   /* functions that must keep no patchable prologue */
 	size_t exclude_count;
+	int entry;                    /* enum hp_entry_mode */
 };
 
 /* A struct or union as the source declares it. */

@@ -110,10 +110,25 @@ protected:
             Facts->Exclude.push_back(Value.substr(I, Comma - I));
           I = Comma + 1;
         }
+      } else if (Key == "entry") {
+        // plugin.h, enum hp_entry_mode: what each layout costs and what it allows.
+        if (Value == "atomic-site") {
+          Facts->Entry = HP_ENTRY_ATOMIC_SITE;
+        } else if (Value == "padding-only") {
+          Facts->Entry = HP_ENTRY_PADDING_ONLY;
+        } else {
+          D.Report(D.getCustomDiagID(DiagnosticsEngine::Error,
+                                     "hotpatch: entry='%0': expected atomic-site (the default: every "
+                                     "function switchable while the program runs) or padding-only (no "
+                                     "executed no-op; functions starting with a 1-byte instruction "
+                                     "switchable only with every thread stopped)"))
+              << Value;
+          return false;
+        }
       } else {
         D.Report(D.getCustomDiagID(DiagnosticsEngine::Error,
-                                   "hotpatch: unknown plugin argument '%0' "
-                                   "(known: root=DIR, exclude=NAME[,NAME...], version)"))
+                                   "hotpatch: unknown plugin argument '%0' (known: root=DIR, "
+                                   "exclude=NAME[,NAME...], entry=atomic-site|padding-only, version)"))
             << Arg;
         return false;
       }
@@ -135,6 +150,11 @@ protected:
     Facts->MainFile = In.isFile() ? In.getFile().str() : "<stdin>";
     Facts->Producer = getClangFullVersion();
     Facts->Options = describeOptions(CI);
+    // The entry layout shapes every function's code: a unit built one way is not compared with
+    // one built the other (hpdiff refuses units whose options differ).  The default adds
+    // nothing, so that units built before the option existed keep their options.
+    if (Facts->Entry == HP_ENTRY_PADDING_ONLY)
+      Facts->Options += " hotpatch-entry=padding-only";
     Facts->view();
     if (In.isFile())
       mapPathsToRoot(CI, Facts->MainFile, Facts->Root);

@@ -24,6 +24,7 @@ namespace hotpatch {
 struct SourceFacts {
   std::string MainFile, Producer, Options, Root;
   uint32_t TUFlags = 0;
+  int Entry = HP_ENTRY_ATOMIC_SITE;  // enum hp_entry_mode
   std::vector<std::string> Exclude;
   std::vector<std::string> TypeNames;
   std::vector<hp_source_type> Types;
@@ -49,7 +50,7 @@ struct SourceFacts {
     ExcludeC.clear();
     for (auto &E : Exclude)
       ExcludeC.push_back(E.c_str());
-    OptionsC = {Root.empty() ? nullptr : Root.c_str(), ExcludeC.data(), ExcludeC.size()};
+    OptionsC = {Root.empty() ? nullptr : Root.c_str(), ExcludeC.data(), ExcludeC.size(), Entry};
     for (size_t I = 0; I < Types.size(); ++I)
       Types[I].name = TypeNames[I].c_str();
     DeclsC.clear();

@@ -70,4 +70,22 @@ int hp_apply_as(const void *package, size_t size, unsigned flags, const struct h
                 struct hp_module_result *results, size_t max, size_t *result_count);
 int hp_revert_as(int id, const struct hp_requester *who);
 
+/* hp_apply_as and hp_revert_as (which are these with world_stopped 0), for the apply and revert
+ * made in a stopped world (hpctl apply --safe): the only calls that may write a site whose first
+ * instruction is shorter than the site (contract/site.h, needs_stopped_world; packages mark its
+ * redirect HP_REDIRECT_STOPPED_WORLD), which code built with -fplugin-arg-hotpatch-entry=padding-only
+ * has.  Without a stopped world such an apply or revert is refused (HP_E_STOPPED_WORLD), nothing
+ * written; replacing a live patch only retargets the sites both redirect (no code written), so
+ * only the sites it adds or gives back count.
+ *
+ * world_stopped 1 is the caller's promise, which the runtime cannot check: while the call runs,
+ * every thread of the process but the calling one is stopped, and no stopped thread will resume
+ * strictly inside a site (at an address past a site's first byte and before its end: on x86-64,
+ * entry + site offset + 1).  That holds for the address a thread resumes at and for any address
+ * it will return to without passing the entry again: a thread stopped in a signal handler that
+ * interrupted it there would resume inside the new jump at sigreturn. */
+int hp_apply_world(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
+                   int world_stopped, struct hp_module_result *results, size_t max, size_t *result_count);
+int hp_revert_world(int id, const struct hp_requester *who, int world_stopped);
+
 #endif

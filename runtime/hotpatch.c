@@ -244,9 +244,22 @@ static struct patch *patch_of_module(uintptr_t base, const struct hp_package_mod
 	return NULL;
 }
 
+/* The refusal of a site that needs a stopped world (site.h) outside one. */
+static int refuse_outside_stopped_world(const struct incoming *in, const char *fn, int revert)
+{
+	return fail(HP_E_STOPPED_WORLD, "module %s: function %s starts with a 1-byte instruction (built with entry=padding-only): "
+	            "it can be switched %sonly with every thread stopped: use hpctl %s --safe; nothing was written",
+	            in->mod.path, fn, revert ? "back " : "", revert ? "revert" : "apply");
+}
+
 /* Phase 1, for every module before anything else: find it (a module not loaded here is
- * skipped), and check every entry holds the bytes the package expects.  Allocates nothing. */
-static int verify_module(const struct hp_package *pkg, uint32_t index, struct incoming *in, unsigned flags)
+ * skipped), and check every entry holds the bytes the package expects, and that every site the
+ * apply writes may be written now: one that needs a stopped world (site.h) only when the world
+ * is stopped.  A site the replaced patch redirects already is only retargeted (one store into its
+ * slot, no code written); one it redirects and this package does not is restored.  Allocates
+ * nothing. */
+static int verify_module(const struct hp_package *pkg, uint32_t index, struct incoming *in, unsigned flags,
+                         int world_stopped)
 {
 	in->m = &pkg->modules[index];
 	in->name = in->m->name;
@@ -291,13 +304,30 @@ static int verify_module(const struct hp_package *pkg, uint32_t index, struct in
 		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
 		char why[200];
-		if (hp_patch_site_check(in->mod.base, entry, r.site_offset, s && s->patch ? &s->code : NULL, why, sizeof why))
+		int stopped_world = 0;
+		if (hp_patch_site_check(in->mod.base, entry, r.site_offset, s && s->patch ? &s->code : NULL, &stopped_world,
+		                        why, sizeof why))
 			return fail(HP_E_PACKAGE, "module %s: function %s is not a patch site: %s", in->mod.path, fn, why);
 		if (s && s->patch && s->patch != in->replaced)
 			return fail(HP_E_CONFLICT, "module %s: %s is redirected by patch %d", in->mod.path, fn, s->patch);
 		if (!hp_patch_site_holds(entry, s && s->patch ? &s->code : NULL, r.expected, r.expected_size))
 			return fail(HP_E_MISMATCH, "module %s: %s does not hold the bytes the package expects "
 			            "(another build, or changed by someone else)", in->mod.path, fn);
+		/* The package's word or the code's: either one asks for a stopped world. */
+		if ((stopped_world || (r.flags & HP_REDIRECT_STOPPED_WORLD)) && !world_stopped && !(s && s->patch))
+			return refuse_outside_stopped_world(in, fn, 0);
+	}
+	for (size_t k = 0; live && !world_stopped && k < live->site_count; k++) {
+		const struct hp_patch_site *code = &registry.sites[live->sites[k]].code;
+		int kept = 0;
+		for (uint32_t i = 0; i < in->m->redirect_count && !kept; i++)
+			kept = in->mod.base + (uintptr_t)in->m->redirects[i].old_offset == code->entry;
+		if (!kept && code->needs_stopped_world) {
+			char fn[64];
+			snprintf(fn, sizeof fn, "at +%#lx (of patch %d, which this package replaces)",
+			         (unsigned long)(code->entry - in->mod.base), live->status.id);
+			return refuse_outside_stopped_world(in, fn, 1);
+		}
 	}
 	return 0;
 }
@@ -577,6 +607,12 @@ static void record_applied(const struct hp_requester *who, const struct hp_packa
 int hp_apply_as(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
                 struct hp_module_result *results, size_t max, size_t *result_count)
 {
+	return hp_apply_world(package, size, flags, who, 0, results, max, result_count);
+}
+
+int hp_apply_world(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
+                   int world_stopped, struct hp_module_result *results, size_t max, size_t *result_count)
+{
 	char why[300];
 	pthread_mutex_lock(&registry.lock);
 	struct hp_package *pkg = NULL;
@@ -623,7 +659,7 @@ int hp_apply_as(const void *package, size_t size, unsigned flags, const struct h
 	int id = registry.next_id;
 	const size_t sites_before = registry.site_count, pages_before = registry.page_count;
 	for (uint32_t i = 0; i < count && !rc; i++)
-		rc = verify_module(pkg, i, &in[i], flags);
+		rc = verify_module(pkg, i, &in[i], flags, world_stopped);
 	for (uint32_t i = 0; i < count && !rc; i++)
 		loaded += (uint32_t)in[i].loaded;
 	if (!rc && !loaded) {
@@ -815,6 +851,11 @@ int hp_revert(int id)
 
 int hp_revert_as(int id, const struct hp_requester *who)
 {
+	return hp_revert_world(id, who, 0);
+}
+
+int hp_revert_world(int id, const struct hp_requester *who, int world_stopped)
+{
 	pthread_mutex_lock(&registry.lock);
 	int rc = 0;
 	if (id == 0)  /* the newest: the highest id live */
@@ -842,6 +883,21 @@ int hp_revert_as(int id, const struct hp_requester *who)
 	if (rc) {
 		forget_skipped();
 		goto out;
+	}
+	/* Sites that need a stopped world (site.h) are restored only in one: checked for every
+	 * module before any is written. */
+	for (size_t i = 0; i < registry.patch_count && !world_stopped; i++) {
+		const struct patch *p = &registry.patches[i];
+		for (size_t k = 0; p->status.id == id && k < p->site_count; k++) {
+			const struct hp_patch_site *code = &registry.sites[p->sites[k]].code;
+			if (code->needs_stopped_world) {
+				rc = fail(HP_E_STOPPED_WORLD, "patch %d cannot be reverted: module %s: the function at +%#lx starts "
+				          "with a 1-byte instruction (built with entry=padding-only): it can be switched back only "
+				          "with every thread stopped: use hpctl revert --safe; nothing was written", id,
+				          p->status.module, (unsigned long)(code->entry - p->module_base));
+				goto out;
+			}
+		}
 	}
 	/* Every module the patch redirects. */
 	struct patch *p;
@@ -921,6 +977,7 @@ const char *hp_strerror(int error)
 	case HP_E_CONFLICT: return "another live patch redirects one of the functions";
 	case HP_E_UNTRUSTED: return "the package is not signed by a key this process trusts";
 	case HP_E_DOWNGRADE: return "the package is older than the live patch it would replace";
+	case HP_E_STOPPED_WORLD: return "a function can be switched only with every thread stopped";
 	default: return "unknown error";
 	}
 }

@@ -30,6 +30,8 @@ enum hp_error {
 	HP_E_UNTRUSTED,     /* this process has a trust policy, and the package is unsigned, signed
 	                       by a key it does not trust, or changed since it was signed */
 	HP_E_DOWNGRADE,     /* the package's sequence is lower than the live patch's it would replace */
+	HP_E_STOPPED_WORLD, /* a function's entry (code built with the plugin's entry=padding-only) can
+	                       be switched only with every thread stopped (hpctl apply --safe) */
 };
 
 /* Applies a package (the bytes of a .hp file; the library keeps what it needs).  A package made

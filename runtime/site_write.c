@@ -120,8 +120,9 @@ static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 int hp_patch_site_check(uintptr_t base, uintptr_t entry, unsigned site_offset, const struct hp_patch_site *redirected,
-                        char *why, size_t why_size)
+                        int *needs_stopped_world, char *why, size_t why_size)
 {
+	*needs_stopped_world = 0;
 	const uintptr_t start = entry - HP_SITE_PADDING, end = entry + site_offset + HP_SITE_SIZE;
 	if (site_offset > HP_SITE_MARKER_SIZE || entry < HP_SITE_PADDING || end < entry) {
 		snprintf(why, why_size, "no patch site can be at %#lx (site +%u)", (unsigned long)entry, site_offset);
@@ -158,6 +159,7 @@ int hp_patch_site_check(uintptr_t base, uintptr_t entry, unsigned site_offset, c
 		         (unsigned)site.offset);
 		return -1;
 	}
+	*needs_stopped_world = site.needs_stopped_world;
 	return 0;
 }
 
@@ -174,6 +176,10 @@ void hp_patch_site_init(struct hp_patch_site *s, uintptr_t entry, unsigned site_
 	s->site_offset = (uint8_t)site_offset;
 	s->slot = slot;
 	memcpy(s->original, (const void *)(entry - HP_SITE_PADDING), HP_SITE_PADDING + site_offset + HP_SITE_SIZE);
+	/* The bytes were checked (hp_patch_site_check) before the registry takes the entry. */
+	struct hp_site site;
+	hp_site_inspect(s->original, HP_SITE_PADDING + site_offset + HP_SITE_SIZE, entry, &site);
+	s->needs_stopped_world = site.needs_stopped_world;
 }
 
 uintptr_t hp_patch_site_retarget(struct hp_patch_site *s, uintptr_t target)

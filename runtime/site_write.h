@@ -22,6 +22,8 @@ struct hp_patch_site {
 	uint8_t site_offset;          /* of the site past the symbol: 0, or after a branch-target marker */
 	uint8_t original[HP_SITE_SPAN];  /* padding, marker if any, site: as found */
 	uint64_t *slot;               /* where its padding jump reads the target */
+	int needs_stopped_world;      /* its first instruction is shorter than the site (site.h):
+	                                 redirected and restored only with every thread stopped */
 };
 
 /* Whether the entry at entry, in the module loaded at base, is a patch site the runtime may
@@ -29,17 +31,19 @@ struct hp_patch_site {
  * with its prefix) aligned to HP_SITE_ALIGN, padding and site inside one executable PT_LOAD
  * segment of that module (dl_iterate_phdr), and hp_site_inspect's checks passed on its bytes
  * (the live ones, or for an entry already redirected the ones it held before), with the site
- * where the package puts it.  Returns 0, or -1 with why
- * (lowercase, no function name) in why. */
+ * where the package puts it.  Returns 0 and in *needs_stopped_world whether the site may be
+ * written only with every thread stopped (site.h), or -1 with why (lowercase, no function name)
+ * in why. */
 int hp_patch_site_check(uintptr_t base, uintptr_t entry, unsigned site_offset, const struct hp_patch_site *redirected,
-                        char *why, size_t why_size);
+                        int *needs_stopped_world, char *why, size_t why_size);
 
 /* Whether the entry holds the size bytes expected, from the padding's start: the bytes in the
  * code now, or for an entry already redirected (redirected, else NULL), what it held before. */
 int hp_patch_site_holds(uintptr_t entry, const struct hp_patch_site *redirected, const uint8_t *expected,
                         size_t size);
 
-/* Takes an entry not yet redirected: records its bytes and the slot it will jump through. */
+/* Takes an entry not yet redirected: records its bytes, whether it needs a stopped world, and
+ * the slot it will jump through. */
 void hp_patch_site_init(struct hp_patch_site *s, uintptr_t entry, unsigned site_offset, uint64_t *slot);
 
 /* Points the entry's slot at target with one atomic store; returns what it held. */
