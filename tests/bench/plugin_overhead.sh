@@ -15,10 +15,12 @@
 #  - size: the sum of the sections named .text* in both objects (the plugin puts each function in
 #    its own section, and the padding between those sections is only added by linking, so the
 #    linked workload's .text is reported as well).
-#  - run time: sqlite_workload (tests/bench/sqlite_workload.c) built at -O2 three ways, plain,
-#    -fpatchable-function-entry=10,8 (executed 2-byte NOP at every entry) and with the plugin (the
-#    first instruction is the patch site), run under callgrind, whose instruction counts (Ir) are
-#    deterministic.  The timed objects are reused for the plain and plugin workloads.
+#  - run time: sqlite_workload (tests/bench/sqlite_workload.c) built at -O2 four ways, plain,
+#    -fpatchable-function-entry=10,8 (executed 2-byte NOP at every entry), with the plugin (the
+#    first instruction is the patch site, a 2-byte NOP added before a 1-byte one) and with the
+#    plugin's entry=padding-only (padding alone, nothing added at the entry), run under callgrind,
+#    whose instruction counts (Ir) are deterministic.  The timed objects are reused for the plain
+#    and plugin workloads.
 #
 # The report goes to stdout and, as JSON, to BUILD_DIR/bench/plugin_overhead.json; progress, objects,
 # compiler logs and callgrind profiles stay in BUILD_DIR/bench/plugin_overhead/.
@@ -120,13 +122,33 @@ fi
 note "building sqlite_workload with -fpatchable-function-entry=10,8"
 t=$(compile nop -fpatchable-function-entry=10,8)
 note "  (${t} s)"
+note "building sqlite_workload with the plugin's entry=padding-only"
+t=$(compile padding "-fplugin=$plugin" -fplugin-arg-hotpatch-entry=padding-only)
+note "  (${t} s)"
 
-variants=(plain nop plugin)
-declare -A vflags=([plain]="" [nop]="-fpatchable-function-entry=10,8" [plugin]="-fplugin=$plugin")
+# The padding-only object's sites: how many start with a 1-byte instruction (hpdump marks them
+# "stopped": switched only with every thread stopped), and none may be an added 2-byte NOP.
+padding_ok=0 padding_stopped=0 padding_nop=0 padding_note="hpdump not built"
+if [[ -x $hpdump ]]; then
+	rc=0
+	"$hpdump" --prologues "$work/sqlite3-padding.o" >"$work/prologues-padding.txt" 2>&1 || rc=$?
+	padding_ok=$(grep -cE '^  function .* \+[0-9]+:[0-9a-f]{4} ' "$work/prologues-padding.txt" || true)
+	padding_stopped=$(grep -cE '^  function .* \+[0-9]+:[0-9a-f]{4} stopped ' "$work/prologues-padding.txt" || true)
+	padding_nop=$(grep -cE '^  function .* \+[0-9]+:6690 ' "$work/prologues-padding.txt" || true)
+	case $rc in
+	0) padding_note="ok" ;;
+	2) padding_note="BAD sites, see $work/prologues-padding.txt" ;;
+	*) padding_note="hpdump failed (exit $rc): $(head -n1 "$work/prologues-padding.txt")" ;;
+	esac
+fi
+
+variants=(plain nop plugin padding)
+declare -A vflags=([plain]="" [nop]="-fpatchable-function-entry=10,8" [plugin]="-fplugin=$plugin"
+	[padding]="-fplugin=$plugin -fplugin-arg-hotpatch-entry=padding-only")
 declare -A ir line text
 for v in "${variants[@]}"; do
 	exe=$work/sqlite_workload-$v
-	# shellcheck disable=SC2086 # vflags holds zero or one flag without spaces
+	# shellcheck disable=SC2086 # vflags holds flags without spaces, split on purpose
 	"$cc" -O2 ${vflags[$v]} -I "$sqlite_dir" -c "$here/sqlite_workload.c" -o "$exe.o" 2>"$exe.log" ||
 		die "compiling sqlite_workload.c ($v) failed: $(head -n1 "$exe.log")"
 	"$cc" -o "$exe" "$exe.o" "$work/sqlite3-$v.o" -lm -lpthread -ldl 2>>"$exe.log" ||
@@ -139,17 +161,25 @@ for v in "${variants[@]}"; do
 	line[$v]=$(head -n1 "$exe.out")
 	text[$v]=$(text_size "$exe")
 done
-if [[ ${line[plain]} == "${line[nop]}" && ${line[plain]} == "${line[plugin]}" && ${line[plain]} == "sqlite-workload ok "* ]]; then
+if [[ ${line[plain]} == "${line[nop]}" && ${line[plain]} == "${line[plugin]}" && ${line[plain]} == "${line[padding]}" &&
+	${line[plain]} == "sqlite-workload ok "* ]]; then
 	same=true
-	checksum_note="same in all three: ${line[plain]}"
+	checksum_note="same in all four: ${line[plain]}"
 else
 	same=false
-	checksum_note="DIFFER: plain '${line[plain]}', nop '${line[nop]}', plugin '${line[plugin]}'"
+	checksum_note="DIFFER: plain '${line[plain]}', nop '${line[nop]}', plugin '${line[plugin]}', padding-only '${line[padding]}'"
 fi
 nop_overhead=$(pct "${ir[plain]}" "${ir[nop]}")
 plugin_overhead=$(pct "${ir[plain]}" "${ir[plugin]}")
+padding_overhead=$(pct "${ir[plain]}" "${ir[padding]}")
+# Ratios to plain, to three decimals: the target for padding-only is within 0.1 %.
+ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.5f\n", b / a }'; }
+nop_ratio=$(ratio3 "${ir[plain]}" "${ir[nop]}")
+plugin_ratio=$(ratio3 "${ir[plain]}" "${ir[plugin]}")
+padding_ratio=$(ratio3 "${ir[plain]}" "${ir[padding]}")
 nop_text_pct=$(pct "${text[plain]}" "${text[nop]}")
 plugin_text_pct=$(pct "${text[plain]}" "${text[plugin]}")
+padding_text_pct=$(pct "${text[plain]}" "${text[padding]}")
 # ---- compile instructions under callgrind ------------------------------------------------------
 # Wall-clock compile times on a shared machine vary by more than the plugin costs; the compiler's
 # instruction count does not.  Same command lines, only -fplugin differing, on files of this
@@ -188,12 +218,15 @@ report() {
 	printf '%-28s %14s %14s   %s B (%s %%)\n' ".text bytes" "$plain_text" "$plugin_text" \
 		"$(signed "$text_growth")" "$(signed "$text_growth_pct")"
 	printf '%-28s %14s %14s\n' "compiler warnings" "$plain_warnings" "$plugin_warnings"
-	printf '\n%-34s %14s %9s %12s %9s\n' "sqlite_workload (linked)" "callgrind Ir" "vs plain" ".text bytes" "vs plain"
-	printf '%-34s %14s %9s %12s %9s\n' "plain" "${ir[plain]}" "-" "${text[plain]}" "-"
-	printf '%-34s %14s %7s %% %12s %7s %%\n' "-fpatchable-function-entry=10,8" "${ir[nop]}" \
+	printf '\n%-34s %14s %9s %9s %12s %9s\n' "sqlite_workload (linked)" "callgrind Ir" "ratio" "vs plain" \
+		".text bytes" "vs plain"
+	printf '%-34s %14s %9s %9s %12s %9s\n' "plain" "${ir[plain]}" "1" "-" "${text[plain]}" "-"
+	printf '%-34s %14s %9s %7s %% %12s %7s %%\n' "-fpatchable-function-entry=10,8" "${ir[nop]}" "$nop_ratio" \
 		"$(signed "$nop_overhead")" "${text[nop]}" "$(signed "$nop_text_pct")"
-	printf '%-34s %14s %7s %% %12s %7s %%\n' "plugin" "${ir[plugin]}" "$(signed "$plugin_overhead")" \
-		"${text[plugin]}" "$(signed "$plugin_text_pct")"
+	printf '%-34s %14s %9s %7s %% %12s %7s %%\n' "plugin" "${ir[plugin]}" "$plugin_ratio" \
+		"$(signed "$plugin_overhead")" "${text[plugin]}" "$(signed "$plugin_text_pct")"
+	printf '%-34s %14s %9s %7s %% %12s %7s %%\n' "plugin, entry=padding-only" "${ir[padding]}" "$padding_ratio" \
+		"$(signed "$padding_overhead")" "${text[padding]}" "$(signed "$padding_text_pct")"
 	printf '\n%-34s %14s %14s %9s\n' "compiler instructions (callgrind)" "plain" "plugin" "overhead"
 	for f in "${cg_files[@]}"; do
 		printf '%-34s %14s %14s %7s %%\n' "$f" "${cg_plain[$f]}" "${cg_plugin_ir[$f]}" "$(signed "${cg_pct[$f]}")"
@@ -201,6 +234,8 @@ report() {
 	printf '\nchecksum: %s\n' "$checksum_note"
 	printf 'patch sites in sqlite3.o (hpdump --prologues): %s ok, %s bad (%s); %s of them an added 2-byte NOP\n' \
 		"$sites_ok" "$sites_bad" "$sites_note" "$sites_nop"
+	printf 'entry=padding-only: %s patchable sites (%s); %s start with a 1-byte instruction (stopped world only); %s an added 2-byte NOP\n' \
+		"$padding_ok" "$padding_note" "$padding_stopped" "$padding_nop"
 	printf 'compile times (s): plain %s; plugin %s\n' "${plain_times[*]}" "${plugin_times[*]}"
 	printf 'took %d s; JSON in %s\n' "$elapsed" "$out/plugin_overhead.json"
 }
@@ -225,14 +260,19 @@ report() {
 		"$plain_text" "$plugin_text" "$text_growth" "$text_growth_pct"
 	printf '  "patch_sites": {"ok": %d, "bad": %d, "added_2_byte_nop": %d, "status": %s},\n' \
 		"$sites_ok" "$sites_bad" "$sites_nop" "$(json_str "$sites_note")"
-	printf '  "callgrind_instructions": {"plain": %d, "patchable_function_entry_10_8": %d, "plugin": %d, ' \
-		"${ir[plain]}" "${ir[nop]}" "${ir[plugin]}"
-	printf '"patchable_function_entry_10_8_overhead_percent": %s, "plugin_overhead_percent": %s},\n' \
-		"$nop_overhead" "$plugin_overhead"
-	printf '  "workload_text_bytes": {"plain": %d, "patchable_function_entry_10_8": %d, "plugin": %d},\n' \
-		"${text[plain]}" "${text[nop]}" "${text[plugin]}"
-	printf '  "checksum": {"same": %s, "plain": %s, "patchable_function_entry_10_8": %s, "plugin": %s},\n' \
-		"$same" "$(json_str "${line[plain]}")" "$(json_str "${line[nop]}")" "$(json_str "${line[plugin]}")"
+	printf '  "padding_only_sites": {"ok": %d, "stopped_world": %d, "added_2_byte_nop": %d, "status": %s},\n' \
+		"$padding_ok" "$padding_stopped" "$padding_nop" "$(json_str "$padding_note")"
+	printf '  "callgrind_instructions": {"plain": %d, "patchable_function_entry_10_8": %d, "plugin": %d, "plugin_padding_only": %d, ' \
+		"${ir[plain]}" "${ir[nop]}" "${ir[plugin]}" "${ir[padding]}"
+	printf '"patchable_function_entry_10_8_overhead_percent": %s, "plugin_overhead_percent": %s, "plugin_padding_only_overhead_percent": %s, ' \
+		"$nop_overhead" "$plugin_overhead" "$padding_overhead"
+	printf '"ratio_to_plain": {"patchable_function_entry_10_8": %s, "plugin": %s, "plugin_padding_only": %s}},\n' \
+		"$nop_ratio" "$plugin_ratio" "$padding_ratio"
+	printf '  "workload_text_bytes": {"plain": %d, "patchable_function_entry_10_8": %d, "plugin": %d, "plugin_padding_only": %d},\n' \
+		"${text[plain]}" "${text[nop]}" "${text[plugin]}" "${text[padding]}"
+	printf '  "checksum": {"same": %s, "plain": %s, "patchable_function_entry_10_8": %s, "plugin": %s, "plugin_padding_only": %s},\n' \
+		"$same" "$(json_str "${line[plain]}")" "$(json_str "${line[nop]}")" "$(json_str "${line[plugin]}")" \
+		"$(json_str "${line[padding]}")"
 	printf '  "elapsed_seconds": %d\n' "$elapsed"
 	printf '}\n'
 } >"$out/plugin_overhead.json.tmp"
