@@ -244,12 +244,13 @@ static struct patch *patch_of_module(uintptr_t base, const struct hp_package_mod
 	return NULL;
 }
 
-/* The refusal of a site that needs a stopped world (site.h) outside one. */
-static int refuse_outside_stopped_world(const struct incoming *in, const char *fn, int revert)
+/* An apply's refusal of a site that needs a stopped world (site.h) outside one: a site it would
+ * redirect, or one the patch it replaces redirects and it would give back its bytes (back). */
+static int refuse_outside_stopped_world(const struct incoming *in, const char *fn, int back)
 {
 	return fail(HP_E_STOPPED_WORLD, "module %s: function %s starts with a 1-byte instruction (built with entry=padding-only): "
-	            "it can be switched %sonly with every thread stopped: use hpctl %s --safe; nothing was written",
-	            in->mod.path, fn, revert ? "back " : "", revert ? "revert" : "apply");
+	            "it can be switched %sonly with every thread stopped: use hpctl apply --safe; nothing was written",
+	            in->mod.path, fn, back ? "back " : "");
 }
 
 /* Phase 1, for every module before anything else: find it (a module not loaded here is
