@@ -6,6 +6,7 @@ flipped (xor 0xff) in the named part, or cut short:
   module-count   header: low byte of module_count
   build-id       module 0: first byte of its build-id
   expected       module 0, redirect 0: first expected byte (the padding before the entry)
+  redirect-flags module 0, redirect 0: low byte of its flags (bits no reader knows among them)
   text           module 0: first byte of redirect 0's new code, in the text segment
   checksum       header: first byte of the checksum
   truncate       the last byte dropped
@@ -29,6 +30,7 @@ offsets = {
     'module-count': 40,
     'build-id': modules_offset + 8,
     'expected': redirects_offset + 20,  # struct hp_pkg_redirect: expected[] at 20
+    'redirect-flags': redirects_offset + 18,  # flags u16 at 18
     'text': text_offset + new_offset,
     'checksum': 24,
 }
