@@ -79,11 +79,17 @@ int hp_revert_as(int id, const struct hp_requester *who);
  * only the sites it adds or gives back count.
  *
  * world_stopped 1 is the caller's promise, which the runtime cannot check: while the call runs,
- * every thread of the process but the calling one is stopped, and no stopped thread will resume
- * strictly inside a site (at an address past a site's first byte and before its end: on x86-64,
- * entry + site offset + 1).  That holds for the address a thread resumes at and for any address
- * it will return to without passing the entry again: a thread stopped in a signal handler that
- * interrupted it there would resume inside the new jump at sigreturn. */
+ * every thread of the process but the calling one is stopped, and no thread, once it runs on,
+ * continues strictly inside a site the call writes (past the site's first byte and before its
+ * end: on x86-64, entry + site offset + 1).  That covers the address each stopped thread resumes
+ * at, the one the calling thread goes back to if it was interrupted to make the call (hpctl's
+ * hp_world_call), and any address a thread returns to without passing the entry again: a thread
+ * stopped in a signal handler that interrupted it there would resume inside the new jump at
+ * sigreturn.  The sites an apply writes are its package's redirects (module base + old_offset +
+ * site_offset) and, for a replace, those of the replaced patch it does not redirect; a revert's,
+ * those of the patch.  A conservative check that needs neither: no thread continues at an
+ * address whose previous byte is a one-byte instruction at a function entry (after 8 bytes of
+ * padding, NOPs or the runtime's slot jump, at 8 or 12 bytes past a 16-byte boundary). */
 int hp_apply_world(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
                    int world_stopped, struct hp_module_result *results, size_t max, size_t *result_count);
 int hp_revert_world(int id, const struct hp_requester *who, int world_stopped);
