@@ -36,6 +36,10 @@ void hp_site_inspect(const uint8_t *bytes, size_t len, uint64_t address, struct 
 	uint64_t site = address + out->offset;
 	if (site / HP_SITE_ALIGN != (site + HP_SITE_SIZE - 1) / HP_SITE_ALIGN)
 		out->problem = "entry site straddles a 16-byte boundary";
+	else if (out->bytes[0] == 0xc3 || out->bytes[0] == 0xcc || out->bytes[0] == 0xf4)
+		/* ret, int3, hlt: nothing of the function follows, so the site's second byte is not its
+		 * own (alignment filler, or another function's code). */
+		out->problem = "the function is one 1-byte instruction: a site there would reach past its end";
 	else
 		out->needs_stopped_world = is_one_byte_instruction(out->bytes[0]);
 }

@@ -143,12 +143,50 @@ static int is_excluded(struct finish *f, LLVMValueRef fn, const char *name)
 	return in_struct_list(f->module, "llvm.global.annotations", 0, fn, EXCLUDE_ANNOTATION);
 }
 
+/* Whether the function's first bytes might not all belong to its entry block, in which case a
+ * block that other blocks branch to (a loop header) could start at the entry or one byte past it,
+ * inside the site: a thread looping there would run the jump written over it.  The entry block
+ * itself has no predecessors, so the site is safe when that block holds at least HP_SITE_SIZE
+ * bytes of code before anything else starts.  It does when it ends in a conditional branch or a
+ * switch (their jumps are 2 bytes or more and stay in the block) or returns after some other
+ * instruction (a function of one block; one that returns at once would be a lone `ret`).  Any
+ * other entry (an unconditional branch, the usual way into a loop; nothing but a return) may emit
+ * no more than a 1-byte push, or nothing at all, before the next block: those keep LLVM's 2-byte
+ * minimum. */
+static int entry_may_be_branch_target(LLVMValueRef fn)
+{
+	LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(fn);
+	LLVMValueRef term = entry ? LLVMGetBasicBlockTerminator(entry) : NULL;
+	if (!term)
+		return 1;
+	switch (LLVMGetInstructionOpcode(term)) {
+	case LLVMBr:
+		if (!LLVMIsConditional(term))
+			return 1;
+		return 0;
+	case LLVMSwitch:
+		return 0;
+	case LLVMRet:
+		for (LLVMValueRef i = LLVMGetFirstInstruction(entry); i != term; i = LLVMGetNextInstruction(i))
+			if (!LLVMIsAAllocaInst(i) && !LLVMIsADbgInfoIntrinsic(i) &&
+			    !(LLVMIsAIntrinsicInst(i) && (LLVMGetIntrinsicID(LLVMGetCalledValue(i)) ==
+			                                      LLVMLookupIntrinsicID("llvm.lifetime.start", 19) ||
+			                                  LLVMGetIntrinsicID(LLVMGetCalledValue(i)) ==
+			                                      LLVMLookupIntrinsicID("llvm.lifetime.end", 17))))
+				return 0;
+		return LLVMGetNumOperands(term) == 0;  /* `ret void` alone is a 1-byte function */
+	default:
+		return 1;
+	}
+}
+
 /* The patchable prologue (contract/site.h; docs/design.md, "The prologue"): padding before the
  * symbol, a first instruction at least as long as the site, which the runtime overwrites with a
  * short jump into the padding, and an alignment that keeps the site inside one aligned block
  * (the padding starts the block; on x86-64 the site sits at offset 8, or 12 after endbr64).
- * With entry=padding-only the first instruction is left as it is (no prologue-short-redirect):
- * the site is then whatever the code starts with (plugin.h, enum hp_entry_mode). */
+ * With entry=padding-only the first instruction is left as it is (no prologue-short-redirect)
+ * where the entry block is sure to hold the site: the site is then whatever the code starts with
+ * (plugin.h, enum hp_entry_mode). */
 static void add_prologue(struct finish *f, LLVMValueRef fn)
 {
 	static const struct { const char *key, *value; } attrs[] = {
@@ -156,7 +194,7 @@ static void add_prologue(struct finish *f, LLVMValueRef fn)
 		{ "patchable-function", "prologue-short-redirect" },
 	};
 	size_t count = sizeof attrs / sizeof *attrs;
-	if (f->options->entry == HP_ENTRY_PADDING_ONLY)
+	if (f->options->entry == HP_ENTRY_PADDING_ONLY && !entry_may_be_branch_target(fn))
 		count = 1;  /* the padding alone */
 	LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "patchable-function-entry",
 	                                 (unsigned)strlen("patchable-function-entry"));

@@ -7,10 +7,10 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: %clang -O2 -fno-omit-frame-pointer -fplugin=%plugin -fplugin-arg-hotpatch-entry=padding-only -c %s -o %t/pad.o
 // RUN: llvm-objdump -d %t/pad.o | FileCheck %s --check-prefix=PAD
-// PAD-NOT: 66 90
 // PAD:      <pushes>:
 // PAD-NEXT: 55 pushq %rbp
-// PAD-NOT: 66 90
+// PAD:      <leaf>:
+// PAD-NEXT: 55 pushq %rbp
 // RUN: %hpdump --prologues %t/pad.o | FileCheck %s --check-prefix=SITES
 // The unit says how it was built, so that hpdiff never compares it with a default build.
 // SITES: features= hotpatch-entry=padding-only
@@ -30,6 +30,27 @@
 // RUN: %clang -O2 -fno-omit-frame-pointer -fcf-protection=full -fplugin=%plugin -fplugin-arg-hotpatch-entry=padding-only -c %s -o %t/cet.o
 // RUN: %hpdump --prologues %t/cet.o | FileCheck %s --check-prefix=CET
 // CET: +4:5548 stopped {{ *}}pushes
+//
+// Where the entry block may emit less than the site before the next block starts (it only
+// branches, the usual way into a loop; it only returns), a loop header could start inside the
+// site, where a thread looping in the old code would run the jump written over it: those keep
+// the 2-byte minimum.  At -Os, without it, spin's loop would start at the entry and worker's one
+// byte past it (after push %rbx).
+// RUN: %clang -Os -fplugin=%plugin -fplugin-arg-hotpatch-entry=padding-only -c %s -o %t/loops.o
+// RUN: llvm-objdump -d %t/loops.o | FileCheck %s --check-prefix=LOOPS
+// LOOPS:      <spin>:
+// LOOPS-NEXT: 66 90 nop
+// LOOPS:      <worker>:
+// LOOPS-NEXT: 66 90 nop
+// LOOPS-NEXT: 53 pushq %rbx
+// LOOPS:      <empty>:
+// LOOPS-NEXT: 66 90 nop
+// LOOPS-NEXT: c3 retq
+// LOOPS-NOT:  jmp {{.*}} <{{spin|worker}}{{(\+0x1)?}}>
+// RUN: %hpdump --prologues %t/loops.o | FileCheck %s --check-prefix=LOOPSITES
+// LOOPSITES-DAG: +0:6690 {{ *}}spin
+// LOOPSITES-DAG: +0:6690 {{ *}}worker
+// LOOPSITES-DAG: +0:6690 {{ *}}empty
 //
 // The default, and the default said explicitly: the 2-byte NOP first, an ordinary site.
 // RUN: %clang -O2 -fno-omit-frame-pointer -fplugin=%plugin -c %s -o %t/default.o
@@ -54,3 +75,8 @@ int pushes(int n) {
   return a[3];
 }
 int leaf(int x) { return x * 3 + 1; }
+extern int next(void);
+extern void consume(int);
+void spin(volatile int *p) { for (;;) *p += 1; }
+void worker(void) { for (;;) { int x = next(); consume(x); consume(x); } }
+void empty(void) {}
