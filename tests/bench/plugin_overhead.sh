@@ -192,7 +192,7 @@ declare -A cg_plain cg_plugin_ir cg_pct
 for f in "${cg_files[@]}"; do
 	for v in plain plugin; do
 		note "compiling $f ($v) under callgrind"
-		flags=(-O2 -I"$root/differ" -I"$root/plugin" -I"$root/runtime")
+		flags=(-O2 -I"$root/contract" -I"$root/differ" -I"$root/plugin" -I"$root/runtime")
 		[[ $v == plugin ]] && flags+=(-fplugin="$cg_plugin")
 		valgrind --tool=callgrind --callgrind-out-file="$work/cc.callgrind" "$cc" "${flags[@]}" \
 			-c "$root/$f" -o "$work/cc.o" >/dev/null 2>"$work/cc.callgrind.log" ||
