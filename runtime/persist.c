@@ -199,6 +199,24 @@ static int by_sequence(const void *a, const void *b)
 	return c ? c : strcmp(x->path, y->path);
 }
 
+/* Whether the calling thread is the process's only one, as it usually is while constructors
+ * run: then the world is stopped in the sense hp_apply_world asks (history.h), since no other
+ * thread exists to be inside a patch site, none can be started but by this one, and this one is
+ * running the runtime's constructor, not resuming inside a site.  So a stored package for code
+ * built with entry=padding-only applies at start; with a thread started earlier (a preloaded
+ * library's constructor) it is refused like a live apply. */
+static int only_thread(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	int threads = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		threads += e->d_name[0] != '.';
+	closedir(d);
+	return threads == 1;
+}
+
 /* Checks a stored package against its name and directory, then applies it as a live apply. */
 static void apply_stored(struct stored *s)
 {
@@ -234,7 +252,7 @@ static void apply_stored(struct stored *s)
 	struct hp_requester who = hp_requester_self();
 	who.at_start = 1;
 	who.source = s->path;
-	s->applied = hp_apply_as(s->data, s->size, 0, &who, NULL, 0, NULL) > 0;
+	s->applied = hp_apply_world(s->data, s->size, 0, &who, only_thread(), NULL, 0, NULL) > 0;
 }
 
 void hp_persist_start(void)
