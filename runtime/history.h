@@ -70,28 +70,25 @@ int hp_apply_as(const void *package, size_t size, unsigned flags, const struct h
                 struct hp_module_result *results, size_t max, size_t *result_count);
 int hp_revert_as(int id, const struct hp_requester *who);
 
-/* hp_apply_as and hp_revert_as (which are these with world_stopped 0), for the apply and revert
- * made in a stopped world (hpctl apply --safe): the only calls that may write a site whose first
- * instruction is shorter than the site (contract/site.h, needs_stopped_world; packages mark its
- * redirect HP_REDIRECT_STOPPED_WORLD), which code built with -fplugin-arg-hotpatch-entry=padding-only
- * has.  Without a stopped world such an apply or revert is refused (HP_E_STOPPED_WORLD), nothing
- * written; replacing a live patch only retargets the sites both redirect (no code written), so
- * only the sites it adds or gives back count.
+/* hp_apply_as (which is this with world_stopped 0), for an apply made in a stopped world (hpctl
+ * apply --safe, control.h's "stopped" requests; a process's stored packages applied at start
+ * while it has one thread): the only apply that may redirect a site whose first instruction is
+ * shorter than the site (contract/site.h, needs_stopped_world; packages mark its redirect
+ * HP_REDIRECT_STOPPED_WORLD), which code built with -fplugin-arg-hotpatch-entry=padding-only has.
+ * Without a stopped world such an apply is refused (HP_E_STOPPED_WORLD), nothing written.
+ * Replacing a live patch only retargets the sites both redirect, and giving a site its bytes
+ * back is one atomic store over the short jump (hotpatch.c, verify_module): neither needs it.
  *
  * world_stopped 1 is the caller's promise, which the runtime cannot check: while the call runs,
  * every thread of the process but the calling one is stopped, and no thread, once it runs on,
- * continues strictly inside a site the call writes (past the site's first byte and before its
+ * continues strictly inside a site the call redirects (past the site's first byte and before its
  * end: on x86-64, entry + site offset + 1).  That covers the address each stopped thread resumes
- * at, the one the calling thread goes back to if it was interrupted to make the call (hpctl's
- * hp_world_call), and any address a thread returns to without passing the entry again: a thread
- * stopped in a signal handler that interrupted it there would resume inside the new jump at
- * sigreturn.  The sites an apply writes are its package's redirects (module base + old_offset +
- * site_offset) and, for a replace, those of the replaced patch it does not redirect; a revert's,
- * those of the patch.  A conservative check that needs neither: no thread continues at an
- * address whose previous byte is a one-byte instruction at a function entry (after 8 bytes of
- * padding, NOPs or the runtime's slot jump, at 8 or 12 bytes past a 16-byte boundary). */
+ * at, the one the calling thread goes back to if it was interrupted to make the call, and any
+ * address a thread returns to without passing the entry again: a thread stopped in a signal
+ * handler that interrupted it there would resume inside the new jump at sigreturn.  hpctl's safe
+ * switch keeps every frame of every thread, signal frames included, out of the functions the
+ * package redirects, which covers all of it. */
 int hp_apply_world(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
                    int world_stopped, struct hp_module_result *results, size_t max, size_t *result_count);
-int hp_revert_world(int id, const struct hp_requester *who, int world_stopped);
 
 #endif

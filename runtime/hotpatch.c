@@ -246,19 +246,22 @@ static struct patch *patch_of_module(uintptr_t base, const struct hp_package_mod
 
 /* An apply's refusal of a site that needs a stopped world (site.h) outside one: a site it would
  * redirect, or one the patch it replaces redirects and it would give back its bytes (back). */
-static int refuse_outside_stopped_world(const struct incoming *in, const char *fn, int back)
+static int refuse_outside_stopped_world(const struct incoming *in, const char *fn)
 {
 	return fail(HP_E_STOPPED_WORLD, "module %s: function %s starts with a 1-byte instruction (built with entry=padding-only): "
-	            "it can be switched %sonly with every thread stopped: use hpctl apply --safe; nothing was written",
-	            in->mod.path, fn, back ? "back " : "");
+	            "it can be switched only with every thread stopped: use hpctl apply --safe; nothing was written",
+	            in->mod.path, fn);
 }
 
 /* Phase 1, for every module before anything else: find it (a module not loaded here is
  * skipped), and check every entry holds the bytes the package expects, and that every site the
- * apply writes may be written now: one that needs a stopped world (site.h) only when the world
- * is stopped.  A site the replaced patch redirects already is only retargeted (one store into its
- * slot, no code written); one it redirects and this package does not is restored.  Allocates
- * nothing. */
+ * apply redirects may be written now: one that needs a stopped world (site.h) only when the
+ * world is stopped.  A site the replaced patch redirects already is only retargeted (one store
+ * into its slot, no code written).  Giving a site its original bytes back (a site the replaced
+ * patch redirects and this package does not, or a revert) needs no stopped world: while the
+ * site holds the short jump no thread can be inside it, and one atomic store restores it, so a
+ * thread at the entry runs either the jump or the original first instruction followed by the
+ * original bytes.  Allocates nothing. */
 static int verify_module(const struct hp_package *pkg, uint32_t index, struct incoming *in, unsigned flags,
                          int world_stopped)
 {
@@ -316,19 +319,7 @@ static int verify_module(const struct hp_package *pkg, uint32_t index, struct in
 			            "(another build, or changed by someone else)", in->mod.path, fn);
 		/* The package's word or the code's: either one asks for a stopped world. */
 		if ((stopped_world || (r.flags & HP_REDIRECT_STOPPED_WORLD)) && !world_stopped && !(s && s->patch))
-			return refuse_outside_stopped_world(in, fn, 0);
-	}
-	for (size_t k = 0; live && !world_stopped && k < live->site_count; k++) {
-		const struct hp_patch_site *code = &registry.sites[live->sites[k]].code;
-		int kept = 0;
-		for (uint32_t i = 0; i < in->m->redirect_count && !kept; i++)
-			kept = in->mod.base + (uintptr_t)in->m->redirects[i].old_offset == code->entry;
-		if (!kept && code->needs_stopped_world) {
-			char fn[64];
-			snprintf(fn, sizeof fn, "at +%#lx (of patch %d, which this package replaces)",
-			         (unsigned long)(code->entry - in->mod.base), live->status.id);
-			return refuse_outside_stopped_world(in, fn, 1);
-		}
+			return refuse_outside_stopped_world(in, fn);
 	}
 	return 0;
 }
@@ -852,11 +843,6 @@ int hp_revert(int id)
 
 int hp_revert_as(int id, const struct hp_requester *who)
 {
-	return hp_revert_world(id, who, 0);
-}
-
-int hp_revert_world(int id, const struct hp_requester *who, int world_stopped)
-{
 	pthread_mutex_lock(&registry.lock);
 	int rc = 0;
 	if (id == 0)  /* the newest: the highest id live */
@@ -884,21 +870,6 @@ int hp_revert_world(int id, const struct hp_requester *who, int world_stopped)
 	if (rc) {
 		forget_skipped();
 		goto out;
-	}
-	/* Sites that need a stopped world (site.h) are restored only in one: checked for every
-	 * module before any is written. */
-	for (size_t i = 0; i < registry.patch_count && !world_stopped; i++) {
-		const struct patch *p = &registry.patches[i];
-		for (size_t k = 0; p->status.id == id && k < p->site_count; k++) {
-			const struct hp_patch_site *code = &registry.sites[p->sites[k]].code;
-			if (code->needs_stopped_world) {
-				rc = fail(HP_E_STOPPED_WORLD, "patch %d cannot be reverted: module %s: the function at +%#lx starts "
-				          "with a 1-byte instruction (built with entry=padding-only): it can be switched back only "
-				          "with every thread stopped: use hpctl revert --safe; nothing was written", id,
-				          p->status.module, (unsigned long)(code->entry - p->module_base));
-				goto out;
-			}
-		}
 	}
 	/* Every module the patch redirects. */
 	struct patch *p;

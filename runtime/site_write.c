@@ -176,10 +176,6 @@ void hp_patch_site_init(struct hp_patch_site *s, uintptr_t entry, unsigned site_
 	s->site_offset = (uint8_t)site_offset;
 	s->slot = slot;
 	memcpy(s->original, (const void *)(entry - HP_SITE_PADDING), HP_SITE_PADDING + site_offset + HP_SITE_SIZE);
-	/* The bytes were checked (hp_patch_site_check) before the registry takes the entry. */
-	struct hp_site site;
-	hp_site_inspect(s->original, HP_SITE_PADDING + site_offset + HP_SITE_SIZE, entry, &site);
-	s->needs_stopped_world = site.needs_stopped_world;
 }
 
 uintptr_t hp_patch_site_retarget(struct hp_patch_site *s, uintptr_t target)

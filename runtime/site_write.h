@@ -22,8 +22,6 @@ struct hp_patch_site {
 	uint8_t site_offset;          /* of the site past the symbol: 0, or after a branch-target marker */
 	uint8_t original[HP_SITE_SPAN];  /* padding, marker if any, site: as found */
 	uint64_t *slot;               /* where its padding jump reads the target */
-	int needs_stopped_world;      /* its first instruction is shorter than the site (site.h):
-	                                 redirected and restored only with every thread stopped */
 };
 
 /* Whether the entry at entry, in the module loaded at base, is a patch site the runtime may
