@@ -176,14 +176,20 @@ static void serve(int client)
 	int id = 0;
 	/* The requester the history records: the client as the kernel names it. */
 	struct hp_requester who = { cred.uid, cred.pid, 0, NULL };
-	size_t word = strcspn(line, "\n");
-	int apply = word == 5 && !strncmp(line, "apply", 5), force = word == 11 && !strncmp(line, "apply-force", 11);
+	/* "stopped apply": hpctl's safe switch, which has stopped every other thread and checked that
+	 * none is inside a function the package redirects (history.h, hp_apply_world). */
+	char *request = line;
+	int stopped = !strncmp(request, "stopped ", 8);
+	request += stopped ? 8 : 0;
+	size_t word = strcspn(request, "\n");
+	int apply = word == 5 && !strncmp(request, "apply", 5), force = word == 11 && !strncmp(request, "apply-force", 11);
 	if (apply || force) {
 		/* On the heap: the thread's stack is 64 KiB. */
 		size_t size = 0, modules = 0;
 		struct hp_module_result *result = malloc(MAX_MODULES * sizeof *result);
 		void *data = pkg >= 0 && result ? read_package(pkg, &size) : NULL;
-		int rc = data ? hp_apply_as(data, size, force ? HP_APPLY_FORCE : 0, &who, result, MAX_MODULES, &modules) :
+		int rc = data ? hp_apply_world(data, size, force ? HP_APPLY_FORCE : 0, &who, stopped, result, MAX_MODULES,
+		                               &modules) :
 		                -HP_E_PACKAGE;
 		free(data);
 		if (!result)
@@ -199,6 +205,8 @@ static void serve(int client)
 		if (rc > 0)
 			reply(client, "ok %d\n", rc);
 		free(result);
+	} else if (stopped) {
+		reply(client, "error 0 only apply is made in a stopped world\n");
 	} else if (!strncmp(line, "revert ", 7)) {
 		/* The id as sent, whole and in range: "revert 4294967297" is not patch 1. */
 		long long wanted;

@@ -15,6 +15,10 @@
  *   apply\n            MODULE lines, REPLACE lines, then ok ID    | error CODE MESSAGE
  *   apply-force\n      the same, applied even over a live patch with a higher sequence number
  *                      (without it, that is error 10: HP_E_DOWNGRADE)
+ *   stopped apply\n    (and stopped apply-force\n) the same, from a client that has stopped
+ *                      every other thread and checked that none is inside a function the
+ *                      package redirects (hpctl --safe): only then may the runtime redirect an
+ *                      entry that needs a stopped world (history.h, hp_apply_world)
  *   revert ID\n        ok                          | error CODE MESSAGE
  *   status\n           patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE  (one per live
  *                      patch and module, APPLIED in seconds since the epoch), each followed

@@ -328,8 +328,8 @@ static int stored_count = -1;  /* -1: not stored yet */
 /* What a safe switch cost (hpctl_safe.h), after its answer; nothing without --safe. */
 static void print_switch(const struct hp_ctl_switch *sw)
 {
-	if (safe_wait <= 0)
-		return;
+	if (!sw->attempts)
+		return;  /* not a safe switch */
 	if (json)
 		printf(",\"switch\":{\"threads\":%zu,\"stopped_ms\":%.3f,\"attempts\":%u,\"waited_ms\":%.3f}",
 		       sw->threads, sw->stopped_ms, sw->attempts, sw->waited_ms);
@@ -358,8 +358,10 @@ static int apply_one(pid_t pid, int fd, const char *package)
 		printf("process %d: loaded the hotpatch runtime %s\n", (int)pid, library);
 	const char *line = force ? "apply-force\n" : "apply\n";
 	struct hp_ctl_switch sw = { 0 };
-	rc = safe_wait > 0 ? hp_ctl_safe_request(pid, line, fd, package, 0, reply, sizeof reply, safe_wait, timeout_seconds,
-	                                         &sw) :
+	/* A package with entries that only a stopped world may switch (padding-only code) goes the
+	 * safe way by itself: the runtime would refuse it otherwise. */
+	double wait = safe_wait > 0 ? safe_wait : hp_ctl_package_needs_stopped_world(fd) == 1 ? DEFAULT_SAFE_WAIT : 0;
+	rc = wait > 0 ? hp_ctl_safe_request(pid, line, fd, package, 0, reply, sizeof reply, wait, timeout_seconds, &sw) :
 	                     hp_ctl_request(pid, line, fd, reply, sizeof reply, "whether the package was applied",
 	                                    timeout_seconds);
 	const char *last = rc ? NULL : hp_ctl_last_line(reply);

@@ -98,12 +98,13 @@ static double seconds_since(const struct timespec *t0)
 
 /* The package decoded from its bytes (*bytes, which its names point into: freed after it),
  * without a signature trailer (the runtime checks that; here only which functions it redirects
- * matters). */
+ * matters).  Says why not, naming the file, unless name is NULL. */
 static struct hp_package *read_package(int fd, const char *name, uint8_t **bytes)
 {
 	struct stat st;
 	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > (off_t)1 << 30) {
-		hp_ctl_error("%s: cannot read the package", name);
+		if (name)
+			hp_ctl_error("%s: cannot read the package", name);
 		return NULL;
 	}
 	size_t size = (size_t)st.st_size, got = 0;
@@ -118,12 +119,13 @@ static struct hp_package *read_package(int fd, const char *name, uint8_t **bytes
 	struct hp_signature sig;
 	struct hp_package *pkg = NULL;
 	if (!data || got != size) {
-		hp_ctl_error("%s: cannot read the package", name);
+		snprintf(why, sizeof why, "cannot read the package");
 	} else if (hp_signature_split(data, size, &sig, why, sizeof why) ||
 	           hp_package_decode(data, sig.body_size, &pkg, why, sizeof why)) {
-		hp_ctl_error("%s: %s", name, why);
 		pkg = NULL;
 	}
+	if (!pkg && name)
+		hp_ctl_error("%s: %s", name, why);
 	if (!pkg)
 		free(data);
 	*bytes = pkg ? data : NULL;
@@ -146,6 +148,21 @@ static int in_allocator(const char *fn)
 		if (!strcmp(fn, names[i]))
 			return 1;
 	return 0;
+}
+
+int hp_ctl_package_needs_stopped_world(int fd)
+{
+	uint8_t *bytes;
+	struct hp_package *pkg = read_package(fd, NULL, &bytes);
+	if (!pkg)
+		return -1;
+	int needs = 0;
+	for (uint32_t i = 0; i < pkg->module_count; i++)
+		for (uint32_t k = 0; k < pkg->modules[i].redirect_count; k++)
+			needs |= (pkg->modules[i].redirects[k].flags & HP_REDIRECT_STOPPED_WORLD) != 0;
+	hp_package_free(pkg);
+	free(bytes);
+	return needs;
 }
 
 /* Matches the package's modules with those libdwfl found in the process, by build-id. */
@@ -413,7 +430,11 @@ int hp_ctl_safe_request(pid_t pid, const char *line, int fd, const char *package
 		report->attempts++;
 		report->threads = hp_world_count(world);
 		if (!any_busy(dwfl, world, &plan, &busy)) {
-			rc = hp_ctl_request(pid, line, fd, reply, size,
+			/* An apply says the world is stopped: the runtime may then write the sites that
+			 * need it (padding-only entries, all of them in the ranges checked). */
+			char stopped_line[300];
+			snprintf(stopped_line, sizeof stopped_line, "%s%s", pkg ? "stopped " : "", line);
+			rc = hp_ctl_request(pid, stopped_line, fd, reply, size,
 			                    pkg ? "whether the package was applied" : "whether the patch was reverted",
 			                    timeout_seconds);
 			hp_world_resume(world);

@@ -26,4 +26,9 @@ struct hp_ctl_switch {
 int hp_ctl_safe_request(pid_t pid, const char *line, int fd, const char *package, int revert, char *reply, size_t size,
                         double wait_seconds, double timeout_seconds, struct hp_ctl_switch *report);
 
+/* Whether the package open as fd redirects an entry that only a stopped world may switch
+ * (HP_REDIRECT_STOPPED_WORLD: code built with entry=padding-only): 1, 0, or -1 when it cannot be
+ * read (the runtime will say why). */
+int hp_ctl_package_needs_stopped_world(int fd);
+
 #endif
