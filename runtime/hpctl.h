@@ -89,7 +89,15 @@ int hp_ctl_find_processes(const struct hp_ctl_build *b, pid_t **pids, size_t *co
  * returns how many, or -1 when its maps cannot be read. */
 int hp_ctl_process_build_ids(pid_t pid, uint8_t ids[][32], size_t sizes[], int max);
 
-/* hpctl_persist.c.  The persist directory's base: $HOTPATCH_PERSIST_DIR, else /var/lib/hotpatch. */
+/* hpctl_persist.c.  The package hpctl was given, open as fd, read whole from its start (at most
+ * 1 GiB) and decoded without its signature trailer (the runtime checks that): *package points
+ * into *bytes, *size the file's size; free them with hp_package_free and free.  0, or -1 with a
+ * one-line reason in why. */
+struct hp_package;
+int hp_ctl_package_read(int fd, uint8_t **bytes, size_t *size, struct hp_package **package, char *why,
+                        size_t why_size);
+
+/* The persist directory's base: $HOTPATCH_PERSIST_DIR, else /var/lib/hotpatch. */
 const char *hp_ctl_persist_base(void);
 
 /* One file stored for the runtime to apply at start. */

@@ -119,29 +119,46 @@ static int write_atomically(int dirfd, const char *name, const char *shown, cons
 	return 0;
 }
 
-int hp_ctl_persist(int fd, const char *package_name, pid_t pid, struct hp_ctl_persisted *out, int max)
+int hp_ctl_package_read(int fd, uint8_t **bytes, size_t *size, struct hp_package **package, char *why,
+                        size_t why_size)
 {
 	struct stat st;
+	*bytes = NULL;
+	*package = NULL;
 	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > (1 << 30)) {
-		hp_ctl_error("%s: cannot read it again to store it", package_name);
+		snprintf(why, why_size, "cannot read it");
 		return -1;
 	}
-	size_t size = (size_t)st.st_size, got = 0;
-	uint8_t *data = malloc(size);
-	while (data && got < size) {
-		ssize_t n = pread(fd, data + got, size - got, (off_t)got);
+	size_t got = 0;
+	*size = (size_t)st.st_size;
+	uint8_t *data = malloc(*size);
+	while (data && got < *size) {
+		ssize_t n = pread(fd, data + got, *size - got, (off_t)got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	struct hp_package *package = NULL;
 	struct hp_signature sig = { 0 };
-	char err[256] = "out of memory";
-	/* A signed package is stored whole, trailer and all: the body alone is decoded here. */
-	if (!data || got != size || hp_signature_split(data, size, &sig, err, sizeof err) ||
-	    hp_package_decode(data, sig.body_size, &package, err, sizeof err)) {
-		hp_ctl_error("%s: cannot store it: %s", package_name, got != size ? "cannot read it again" : err);
+	snprintf(why, why_size, "%s", !data ? "out of memory" : "cannot read it");
+	if (!data || got != *size || hp_signature_split(data, *size, &sig, why, why_size) ||
+	    hp_package_decode(data, sig.body_size, package, why, why_size)) {
 		free(data);
+		*package = NULL;
+		return -1;
+	}
+	*bytes = data;
+	return 0;
+}
+
+int hp_ctl_persist(int fd, const char *package_name, pid_t pid, struct hp_ctl_persisted *out, int max)
+{
+	uint8_t *data;
+	size_t size;
+	struct hp_package *package;
+	char err[256];
+	/* A signed package is stored whole, trailer and all: the body alone is decoded. */
+	if (hp_ctl_package_read(fd, &data, &size, &package, err, sizeof err)) {
+		hp_ctl_error("%s: cannot store it: %s", package_name, err);
 		return -1;
 	}
 	/* As root, the files are the service's: its runtime, started as that user, must trust them

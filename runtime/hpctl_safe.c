@@ -96,39 +96,17 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* The package decoded from its bytes (*bytes, which its names point into: freed after it),
- * without a signature trailer (the runtime checks that; here only which functions it redirects
- * matters).  Says why not, naming the file, unless name is NULL. */
+/* The package, or NULL after saying why (naming the file) unless name is NULL. */
 static struct hp_package *read_package(int fd, const char *name, uint8_t **bytes)
 {
-	struct stat st;
-	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > (off_t)1 << 30) {
+	size_t size;
+	char why[300];
+	struct hp_package *pkg;
+	if (hp_ctl_package_read(fd, bytes, &size, &pkg, why, sizeof why)) {
 		if (name)
-			hp_ctl_error("%s: cannot read the package", name);
+			hp_ctl_error("%s: %s", name, why);
 		return NULL;
 	}
-	size_t size = (size_t)st.st_size, got = 0;
-	uint8_t *data = malloc(size);
-	while (data && got < size) {
-		ssize_t n = pread(fd, data + got, size - got, (off_t)got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	char why[300];
-	struct hp_signature sig;
-	struct hp_package *pkg = NULL;
-	if (!data || got != size) {
-		snprintf(why, sizeof why, "cannot read the package");
-	} else if (hp_signature_split(data, size, &sig, why, sizeof why) ||
-	           hp_package_decode(data, sig.body_size, &pkg, why, sizeof why)) {
-		pkg = NULL;
-	}
-	if (!pkg && name)
-		hp_ctl_error("%s: %s", name, why);
-	if (!pkg)
-		free(data);
-	*bytes = pkg ? data : NULL;
 	return pkg;
 }
 

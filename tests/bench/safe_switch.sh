@@ -7,20 +7,23 @@
 #        THREADS="1 8 64"  threads in the program (default "1 8 64")
 #        BUSY="0 10 50 90" percent of each thread's time spent inside the replaced function
 #        ROUNDS=N          applies (and reverts) per case (default 10)
+#        WAIT=SECONDS      how long each safe apply may wait for a free moment (default 10)
 #
 # A benchmark, not a test: it reports numbers and never judges them.  The program
 # (safe_switch/app.c) runs THREADS threads, each calling work() (about 1 ms) and sleeping so that
 # BUSY percent of its time is spent inside it; the package changes work().  For each case, ROUNDS
-# times: hpctl apply --safe=30 then hpctl revert, and the same with the fast switch.  Reported per
-# case: the median and largest time the threads were stopped for the switch (hpctl's own report:
-# from the first thread stopped to the last resumed, which includes unwinding every stack and the
-# runtime's apply), the median attempts and wait until a free moment, and hpctl's wall time for
-# both switches.  The report goes to stdout and as JSON to BUILD_DIR/bench/safe_switch.json.
+# times: hpctl apply --safe=WAIT then hpctl revert, and the same with the fast switch.  Reported
+# per case: how many safe applies found a free moment within WAIT (with many threads mostly
+# inside work(), one may never come: all of them must be outside at once), the median and
+# largest time the threads were stopped for the switch (hpctl's own report: from the first thread
+# stopped to the last resumed, which includes unwinding every stack and the runtime's apply), the
+# median attempts and wait until a free moment, and hpctl's wall time for both switches.  The report goes to stdout and as JSON to BUILD_DIR/bench/safe_switch.json.
 name=safe_switch
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
 threads_list=${THREADS:-1 8 64}
 busy_list=${BUSY:-0 10 50 90}
 rounds=${ROUNDS:-10}
+wait_s=${WAIT:-10}
 work=$build/bench/safe_switch
 rm -rf "$work" && mkdir -p "$work/old" "$work/new"
 cp "$here/safe_switch/app.c" "$work/old/app.c"
@@ -37,9 +40,9 @@ HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
 pid=
 trap 'kill $pid 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "nan" }'; }
-largest() { sort -g | tail -n 1; }
+largest() { sort -g | awk '{ v = $1 } END { print NR ? v : "nan" }'; }
 now_ms() { date +%s.%N | awk '{ printf "%.3f", $1 * 1000 }'; }
-printf '%-8s %-6s %14s %14s %10s %12s %12s %12s\n' threads busy% "stopped ms" "stopped max" attempts "waited ms" "safe ms" "fast ms"
+printf '%-8s %-6s %9s %12s %12s %9s %10s %10s %10s\n' threads busy% switched "stopped ms" "stopped max" attempts "waited ms" "safe ms" "fast ms"
 json="{\"cases\":["
 first=1
 for threads in $threads_list; do
@@ -49,16 +52,25 @@ for threads in $threads_list; do
 		for _ in $(seq 400); do [ -S "$HOTPATCH_SOCKET_DIR/$pid.sock" ] && break; sleep 0.05; done
 		sleep 0.3
 		stopped=() attempts=() waited=() safe=() fast=()
+		switched=0
 		for _ in $(seq "$rounds"); do
 			t0=$(now_ms)
-			out=$("$build/bin/hpctl" apply --safe=30 "$pid" "$work/fix.hp" 2>&1) || die "safe apply failed: $out"
+			out=$("$build/bin/hpctl" apply --safe="$wait_s" "$pid" "$work/fix.hp" 2>&1)
+			status=$?
 			t1=$(now_ms)
-			safe+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')")
-			line=$(grep 'switched safely' <<<"$out") || die "no switch report in: $out"
-			stopped+=("$(sed 's/.*stopped for \([0-9.]*\) ms.*/\1/' <<<"$line")")
-			attempts+=("$(sed 's/.*after \([0-9]*\) attempt.*/\1/' <<<"$line")")
-			waited+=("$(sed 's/.* in \([0-9]*\) ms.*/\1/' <<<"$line")")
-			"$build/bin/hpctl" revert "$pid" > /dev/null || die "revert failed"
+			if ((status == 7)); then
+				note "$threads threads, $busy%: no free moment in $wait_s s: $out"
+			elif ((status)); then
+				die "safe apply failed: $out"
+			else
+				switched=$((switched + 1))
+				safe+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')")
+				line=$(grep 'switched safely' <<<"$out") || die "no switch report in: $out"
+				stopped+=("$(sed 's/.*stopped for \([0-9.]*\) ms.*/\1/' <<<"$line")")
+				attempts+=("$(sed 's/.*after \([0-9]*\) attempt.*/\1/' <<<"$line")")
+				waited+=("$(sed 's/.* in \([0-9]*\) ms.*/\1/' <<<"$line")")
+				"$build/bin/hpctl" revert "$pid" > /dev/null || die "revert failed"
+			fi
 			t0=$(now_ms)
 			"$build/bin/hpctl" apply "$pid" "$work/fix.hp" > /dev/null || die "fast apply failed"
 			t1=$(now_ms)
@@ -74,10 +86,10 @@ for threads in $threads_list; do
 		w_med=$(printf '%s\n' "${waited[@]}" | median)
 		safe_med=$(printf '%s\n' "${safe[@]}" | median)
 		fast_med=$(printf '%s\n' "${fast[@]}" | median)
-		printf '%-8s %-6s %14s %14s %10s %12s %12s %12s\n' "$threads" "$busy" "$s_med" "$s_max" "$a_med" "$w_med" "$safe_med" "$fast_med"
+		printf '%-8s %-6s %9s %12s %12s %9s %10s %10s %10s\n' "$threads" "$busy" "$switched/$rounds" "$s_med" "$s_max" "$a_med" "$w_med" "$safe_med" "$fast_med"
 		((first)) || json+=","
 		first=0
-		json+="{\"threads\":$threads,\"busy_percent\":$busy,\"stopped_ms\":$(json_list "${stopped[@]}"),"
+		json+="{\"threads\":$threads,\"busy_percent\":$busy,\"rounds\":$rounds,\"switched\":$switched,\"stopped_ms\":$(json_list "${stopped[@]}"),"
 		json+="\"attempts\":$(json_list "${attempts[@]}"),\"waited_ms\":$(json_list "${waited[@]}"),"
 		json+="\"safe_ms\":$(json_list "${safe[@]}"),\"fast_ms\":$(json_list "${fast[@]}")}"
 	done

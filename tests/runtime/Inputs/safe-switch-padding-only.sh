@@ -17,20 +17,7 @@ value() {
 }
 run() { "$HPCTL" "$@" 2>&1 | sed "s/\b$pid\b/PID/g"; echo "exit ${PIPESTATUS[0]}"; }
 echo "== plain request"
-python3 - "$HOTPATCH_SOCKET_DIR/$pid.sock" "$dir/fix.hp" <<'PY'
-import array, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-with open(sys.argv[2], 'rb') as f:
-    s.sendmsg([b"apply\n"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f.fileno()]))])
-    reply = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        reply += chunk
-print(reply.decode().strip().splitlines()[-1])
-PY
+python3 "$(dirname "$0")/control-request.py" "$pid" apply "$dir/fix.hp" | tail -n 1
 value
 echo "== hpctl apply"
 run apply "$pid" "$dir/fix.hp"
