@@ -55,8 +55,8 @@ for threads in $threads_list; do
 		switched=0
 		for _ in $(seq "$rounds"); do
 			t0=$(now_ms)
-			out=$("$build/bin/hpctl" apply --safe="$wait_s" "$pid" "$work/fix.hp" 2>&1)
-			status=$?
+			status=0
+			out=$("$build/bin/hpctl" apply --safe="$wait_s" "$pid" "$work/fix.hp" 2>&1) || status=$?
 			t1=$(now_ms)
 			if ((status == 7)); then
 				note "$threads threads, $busy%: no free moment in $wait_s s: $out"
