@@ -17,7 +17,8 @@
 # inside work(), one may never come: all of them must be outside at once), the median and
 # largest time the threads were stopped for the switch (hpctl's own report: from the first thread
 # stopped to the last resumed, which includes unwinding every stack and the runtime's apply), the
-# median attempts and wait until a free moment, and hpctl's wall time for both switches.  The report goes to stdout and as JSON to BUILD_DIR/bench/safe_switch.json.
+# median attempts and wait until a free moment, and hpctl's wall time for both switches.  The
+# report goes to stdout and as JSON to BUILD_DIR/bench/safe_switch.json.
 name=safe_switch
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
 threads_list=${THREADS:-1 8 64}
@@ -38,9 +39,10 @@ grep -q '1 function(s) redirected' "$work/hpdiff.txt" || die "the package should
 export HOTPATCH_SOCKET_DIR
 HOTPATCH_SOCKET_DIR=$(mktemp -u /tmp/hpsock.XXXXXX)
 pid=
-trap 'kill $pid 2>/dev/null; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "nan" }'; }
-largest() { sort -g | awk '{ v = $1 } END { print NR ? v : "nan" }'; }
+trap 'kill $pid 2>/dev/null || true; rm -rf "$HOTPATCH_SOCKET_DIR"' EXIT
+# Of the numbers given as arguments; "-" when there are none.
+median() { printf '%s\n' "$@" | sort -g | awk 'NF { a[++n] = $1 } END { print n ? a[int((n + 1) / 2)] : "-" }'; }
+largest() { printf '%s\n' "$@" | sort -g | awk 'NF { v = $1; n++ } END { print n ? v : "-" }'; }
 now_ms() { date +%s.%N | awk '{ printf "%.3f", $1 * 1000 }'; }
 printf '%-8s %-6s %9s %12s %12s %9s %10s %10s %10s\n' threads busy% switched "stopped ms" "stopped max" attempts "waited ms" "safe ms" "fast ms"
 json="{\"cases\":["
@@ -80,12 +82,12 @@ for threads in $threads_list; do
 		kill "$pid"
 		wait "$pid" 2>/dev/null || true  # killed: not a failure
 		pid=
-		s_med=$(printf '%s\n' "${stopped[@]}" | median)
-		s_max=$(printf '%s\n' "${stopped[@]}" | largest)
-		a_med=$(printf '%s\n' "${attempts[@]}" | median)
-		w_med=$(printf '%s\n' "${waited[@]}" | median)
-		safe_med=$(printf '%s\n' "${safe[@]}" | median)
-		fast_med=$(printf '%s\n' "${fast[@]}" | median)
+		s_med=$(median "${stopped[@]}")
+		s_max=$(largest "${stopped[@]}")
+		a_med=$(median "${attempts[@]}")
+		w_med=$(median "${waited[@]}")
+		safe_med=$(median "${safe[@]}")
+		fast_med=$(median "${fast[@]}")
 		printf '%-8s %-6s %9s %12s %12s %9s %10s %10s %10s\n' "$threads" "$busy" "$switched/$rounds" "$s_med" "$s_max" "$a_med" "$w_med" "$safe_med" "$fast_med"
 		((first)) || json+=","
 		first=0
