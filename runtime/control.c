@@ -128,6 +128,28 @@ static void send_replaced(int fd, int id)
 	free(events);
 }
 
+/* A stopped apply's last check (history.h): "ready" to hpctl, which answers "go" only while it
+ * still holds the process's threads stopped; silence or anything else, and nothing is written.
+ * STOPPED_CONFIRM_MS is how long the runtime waits for it. */
+#define STOPPED_CONFIRM_MS 2000
+static int confirm_stopped(void *arg)
+{
+	int client = *(const int *)arg;
+	char go[8] = "";
+	if (send(client, "ready\n", 6, MSG_NOSIGNAL) != 6)
+		return -1;
+	struct pollfd in = { .fd = client, .events = POLLIN };
+	if (poll(&in, 1, STOPPED_CONFIRM_MS) != 1 || recv(client, go, sizeof go - 1, 0) != 3)
+		return -1;
+	return strcmp(go, "go\n") ? -1 : 0;
+}
+
+/* Then "switched", once every site is written: hpctl lets the threads go (history.h). */
+static void tell_switched(void *arg)
+{
+	send(*(const int *)arg, "switched\n", 9, MSG_NOSIGNAL);
+}
+
 /* The history lines of status, oldest first (history.h says what is kept). */
 static void send_history(int fd)
 {
@@ -188,8 +210,9 @@ static void serve(int client)
 		size_t size = 0, modules = 0;
 		struct hp_module_result *result = malloc(MAX_MODULES * sizeof *result);
 		void *data = pkg >= 0 && result ? read_package(pkg, &size) : NULL;
-		int rc = data ? hp_apply_world(data, size, force ? HP_APPLY_FORCE : 0, &who, stopped, result, MAX_MODULES,
-		                               &modules) :
+		struct hp_stopped_world world = { confirm_stopped, tell_switched, &client };
+		int rc = data ? hp_apply_world(data, size, force ? HP_APPLY_FORCE : 0, &who, stopped ? &world : NULL, result,
+		                               MAX_MODULES, &modules) :
 		                -HP_E_PACKAGE;
 		free(data);
 		if (!result)

@@ -18,7 +18,11 @@
  *   stopped apply\n    (and stopped apply-force\n) the same, from a client that has stopped
  *                      every other thread and checked that none is inside a function the
  *                      package redirects (hpctl --safe): only then may the runtime redirect an
- *                      entry that needs a stopped world (history.h, hp_apply_world)
+ *                      entry that needs a stopped world (history.h, hp_apply_world).  Right
+ *                      before it writes the first site the runtime says "ready\n", and goes on
+ *                      only when the client answers "go\n" within 2 s (it still holds the
+ *                      threads); otherwise error 12, nothing written.  Once every site is
+ *                      written it says "switched\n" (the threads may run on), then the reply
  *   revert ID\n        ok                          | error CODE MESSAGE
  *   status\n           patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE  (one per live
  *                      patch and module, APPLIED in seconds since the epoch), each followed

@@ -70,7 +70,20 @@ int hp_apply_as(const void *package, size_t size, unsigned flags, const struct h
                 struct hp_module_result *results, size_t max, size_t *result_count);
 int hp_revert_as(int id, const struct hp_requester *who);
 
-/* hp_apply_as (which is this with world_stopped 0), for an apply made in a stopped world (hpctl
+/* A stopped world, as the caller of hp_apply_world promises it.  confirm, when not NULL, is
+ * called once every check has passed and the new code is mapped, right before the first site is
+ * written: it returns 0 when the world is still stopped (the safe switch's hpctl still holds it,
+ * control.c asks it), and anything else to give up, nothing written.  switched, when not NULL,
+ * is called once every site is written, before the rest of the apply (keeping patched libraries
+ * loaded, registering unwind tables), which takes locks a stopped thread may hold: the world
+ * may then run on. */
+struct hp_stopped_world {
+	int (*confirm)(void *arg);
+	void (*switched)(void *arg);
+	void *arg;
+};
+
+/* hp_apply_as (which is this with stopped NULL), for an apply made in a stopped world (hpctl
  * apply --safe, control.h's "stopped" requests; a process's stored packages applied at start
  * while it has one thread): the only apply that may redirect a site whose first instruction is
  * shorter than the site (contract/site.h, needs_stopped_world; packages mark its redirect
@@ -79,16 +92,18 @@ int hp_revert_as(int id, const struct hp_requester *who);
  * Replacing a live patch only retargets the sites both redirect, and giving a site its bytes
  * back is one atomic store over the short jump (hotpatch.c, verify_module): neither needs it.
  *
- * world_stopped 1 is the caller's promise, which the runtime cannot check: while the call runs,
- * every thread of the process but the calling one is stopped, and no thread, once it runs on,
+ * stopped is the caller's promise, which the runtime cannot check: while the call runs, every
+ * thread of the process but the calling one is stopped, and no thread, once it runs on,
  * continues strictly inside a site the call redirects (past the site's first byte and before its
  * end: on x86-64, entry + site offset + 1).  That covers the address each stopped thread resumes
  * at, the one the calling thread goes back to if it was interrupted to make the call, and any
  * address a thread returns to without passing the entry again: a thread stopped in a signal
  * handler that interrupted it there would resume inside the new jump at sigreturn.  hpctl's safe
  * switch keeps every frame of every thread, signal frames included, out of the functions the
- * package redirects, which covers all of it. */
+ * package redirects, which covers all of it; its confirm makes sure the sites are written before
+ * it lets the threads go, not after. */
 int hp_apply_world(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
-                   int world_stopped, struct hp_module_result *results, size_t max, size_t *result_count);
+                   const struct hp_stopped_world *stopped, struct hp_module_result *results, size_t max,
+                   size_t *result_count);
 
 #endif

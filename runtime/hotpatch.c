@@ -599,11 +599,12 @@ static void record_applied(const struct hp_requester *who, const struct hp_packa
 int hp_apply_as(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
                 struct hp_module_result *results, size_t max, size_t *result_count)
 {
-	return hp_apply_world(package, size, flags, who, 0, results, max, result_count);
+	return hp_apply_world(package, size, flags, who, NULL, results, max, result_count);
 }
 
 int hp_apply_world(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
-                   int world_stopped, struct hp_module_result *results, size_t max, size_t *result_count)
+                   const struct hp_stopped_world *stopped, struct hp_module_result *results, size_t max,
+                   size_t *result_count)
 {
 	char why[300];
 	pthread_mutex_lock(&registry.lock);
@@ -651,7 +652,7 @@ int hp_apply_world(const void *package, size_t size, unsigned flags, const struc
 	int id = registry.next_id;
 	const size_t sites_before = registry.site_count, pages_before = registry.page_count;
 	for (uint32_t i = 0; i < count && !rc; i++)
-		rc = verify_module(pkg, i, &in[i], flags, world_stopped);
+		rc = verify_module(pkg, i, &in[i], flags, stopped != NULL);
 	for (uint32_t i = 0; i < count && !rc; i++)
 		loaded += (uint32_t)in[i].loaded;
 	if (!rc && !loaded) {
@@ -662,9 +663,15 @@ int hp_apply_world(const void *package, size_t size, unsigned flags, const struc
 	for (uint32_t i = 0; i < count && !rc; i++)
 		if (in[i].loaded)
 			rc = map_module(pkg, i, &in[i]);
+	/* The last moment to give up with nothing written: a stopped world must still be one. */
+	if (!rc && stopped && stopped->confirm && stopped->confirm(stopped->arg))
+		rc = fail(HP_E_STOPPED_WORLD, "the stopped world ended before the switch (hpctl no longer holds the "
+		          "threads); nothing was written");
 	for (uint32_t i = 0; i < count && !rc; i++)
 		if (in[i].loaded)
 			rc = commit_module(&in[i]);
+	if (!rc && stopped && stopped->switched)
+		stopped->switched(stopped->arg);
 	for (uint32_t i = 0; i < count && !rc; i++)
 		if (in[i].loaded)
 			rc = register_module(&in[i]);

@@ -46,7 +46,7 @@ int hp_ctl_socket_state(pid_t pid);
 int hp_ctl_channel_would_be_off(pid_t pid);
 
 /* The process's state letter from /proc/PID/stat (T stopped, t traced, Z zombie ...); 0 when
- * /proc does not tell. */
+ * /proc does not tell; R when this hpctl is its tracer (it stopped it itself). */
 char hp_ctl_process_state(pid_t pid);
 
 /* Whether that state is a stopped process's, which cannot answer. */
@@ -122,6 +122,19 @@ int hp_ctl_unpersist(const char *build_id, const char *checksum, struct hp_ctl_p
  * package was applied"), NULL for a request that changes nothing. */
 int hp_ctl_request(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown,
                    double timeout_seconds);
+
+/* hp_ctl_request for a stopped apply (control.h): the runtime's "ready", right before it writes
+ * the first site, is answered "go" only before until, while hpctl still holds the threads
+ * (otherwise hpctl hangs up, the runtime writes nothing, and the result is HP_CTL_BUSY); its
+ * "switched", once every site is written, calls switched(arg), which lets the threads go. */
+struct hp_ctl_gate {
+	struct timespec until;
+	void (*switched)(void *arg);
+	void *arg;
+	int asked, done;               /* "go" sent; "switched" heard */
+};
+int hp_ctl_request_stopped(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown,
+                           double timeout_seconds, struct hp_ctl_gate *gate);
 
 /* The reply's last line: "ok ..." or "error CODE MESSAGE" (the reply's end is trimmed). */
 const char *hp_ctl_last_line(char *reply);

@@ -70,9 +70,14 @@ static int process_uid(pid_t pid, uid_t uid[3])
 /* A stopped process (SIGSTOP, Ctrl-Z, a debugger at a breakpoint) cannot answer: its control
  * thread is stopped with it.  Its state is the letter after the command name in /proc/PID/stat
  * (T stopped, t traced); the name is in parentheses and may hold any character, so the state is
- * read after the last ')'.  0 when /proc does not tell. */
+ * read after the last ')'.  0 when /proc does not tell.  A process this hpctl has stopped itself
+ * (the safe switch, hpctl_safe.c) reads as running: its runtime's thread was left to run, and
+ * an answer given after hpctl stopped waiting would be one given with the threads running. */
 char hp_ctl_process_state(pid_t pid)
 {
+	long long tracer;
+	if (status_numbers(pid, "TracerPid", HP_PID_MAX, &tracer, 1) == 1 && tracer == getpid())
+		return 'R';
 	char path[64], stat[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -96,10 +101,6 @@ int hp_ctl_stopped(char state)
 static int check_running(pid_t pid)
 {
 	char state = hp_ctl_process_state(pid);
-	/* Stopped by this hpctl (the safe switch, hpctl_safe.c): its runtime's thread still runs. */
-	long long tracer;
-	if (state == 't' && status_numbers(pid, "TracerPid", HP_PID_MAX, &tracer, 1) == 1 && tracer == getpid())
-		return 0;
 	if (hp_ctl_stopped(state)) {
 		hp_ctl_error("process %d is stopped (state %c): continue it (kill -CONT %d) and try again\n",
 		        (int)pid, state, (int)pid);

@@ -27,11 +27,12 @@ static int complete(const char *reply, size_t len)
 }
 
 /* Sends one request (with fd, if >= 0) and collects the whole reply, all within the timeout.
- * Returns 0, or an exit status (reported): HP_CTL_UNKNOWN when no whole answer came in time.  unknown says what may or may not have happened when the request
- * went out but no whole answer came back ("whether the package was applied"); NULL for a
- * request that changes nothing. */
-int hp_ctl_request(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown,
-                   double timeout_seconds)
+ * Returns 0, or an exit status (reported): HP_CTL_UNKNOWN when no whole answer came in time.
+ * unknown says what may or may not have happened when the request went out but no whole answer
+ * came back ("whether the package was applied"); NULL for a request that changes nothing.  With
+ * gate, a stopped apply (hpctl.h). */
+static int request(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown,
+                   double timeout_seconds, struct hp_ctl_gate *gate)
 {
 	struct timespec deadline;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -83,6 +84,19 @@ int hp_ctl_request(pid_t pid, const char *line, int fd, char *reply, size_t size
 			late = 1;
 			break;
 		}
+		/* A stopped apply's runtime must come to the switch while hpctl holds the threads: if
+		 * it does not (a stopped thread holds a lock it needs), hpctl hangs up, and the runtime,
+		 * finding no "go", writes nothing. */
+		struct timeval held;
+		if (gate && !gate->asked && !hp_ctl_time_left(&gate->until, &held)) {
+			close(s);
+			hp_ctl_error("process %d: its runtime did not come to the switch while the threads were held (a "
+			             "stopped thread may hold a lock it needs); nothing was written", (int)pid);
+			return HP_CTL_BUSY;
+		}
+		if (gate && !gate->asked && (held.tv_sec < left.tv_sec ||
+		                             (held.tv_sec == left.tv_sec && held.tv_usec < left.tv_usec)))
+			left = held;
 		long long ms = (long long)left.tv_sec * 1000 + left.tv_usec / 1000 + 1;
 		int ready = poll(&in, 1, ms < 200 ? (int)ms : 200);
 		if (ready < 0 && errno == EINTR)
@@ -104,6 +118,25 @@ int hp_ctl_request(pid_t pid, const char *line, int fd, char *reply, size_t size
 			break;
 		}
 		got += (size_t)n;
+		/* A stopped apply's own lines come first (control.h): ready, then switched. */
+		if (gate && !gate->asked && got >= 6 && !strncmp(reply, "ready\n", 6)) {
+			struct timeval in_time;
+			if (!hp_ctl_time_left(&gate->until, &in_time) || send(s, "go\n", 3, MSG_NOSIGNAL) != 3) {
+				close(s);
+				hp_ctl_error("process %d: its runtime was not ready to switch while the threads were held; "
+				             "nothing was written", (int)pid);
+				return HP_CTL_BUSY;
+			}
+			memmove(reply, reply + 6, got - 6);
+			got -= 6;
+			gate->asked = 1;
+		}
+		if (gate && gate->asked && !gate->done && got >= 9 && !strncmp(reply, "switched\n", 9)) {
+			memmove(reply, reply + 9, got - 9);
+			got -= 9;
+			gate->done = 1;
+			gate->switched(gate->arg);
+		}
 	}
 	hp_ctl_printable(reply, got);
 	reply[got] = 0;
@@ -131,6 +164,18 @@ int hp_ctl_request(pid_t pid, const char *line, int fd, char *reply, size_t size
 	else
 		hp_ctl_error("process %d %s (busy, or stopped meanwhile): nothing was changed", (int)pid, why);
 	return HP_CTL_UNKNOWN;
+}
+
+int hp_ctl_request(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown,
+                   double timeout_seconds)
+{
+	return request(pid, line, fd, reply, size, unknown, timeout_seconds, NULL);
+}
+
+int hp_ctl_request_stopped(pid_t pid, const char *line, int fd, char *reply, size_t size, const char *unknown,
+                           double timeout_seconds, struct hp_ctl_gate *gate)
+{
+	return request(pid, line, fd, reply, size, unknown, timeout_seconds, gate);
 }
 
 /* The reply's last line: "ok ..." or "error CODE MESSAGE". */

@@ -252,7 +252,8 @@ static void apply_stored(struct stored *s)
 	struct hp_requester who = hp_requester_self();
 	who.at_start = 1;
 	who.source = s->path;
-	s->applied = hp_apply_world(s->data, s->size, 0, &who, only_thread(), NULL, 0, NULL) > 0;
+	static const struct hp_stopped_world alone = { NULL, NULL, NULL };
+	s->applied = hp_apply_world(s->data, s->size, 0, &who, only_thread() ? &alone : NULL, NULL, 0, NULL) > 0;
 }
 
 void hp_persist_start(void)

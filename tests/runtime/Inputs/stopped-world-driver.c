@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 	printf("probe: %d\n", probe());
 	printf("live patches: %d\n", hp_status(NULL, 0));
 
-	id = hp_apply_world(pkg, size, 0, &self, 1, NULL, 0, NULL);
+	static const struct hp_stopped_world alone = { NULL, NULL, NULL };  /* one thread: stopped */
+	id = hp_apply_world(pkg, size, 0, &self, &alone, NULL, 0, NULL);
 	if (id <= 0) {
 		printf("stopped-world apply failed: %s: %s\n", hp_strerror(id), hp_last_error());
 		return 1;
