@@ -48,8 +48,8 @@
 enum busy_kind {
 	BUSY_FUNCTION,                 /* an old function the package redirects, with its padding */
 	BUSY_PATCH_CODE,               /* the code of a live patch taken out of use */
-	BUSY_LOADER,                   /* the dynamic linker: the runtime takes its lock */
-	BUSY_ALLOCATOR,                /* malloc and its kin in libc: the runtime allocates */
+	BUSY_LOADER,                   /* the dynamic linker, libgcc's unwinder: the runtime takes their locks */
+	BUSY_ALLOCATOR,                /* malloc and its kin, dl_iterate_phdr, fork in libc: likewise */
 };
 
 struct busy_range {
@@ -110,11 +110,15 @@ static struct hp_package *read_package(int fd, const char *name, uint8_t **bytes
 	return pkg;
 }
 
-/* Functions a thread may be inside while it holds a lock the runtime's apply needs. */
+/* libc functions a thread may be inside while it holds a lock the runtime's apply needs: the
+ * allocator's arena locks; the loader's lock, which dl_iterate_phdr holds while it calls back
+ * into the program (the runtime walks the modules with it); fork, which holds every lock of the
+ * allocator while it copies the process. */
 static int in_allocator(const char *fn)
 {
 	static const char *const names[] = { "malloc", "free", "calloc", "realloc", "memalign", "posix_memalign",
-		                             "aligned_alloc", "valloc", "pvalloc", "malloc_trim" };
+		                             "aligned_alloc", "valloc", "pvalloc", "malloc_trim", "dl_iterate_phdr",
+		                             "fork", "_Fork", "__fork" };
 	if (!fn)
 		return 0;
 	if (!strncmp(fn, "__libc_", 7))
@@ -141,6 +145,35 @@ int hp_ctl_package_needs_stopped_world(int fd)
 	hp_package_free(pkg);
 	free(bytes);
 	return needs;
+}
+
+/* Where the function at entry ends, as the distance from entry: its symbol's size, or in a
+ * stripped file (the symbol table is gone) as far as the unwind table (.eh_frame, which
+ * stripping keeps) describes code without a gap from the entry on.  libdw gives the rows of a
+ * function's unwind record, not the record's extent, so the rows are walked until an address no
+ * record covers: the padding before the next function built with the plugin, or alignment
+ * bytes.  Where the next function follows with no gap the walk runs on into it: a larger range,
+ * which errs on the safe side.  0 when neither says. */
+static uint64_t function_size(Dwfl_Module *mod, uint64_t entry)
+{
+	GElf_Off offset = 0;
+	GElf_Sym sym;
+	const char *fn = dwfl_module_addrinfo(mod, entry, &offset, &sym, NULL, NULL, NULL);
+	if (fn && !offset && sym.st_size)
+		return sym.st_size;
+	Dwarf_Addr cfi_bias, start, end, at = entry;
+	Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &cfi_bias);
+	for (int rows = 0; cfi && rows < 100000; rows++) {
+		Dwarf_Frame *frame = NULL;
+		if (dwarf_cfi_addrframe(cfi, at - cfi_bias, &frame))
+			break;
+		int ok = dwarf_frame_info(frame, &start, &end, NULL) >= 0 && end + cfi_bias > at;
+		free(frame);
+		if (!ok)
+			break;
+		at = end + cfi_bias;
+	}
+	return at - entry;
 }
 
 /* Matches the package's modules with those libdwfl found in the process, by build-id. */
@@ -170,7 +203,9 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 	const char *file = base_name(name);
 	struct busy_range r = { .start = low, .end = high, .kind = BUSY_LOADER };
 	snprintf(r.module, sizeof r.module, "%s", file);
-	if (!strncmp(file, "ld-linux", 8) || !strncmp(file, "ld.so", 5))
+	/* The dynamic linker, and libgcc's unwinder, whose lock __register_frame takes (a thread
+	 * unwinding for an exception or a thread's exit holds it). */
+	if (!strncmp(file, "ld-linux", 8) || !strncmp(file, "ld.so", 5) || !strncmp(file, "libgcc_s.so", 11))
 		return add_range(m->plan, &r) ? (m->failed = 1, DWARF_CB_ABORT) : DWARF_CB_OK;
 	if (!strncmp(file, "libc.so", 7)) {
 		int count = dwfl_module_getsymtab(mod);
@@ -194,12 +229,15 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 		if (pm->build_id_size != id_size || memcmp(pm->build_id, id, (size_t)id_size))
 			continue;
 		for (uint32_t k = 0; k < pm->redirect_count; k++) {
-			/* From its padding to its end (its symbol's size; at least its entry's site). */
+			/* From its padding to its end. */
 			uint64_t entry = bias + pm->redirects[k].old_offset;
-			GElf_Off offset = 0;
-			GElf_Sym sym;
-			const char *fn = dwfl_module_addrinfo(mod, entry, &offset, &sym, NULL, NULL, NULL);
-			uint64_t size = fn && !offset && sym.st_size ? sym.st_size : HP_SITE_SPAN;
+			uint64_t size = function_size(mod, entry);
+			if (!size) {
+				hp_ctl_error("cannot switch safely: %s: cannot tell where %s() ends (no symbol size, no unwind "
+				             "information for it)", name, pm->redirects[k].name);
+				m->failed = 2;
+				return DWARF_CB_ABORT;
+			}
 			r = (struct busy_range){ .start = entry - HP_SITE_PADDING, .end = entry + size, .kind = BUSY_FUNCTION };
 			snprintf(r.name, sizeof r.name, "%s", pm->redirects[k].name);
 			snprintf(r.module, sizeof r.module, "%s", file);
@@ -275,6 +313,7 @@ static int read_status(pid_t pid, const struct hp_package *pkg, int revert, stru
 }
 
 struct walk {
+	Dwfl *dwfl;
 	const struct plan *plan;
 	struct busy *busy;
 	int frames, found;
@@ -290,6 +329,15 @@ static int check_frame(Dwfl_Frame *state, void *arg)
 	/* A return address is past its call: the call itself is what the frame is running. */
 	Dwarf_Addr at = activation ? pc : pc - 1;
 	w->frames++;
+	/* Code with no unwind record (hand-written assembly, code outside any file, a patch's code)
+	 * does not say where its caller is: libdwfl would guess from the frame pointer and could skip
+	 * the caller, so the frames below are not known, and not known to be safe. */
+	Dwarf_Addr cfi_bias;
+	Dwfl_Module *mod = dwfl_addrmodule(w->dwfl, at);
+	Dwarf_CFI *cfi = mod ? dwfl_module_eh_cfi(mod, &cfi_bias) : NULL;
+	Dwarf_Frame *frame = NULL;
+	int described = cfi && !dwarf_cfi_addrframe(cfi, at - cfi_bias, &frame);
+	free(frame);
 	for (size_t i = 0; i < w->plan->range_count; i++) {
 		const struct busy_range *r = &w->plan->ranges[i];
 		if (at < r->start || at >= r->end)
@@ -302,11 +350,17 @@ static int check_frame(Dwfl_Frame *state, void *arg)
 			snprintf(w->busy->what, sizeof w->busy->what, "is running the code of live patch %d, which the %s",
 			         r->patch, w->plan->reverting ? "revert takes out of use" : "package replaces");
 		else if (r->kind == BUSY_LOADER)
-			snprintf(w->busy->what, sizeof w->busy->what, "is inside the dynamic linker (%s), whose lock the runtime "
-			         "needs", r->module);
+			snprintf(w->busy->what, sizeof w->busy->what, "is inside %s, whose lock the runtime needs", r->module);
 		else
-			snprintf(w->busy->what, sizeof w->busy->what, "is inside the allocator (%s()), whose lock the runtime "
+			snprintf(w->busy->what, sizeof w->busy->what, "is inside %s() (libc), which holds a lock the runtime "
 			         "needs", r->name);
+		return DWARF_CB_ABORT;
+	}
+	if (!described) {
+		w->found = 1;
+		snprintf(w->busy->what, sizeof w->busy->what, "is running code at 0x%llx (%s) that has no unwind "
+		         "information, so its callers cannot be seen", (unsigned long long)at,
+		         mod ? dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL) : "outside any file");
 		return DWARF_CB_ABORT;
 	}
 	return DWARF_CB_OK;
@@ -316,7 +370,7 @@ static int check_frame(Dwfl_Frame *state, void *arg)
 static int any_busy(Dwfl *dwfl, const struct hp_world *world, const struct plan *plan, struct busy *busy)
 {
 	for (size_t i = 0; i < hp_world_count(world); i++) {
-		struct walk w = { .plan = plan, .busy = busy };
+		struct walk w = { .dwfl = dwfl, .plan = plan, .busy = busy };
 		pid_t tid = hp_world_tid(world, i);
 		int rc = dwfl_getthread_frames(dwfl, tid, check_frame, &w);
 		busy->tid = tid;
@@ -344,6 +398,27 @@ static int no_debuginfo(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 	(void)mod, (void)user, (void)name, (void)base, (void)file, (void)debuglink, (void)crc;
 	*debuginfo_file = NULL;
 	return -1;
+}
+
+/* How long hpctl holds the threads for the runtime to come to the switch; the runtime gives
+ * up by itself after 2 s without hpctl's go (control.c). */
+#define HOLD_SECONDS 2
+
+/* Lets the stopped threads go, once (when the runtime says the sites are written, or after). */
+struct release {
+	struct hp_world *world;
+	const struct timespec *since;
+	struct hp_ctl_switch *report;
+};
+
+static void release_world(void *arg)
+{
+	struct release *r = arg;
+	if (!r->world)
+		return;
+	hp_world_resume(r->world);
+	r->world = NULL;
+	r->report->stopped_ms = seconds_since(r->since) * 1000;
 }
 
 static const char *thread_name(pid_t pid, pid_t tid, char *out, size_t size)
@@ -382,7 +457,9 @@ int hp_ctl_safe_request(pid_t pid, const char *line, int fd, const char *package
 		m.pkg = &none;  /* a revert: no old function, the patch's code only */
 	if (!rc && (!dwfl || dwfl_linux_proc_report(dwfl, pid) || dwfl_report_end(dwfl, NULL, NULL) ||
 	            (dwfl_getmodules(dwfl, match_module, &m, 0), m.failed))) {
-		hp_ctl_error("process %d: cannot read its modules: %s", (int)pid, m.failed ? "out of memory" : dwfl_errmsg(-1));
+		if (m.failed != 2)
+			hp_ctl_error("process %d: cannot read its modules: %s", (int)pid,
+			             m.failed ? "out of memory" : dwfl_errmsg(-1));
 		rc = HP_CTL_ERROR;
 	}
 	/* libdwfl reads the threads through hpctl's own ptrace attachment, once they are stopped. */
@@ -409,14 +486,23 @@ int hp_ctl_safe_request(pid_t pid, const char *line, int fd, const char *package
 		report->threads = hp_world_count(world);
 		if (!any_busy(dwfl, world, &plan, &busy)) {
 			/* An apply says the world is stopped: the runtime may then write the sites that
-			 * need it (padding-only entries, all of them in the ranges checked). */
-			char stopped_line[300];
-			snprintf(stopped_line, sizeof stopped_line, "%s%s", pkg ? "stopped " : "", line);
-			rc = hp_ctl_request(pid, stopped_line, fd, reply, size,
-			                    pkg ? "whether the package was applied" : "whether the patch was reverted",
-			                    timeout_seconds);
-			hp_world_resume(world);
-			report->stopped_ms = seconds_since(&stop0) * 1000;
+			 * need it (padding-only entries, all of them in the ranges checked).  It writes
+			 * them only on hpctl's "go", given while the threads are held (HOLD_SECONDS at
+			 * most), and says when they are written: the threads go then, before the rest of
+			 * the apply, which takes locks they may hold. */
+			struct release let_go = { world, &stop0, report };
+			if (pkg) {
+				char stopped_line[300];
+				snprintf(stopped_line, sizeof stopped_line, "stopped %s", line);
+				struct hp_ctl_gate gate = { .switched = release_world, .arg = &let_go };
+				clock_gettime(CLOCK_MONOTONIC, &gate.until);
+				gate.until.tv_sec += HOLD_SECONDS;
+				rc = hp_ctl_request_stopped(pid, stopped_line, fd, reply, size, "whether the package was applied",
+				                            timeout_seconds, &gate);
+			} else {
+				rc = hp_ctl_request(pid, line, fd, reply, size, "whether the patch was reverted", timeout_seconds);
+			}
+			release_world(&let_go);
 			break;
 		}
 		hp_world_resume(world);
