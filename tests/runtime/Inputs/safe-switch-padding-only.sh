@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # safe-switch-padding-only.sh DIR: runs DIR/old/app (padding-only entries), sends the package
-# with a plain "apply" request straight to its socket (as an older hpctl would), then uses hpctl
-# apply and revert, printing the program's value after each; the pid shown as PID.
+# with a plain "apply" request straight to its socket (as an older hpctl would), then with a
+# "stopped apply" whose "ready" is never answered "go", then uses hpctl apply and revert,
+# printing the program's value after each; the pid shown as PID.
 set -uo pipefail
 source "$(dirname "$0")/../../tools/wait-for.sh"
 source "$(dirname "$0")/start-app.sh"
@@ -18,6 +19,9 @@ value() {
 run() { "$HPCTL" "$@" 2>&1 | sed "s/\b$pid\b/PID/g"; echo "exit ${PIPESTATUS[0]}"; }
 echo "== plain request"
 python3 "$(dirname "$0")/control-request.py" "$pid" apply "$dir/fix.hp" | tail -n 1
+value
+echo "== stopped apply, never confirmed"
+python3 "$(dirname "$0")/control-request.py" "$pid" "stopped apply" "$dir/fix.hp"
 value
 echo "== hpctl apply"
 run apply "$pid" "$dir/fix.hp"
