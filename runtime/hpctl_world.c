@@ -67,41 +67,32 @@ static void regs_call(hp_regs *r, uint64_t function, const uint64_t *args, int n
 
 /* The system calls that the kernel ends with EINTR when their thread is merely stopped and
  * continued (signal(7), "Interruption of system calls and library functions by stop signals"),
- * where it restarts the others itself (-ERESTARTSYS and kin).  For each, whether its timeout is
- * an int in the fourth argument (r10) that a restart may set to 0 (see restart_eintr). */
-static const struct {
-	long nr;
-	int int_timeout;
-} eintr_calls[] = {
-	{ SYS_epoll_wait, 1 }, { SYS_epoll_pwait, 1 }, { 441 /* epoll_pwait2 */, 0 }, { SYS_rt_sigtimedwait, 0 },
-	{ SYS_semop, 0 },      { SYS_semtimedop, 0 },  { SYS_io_getevents, 0 },
+ * where it restarts the others itself (-ERESTARTSYS and kin). */
+static const long eintr_calls[] = {
+	SYS_epoll_wait, SYS_epoll_pwait, 441 /* epoll_pwait2 */, SYS_rt_sigtimedwait,
+	SYS_semop,      SYS_semtimedop,  SYS_io_getevents,
 };
 
 /* A thread stopped on its way out of one of those calls with -EINTR: rewinds it to the syscall
  * instruction (2 bytes, 0f 05, checked) with the call's number back in rax, as the kernel does
  * for -ERESTARTNOHAND, so it runs the call again and the program never sees EINTR.
- * A finite epoll_wait/epoll_pwait timeout becomes 0: the kernel does not say how much of it was
- * left, and restarting with the whole of it could make the program wait up to twice as long as
- * it asked, past deadlines it keeps itself; an epoll_wait that returns 0 events early is one the
- * program handles already (its loop just computes the next timeout), one that sleeps too long
- * it may not.  epoll_pwait2, semtimedop and rt_sigtimedwait take their timeout through a
- * pointer into the program's memory, which is not ours to rewrite: they restart with the whole
- * timeout.  Returns 1 when r was changed. */
+ * Every argument is left as it was, a timeout too: the kernel does not say how much of it was
+ * left, so the call waits its whole timeout again.  Returning late is within every one of these
+ * calls' contract (the kernel itself may oversleep a timeout by any amount); returning early,
+ * 0 events after a fraction of the timeout, is not: a program that takes "0 events" to mean "idle
+ * for the whole timeout" would act on a lie.  Returns 1 when r was changed. */
 static int regs_restart_eintr(hp_regs *r, int (*code_at)(void *ctx, uint64_t at, uint8_t *out, size_t n), void *ctx)
 {
 	if ((long)r->orig_rax < 0 || (long long)r->rax != -EINTR)
 		return 0;
-	int found = -1;
+	int found = 0;
 	for (size_t k = 0; k < sizeof eintr_calls / sizeof *eintr_calls; k++)
-		if (eintr_calls[k].nr == (long)r->orig_rax)
-			found = (int)k;
+		found |= eintr_calls[k] == (long)r->orig_rax;
 	uint8_t insn[2];
-	if (found < 0 || code_at(ctx, r->rip - 2, insn, 2) || insn[0] != 0x0f || insn[1] != 0x05)
+	if (!found || code_at(ctx, r->rip - 2, insn, 2) || insn[0] != 0x0f || insn[1] != 0x05)
 		return 0;
 	r->rip -= 2;
 	r->rax = r->orig_rax;
-	if (eintr_calls[found].int_timeout && (int)r->r10 > 0)
-		r->r10 = 0;
 	return 1;
 }
 #else

@@ -1,7 +1,8 @@
 /* blocked-threads.c: a program whose threads are blocked in system calls the whole time (read on
  * a pipe, epoll_wait with no timeout and with a finite one, nanosleep, a futex through
  * pthread_cond_wait, poll), for attach-no-eintr.test: each prints ERROR and what it got when a
- * call returns anything but what the program expects, an EINTR above all, while hpctl stops the
+ * call returns anything but what the program expects, an EINTR above all, or an epoll_wait
+ * returns no event before its timeout has gone by, while hpctl stops the
  * process, loads the runtime into it and applies a package. */
 #include <errno.h>
 #include <poll.h>
@@ -30,9 +31,18 @@ static void *epoller(void *arg)
 	struct epoll_event ev = { .events = EPOLLIN }, out;
 	epoll_ctl(ep, EPOLL_CTL_ADD, pipe_fds[0], &ev);
 	for (;;) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
 		int n = epoll_wait(ep, &out, 1, timeout);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		long waited_ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 		if (n != 0 || timeout < 0) {
 			printf("ERROR epoll_wait(timeout %d) returned %d: %s\n", timeout, n, strerror(errno));
+			return arg;
+		}
+		/* No event means the whole timeout went by: one restarted with less would lie. */
+		if (waited_ms < timeout - 1) {
+			printf("ERROR epoll_wait(timeout %d) returned 0 events after %ld ms\n", timeout, waited_ms);
 			return arg;
 		}
 	}
