@@ -14,6 +14,7 @@
 #include "hpctl_world.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -40,7 +41,6 @@ static int regs_set(pid_t tid, const hp_regs *r) { return ptrace(PTRACE_SETREGS,
 static uint64_t regs_pc(const hp_regs *r) { return r->rip; }
 static uint64_t regs_sp(const hp_regs *r) { return r->rsp; }
 static uint64_t regs_fp(const hp_regs *r) { return r->rbp; }
-static uint64_t regs_result(const hp_regs *r) { return r->rax; }
 /* orig_rax holds the system call the thread is in, or -1 (the kernel's own convention). */
 static long regs_syscall(const hp_regs *r) { return (long)r->orig_rax; }
 
@@ -64,6 +64,76 @@ static void regs_call(hp_regs *r, uint64_t function, const uint64_t *args, int n
 	/* Not in a system call: the kernel must not "restart" one into our call on the way out. */
 	r->orig_rax = (unsigned long long)-1;
 }
+
+/* The rest of a thread's processor state, which the general registers leave out: x87, SSE,
+ * AVX and whatever else XSAVE covers (NT_X86_XSTATE, as large as the processor's).  The called
+ * function is free to change it (dlopen's string functions use the vector registers, a
+ * constructor may change the rounding mode), and the program's code, stopped anywhere, may have
+ * live values in any of it. */
+#define FPU_MAX 65536
+static int fpu_get(pid_t tid, void *buf, size_t *size)
+{
+	struct iovec v = { buf, FPU_MAX };
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)NT_X86_XSTATE, &v))
+		return -1;
+	*size = v.iov_len;
+	return 0;
+}
+
+static int fpu_set(pid_t tid, const void *buf, size_t size)
+{
+	struct iovec v = { (void *)buf, size };
+	return ptrace(PTRACE_SETREGSET, tid, (void *)(long)NT_X86_XSTATE, &v) ? -1 : 0;
+}
+
+/* The control state the ABI promises a called function (x87 stack empty, default precision and
+ * rounding in the x87 control word and MXCSR, exceptions masked), whatever the thread was doing;
+ * the vector registers are left as they are (scratch at a call).  In XSAVE's standard layout: the
+ * legacy area's FCW, FSW, abridged tag and MXCSR, and the header's XSTATE_BV, which must say
+ * that x87 and SSE state are given for the kernel to load them. */
+static void fpu_for_call(uint8_t *x, size_t size)
+{
+	if (size < 520)
+		return;
+	uint16_t fcw = 0x37f, fsw = 0;
+	uint32_t mxcsr = 0x1f80;
+	uint64_t present;
+	memcpy(x, &fcw, 2);
+	memcpy(x + 2, &fsw, 2);
+	x[4] = 0;  /* every x87 register empty */
+	memcpy(x + 24, &mxcsr, 4);
+	memcpy(&present, x + 512, 8);
+	present |= 3;
+	memcpy(x + 512, &present, 8);
+}
+
+/* Where the call returns: into a system call instruction in the process's own code, caught at
+ * its entry by PTRACE_SYSCALL, and never run.  Not a return to an unmapped address: its SIGSEGV
+ * is a forced signal, and a thread that blocks SIGSEGV (a sigwait thread blocks everything) or a
+ * process that ignores it would have its SIGSEGV action reset to the default and unblocked by
+ * the kernel, the program's own handler lost; setting the thread's mask for the call
+ * (PTRACE_SETSIGMASK) would not do either, as it drops the mask that ppoll, pselect, epoll_pwait
+ * and sigsuspend put back when they return.  A system call stop is no signal: nothing of the
+ * program's changes. */
+static const uint8_t return_insn[] = { 0x0f, 0x05 };
+#define SYSCALL_STOP (SIGTRAP | 0x80)  /* with PTRACE_O_TRACESYSGOOD */
+
+/* At a system call entry stop of the calling thread: whether it is the call's return (just past
+ * the return instruction, the stack just above the slot of the return address: any system call
+ * made inside the call, through the same instruction, runs deeper in the stack), and then the
+ * function's result, which the kernel has moved to orig_rax (rax was the system call number). */
+static int regs_returned(const hp_regs *r, uint64_t at, uint64_t slot, uint64_t *result)
+{
+	if (r->rip != at + sizeof return_insn || r->rsp != slot + 8)
+		return 0;
+	*result = r->orig_rax;
+	return 1;
+}
+
+/* The return's system call is made a harmless one before the thread goes on: getpid, which every
+ * seccomp allowlist admits.  Skipping it (-1) would still show -1 to a seccomp filter, and the
+ * function's result as it stands would be a system call number, read (0) for a NULL. */
+static void regs_harmless(hp_regs *r) { r->orig_rax = SYS_getpid; }
 
 /* The system calls that the kernel ends with EINTR when their thread is merely stopped and
  * continued (signal(7), "Interruption of system calls and library functions by stop signals"),
@@ -119,6 +189,7 @@ struct hp_world {
 	pid_t pid, spare;
 	int mem;  /* /proc/PID/mem: the process's memory, for the call's data */
 	int others_run;
+	uint64_t return_at;  /* where calls return (find_return_insn), once found */
 	struct thread *t;
 	size_t n, cap;
 };
@@ -299,6 +370,8 @@ static void on_event(struct hp_world *w, pid_t tid, int status, int stop)
 		}
 		sig = 0;
 	}
+	if (sig == SYSCALL_STOP)  /* a system call stop of a call's thread taken back: no signal */
+		sig = 0;
 	/* A signal on its way to the thread: handed on, never kept; then stopped again if asked. */
 	ptrace(PTRACE_CONT, tid, NULL, (void *)(long)sig);
 	t->state = RUNNING;
@@ -424,7 +497,7 @@ static int stop_all(struct hp_world *w, const struct timespec *deadline, int *de
 			char state = thread_state(w->pid, tid);
 			if (state == 'Z' || state == 'X')
 				continue;
-			if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACECLONE)) {
+			if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD))) {
 				int err = errno;
 				if (err == ESRCH || thread_state(w->pid, tid) == 'Z' || thread_state(w->pid, tid) == 'X')
 					continue;  /* it exited meanwhile */
@@ -545,6 +618,102 @@ static int is_fault(int sig, const siginfo_t *si)
 	return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP) && si->si_code > 0;
 }
 
+/* The address of a return instruction (return_insn) in the process's executable code, libc's
+ * first (mapped for the process's whole life, never unloaded by the call); 0 when there is none. */
+static uint64_t find_return_insn(struct hp_world *w)
+{
+	char path[64], line[4400];
+	static uint8_t buf[1 << 16];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)w->pid);
+	for (int pass = 0; pass < 2; pass++) {
+		FILE *f = fopen(path, "re");
+		while (f && fgets(line, sizeof line, f)) {
+			unsigned long start, end;
+			char perms[8];
+			int at = 0;
+			if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &at) < 3 || perms[2] != 'x')
+				continue;
+			const char *name = at ? line + at : "";
+			if (strstr(name, "[vsyscall]") || (!pass && !strstr(name, "/libc.so") && !strstr(name, "/libc-")))
+				continue;
+			for (uint64_t a = start; a < end; a += sizeof buf - (sizeof return_insn - 1)) {
+				size_t n = end - a < sizeof buf ? (size_t)(end - a) : sizeof buf;
+				if (pread(w->mem, buf, n, (off_t)a) != (ssize_t)n)
+					break;
+				const uint8_t *hit = memmem(buf, n, return_insn, sizeof return_insn);
+				if (hit) {
+					fclose(f);
+					return a + (uint64_t)(hit - buf);
+				}
+				if (n < sizeof buf)
+					break;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	return 0;
+}
+
+/* At a system call stop of the calling thread: whether the call has returned (then *result, and
+ * the return's system call made harmless). */
+static int call_returned(struct hp_world *w, pid_t tid, uint64_t slot, uint64_t *result)
+{
+	hp_regs now;
+	if (regs_get(tid, &now) || !regs_returned(&now, w->return_at, slot, result))
+		return 0;
+	regs_harmless(&now);
+	regs_set(tid, &now);
+	return 1;
+}
+
+/* Brings thread i, running the call or held at one of its system call stops (at_stop), to a
+ * PTRACE_EVENT_STOP, where its registers can be put back and the kernel, once it goes on, restarts
+ * the system call it was stopped in.  Meanwhile a signal for it is kept for later, never taken for
+ * the call's own doing, and its system call stops are passed through: the one of the call's
+ * return, should it come now, is recognised (*returned, *result).  0, or -1 when it did not stop
+ * by deadline or exited. */
+static int take_back(struct hp_world *w, size_t i, int at_stop, uint64_t slot, const struct timespec *deadline,
+                     int *returned, uint64_t *result)
+{
+	pid_t tid = w->t[i].tid;
+	ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+	if (at_stop)  /* the interrupt is taken on its way out of this system call */
+		ptrace(PTRACE_CONT, tid, NULL, NULL);
+	for (;;) {
+		pid_t who;
+		int status, got = wait_event(deadline, &who, &status);
+		if (got <= 0)
+			return -1;
+		if (who != tid) {
+			on_event(w, who, status, 0);
+			continue;
+		}
+		struct thread *t = &w->t[i];
+		if (!WIFSTOPPED(status)) {
+			t->state = GONE;
+			return -1;
+		}
+		int sig = WSTOPSIG(status), event = status >> 16;
+		if (event == PTRACE_EVENT_STOP)
+			return 0;
+		unsigned long child;
+		if (event == PTRACE_EVENT_CLONE && !ptrace(PTRACE_GETEVENTMSG, tid, NULL, &child))
+			add(w, (pid_t)child);
+		if (!event && sig == SYSCALL_STOP) {
+			if (!*returned && call_returned(w, tid, slot, result))
+				*returned = 1;
+		} else if (!event) {  /* a signal on the way: kept for later */
+			siginfo_t si;
+			memset(&si, 0, sizeof si);
+			ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
+			si.si_signo = sig;
+			defer(w, &w->t[i], &si);
+		}
+		ptrace(PTRACE_CONT, tid, NULL, NULL);
+	}
+}
+
 int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_t *args, int nargs,
                   const void *data, size_t data_size, uint64_t *data_at, double timeout_seconds,
                   uint64_t *result, char *why, size_t why_size)
@@ -556,53 +725,73 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 	struct thread *t = &w->t[i];
 	pid_t tid = t->tid;
 	const hp_regs saved = t->regs;
-	/* The frame: below the red zone, the data, 16-byte aligned; below it the return address 0,
-	 * so that the function's return faults at address 0, where hpctl takes the thread back. */
+	if (!w->return_at && !(w->return_at = find_return_insn(w))) {
+		snprintf(why, why_size, "process %d: no system call instruction in its code to return to", (int)w->pid);
+		return -1;
+	}
+	/* The rest of the processor's state, put back on every way out below. */
+	uint8_t *fpu = malloc(2 * FPU_MAX);
+	size_t fpu_size = 0;
+	if (!fpu || fpu_get(tid, fpu, &fpu_size)) {
+		snprintf(why, why_size, "process %d: cannot read thread %d's vector and x87 registers: %s", (int)w->pid,
+		         (int)tid, fpu ? strerror(errno) : "out of memory");
+		free(fpu);
+		return -1;
+	}
+	uint8_t *fpu_call = fpu + FPU_MAX;
+	memcpy(fpu_call, fpu, fpu_size);
+	fpu_for_call(fpu_call, fpu_size);
+	/* The frame: below the red zone, the data, 16-byte aligned; below it the return address, the
+	 * return instruction, where hpctl takes the thread back. */
 	uint64_t sp = (regs_sp(&saved) - RED_ZONE - data_size) & ~15ull;
 	if (data_size && pwrite(w->mem, data, data_size, (off_t)sp) != (ssize_t)data_size) {
 		snprintf(why, why_size, "process %d: cannot write thread %d's stack: %s", (int)w->pid, (int)tid,
 		         strerror(errno));
+		free(fpu);
 		return -1;
 	}
 	if (data_at)
 		*data_at = sp;
-	uint64_t zero = 0;
+	uint64_t data_address = sp, back = w->return_at;
 	sp -= 8;
-	if (pwrite(w->mem, &zero, 8, (off_t)sp) != 8) {
+	if (pwrite(w->mem, &back, 8, (off_t)sp) != 8) {
 		snprintf(why, why_size, "process %d: cannot write thread %d's stack: %s", (int)w->pid, (int)tid,
 		         strerror(errno));
+		free(fpu);
 		return -1;
 	}
+	const uint64_t slot = sp;
 	hp_regs r = saved;
-	regs_call(&r, function, args, nargs, sp, data_size ? sp + 8 : 0);
-	if (regs_set(tid, &r)) {
+	regs_call(&r, function, args, nargs, sp, data_size ? data_address : 0);
+	if (regs_set(tid, &r) || fpu_set(tid, fpu_call, fpu_size)) {
 		snprintf(why, why_size, "process %d: cannot set thread %d's registers: %s", (int)w->pid, (int)tid,
 		         strerror(errno));
+		regs_set(tid, &saved);
+		fpu_set(tid, fpu, fpu_size);
+		free(fpu);
 		return -1;
 	}
 	if (w->others_run)  /* but those job control stopped: they stay so */
 		for (size_t k = 0; k < w->n; k++)
 			if (k != i && !w->t[k].group_stop)
 				let_go(w, &w->t[k], 0);
-	ptrace(PTRACE_CONT, tid, NULL, NULL);
+	/* Stopping at each of the call's system calls, to catch the return's. */
+	ptrace(PTRACE_SYSCALL, tid, NULL, NULL);
 	t->state = RUNNING;
 	struct timespec deadline;
 	deadline_in(&deadline, timeout_seconds);
-	int rc = -1, done = 0, timed_out = 0;
-	while (!done) {
+	int rc = -1, returned = 0, faulted = 0, timed_out = 0;
+	while (!returned && !faulted && !timed_out) {
 		t = &w->t[i];  /* on_event may have grown (moved) the array */
 		pid_t who;
 		int status, got = wait_event(&deadline, &who, &status);
 		if (got < 0 || all_gone(w)) {
 			snprintf(why, why_size, "process %d exited during the call", (int)w->pid);
+			free(fpu);
 			return -1;
 		}
 		if (got == 0) {
-			/* Taken back, wherever it is: see hp_world_resume. */
 			timed_out = 1;
-			ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
-			deadline_in(&deadline, 5);
-			done = 1;
 			break;
 		}
 		if (who != tid) {
@@ -612,71 +801,68 @@ int hp_world_call(struct hp_world *w, size_t i, uint64_t function, const uint64_
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
 			t->state = GONE;
 			snprintf(why, why_size, "process %d: thread %d exited during the call", (int)w->pid, (int)tid);
+			free(fpu);
 			return -1;
 		}
 		int sig = WSTOPSIG(status), event = status >> 16;
-		siginfo_t si;
 		if (event) {
 			unsigned long child;
 			if (event == PTRACE_EVENT_CLONE && !ptrace(PTRACE_GETEVENTMSG, tid, NULL, &child))
 				add(w, (pid_t)child);  /* running; its first stop lets it run (on_event) */
-			ptrace(PTRACE_CONT, tid, NULL, NULL);
+			ptrace(PTRACE_SYSCALL, tid, NULL, NULL);
 			continue;
 		}
+		if (sig == SYSCALL_STOP) {
+			if (call_returned(w, tid, slot, result))
+				returned = 1;
+			else
+				ptrace(PTRACE_SYSCALL, tid, NULL, NULL);
+			continue;
+		}
+		siginfo_t si;
 		memset(&si, 0, sizeof si);
 		ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
-		hp_regs now;
-		regs_get(tid, &now);
-		if (sig == SIGSEGV && regs_pc(&now) == 0) {
-			*result = regs_result(&now);
-			rc = 0;
-			t->sig_stop = 1;
-			done = 1;
-		} else if (is_fault(sig, &si)) {
+		if (is_fault(sig, &si)) {
+			hp_regs now;
+			regs_get(tid, &now);
 			snprintf(why, why_size, "process %d: the call faulted in thread %d (signal %d at %#llx, address %p); "
 			         "the thread was put back where it was", (int)w->pid, (int)tid, sig,
 			         (unsigned long long)regs_pc(&now), si.si_addr);
 			t->sig_stop = 1;  /* suppressed: the fault was the call's, not the program's */
-			done = 1;
+			faulted = 1;
 		} else {
 			/* A signal for the program: kept until the thread is its own again. */
 			si.si_signo = sig;
 			defer(w, t, &si);
-			ptrace(PTRACE_CONT, tid, NULL, NULL);
+			ptrace(PTRACE_SYSCALL, tid, NULL, NULL);
 		}
 	}
-	if (timed_out) {
-		for (;;) {
-			t = &w->t[i];
-			pid_t who;
-			int status, got = wait_event(&deadline, &who, &status);
-			if (got <= 0)
-				break;
-			if (who != tid) {
-				on_event(w, who, status, 0);
-				continue;
-			}
-			if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP)
-				break;
-			if (WIFSTOPPED(status) && !(status >> 16)) {  /* a signal on the way: kept for later */
-				siginfo_t si;
-				memset(&si, 0, sizeof si);
-				ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
-				si.si_signo = WSTOPSIG(status);
-				defer(w, t, &si);
-			}
-			if (WIFSTOPPED(status))
-				ptrace(PTRACE_CONT, tid, NULL, NULL);
-		}
-		t = &w->t[i];
-		t->lost = 1;
-		snprintf(why, why_size, "process %d: the call did not return within %g s in thread %d", (int)w->pid,
-		         timeout_seconds, (int)tid);
+	int held = 1;  /* the thread is stopped where its registers can be put back */
+	if (returned || timed_out) {
+		/* Returned: out of the return's system call into a stop that restarts the program's own
+		 * as the thread goes on.  Timed out: taken back wherever it is, unless it returns right
+		 * now, which take_back recognises. */
+		struct timespec again;
+		deadline_in(&again, 5);
+		held = !take_back(w, i, returned, slot, &again, &returned, result);
+		if (returned)
+			rc = 0;
+		else
+			w->t[i].lost = 1;
+		if (!returned)
+			snprintf(why, why_size, "process %d: the call did not return within %g s in thread %d", (int)w->pid,
+			         timeout_seconds, (int)tid);
 	}
 	t = &w->t[i];
-	t->state = STOPPED;
-	t->regs = saved;
-	regs_set(tid, &saved);
+	if (t->state != GONE) {
+		t->state = STOPPED;
+		t->regs = saved;
+		if (held) {
+			regs_set(tid, &saved);
+			fpu_set(tid, fpu, fpu_size);
+		}
+	}
+	free(fpu);
 	if (w->others_run) {
 		char ignored[256];
 		int denied;

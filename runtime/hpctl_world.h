@@ -32,10 +32,12 @@ int hp_world_where(const struct hp_world *w, size_t i, uint64_t *pc, uint64_t *s
 
 /* Calls function(args[0..nargs-1]) (nargs <= 6, integer or pointer arguments) in thread i, with
  * data (data_size bytes) copied below the thread's stack first: *data_at receives its address
- * in the process, for the arguments to point to.  The call returns to an address that faults,
- * where hpctl takes the thread back; its registers are then restored as they were, an
- * interrupted system call included.  0 and *result on return; -1 and a reason in why when the
- * call faulted elsewhere or did not return within timeout_seconds (then the thread is left
+ * in the process, for the arguments to point to.  The call returns into a system call
+ * instruction of the process's code, caught at its entry (no signal: the thread's mask and the
+ * process's signal actions are never touched), where hpctl takes the thread back; its registers,
+ * general, vector, x87 and MXCSR, are then restored as they were, on every way out, and the
+ * system call it was stopped in is restarted.  0 and *result on return; -1 and a reason in why
+ * when the call faulted or did not return within timeout_seconds (then the thread is left
  * stopped inside the call: hp_world_resume cannot undo it, and says so). */
 /* An argument of hp_world_call that stands for the address of its data (*data_at), which is
  * known only once the data is on the thread's stack: a value no user-space address can have. */
