@@ -552,6 +552,36 @@ static int stop_all(struct hp_world *w, const struct timespec *deadline, int *de
 	}
 }
 
+/* The signals that ask hpctl to end (a terminal's ^C and ^\, a hangup, kill's default), held
+ * from the first ptrace stop to the last detach.  Were hpctl to die in between, the kernel would
+ * detach its tracees wherever they are: a thread inside a call would run on into the return
+ * instruction with no one to take it back, and the rest of the program's code with its registers
+ * the call's.  Held, the signal waits until the world is let go whole, and then ends hpctl as the
+ * user asked (its action is the default: nothing in hpctl catches them).  SIGKILL cannot be held:
+ * that one still leaves a thread inside a call lost.  Counted, as worlds may nest. */
+static int held_depth;
+static sigset_t held_before;
+
+static void hold_signals(void)
+{
+	if (held_depth++)
+		return;
+	sigset_t ending;
+	sigemptyset(&ending);
+	sigaddset(&ending, SIGINT);
+	sigaddset(&ending, SIGTERM);
+	sigaddset(&ending, SIGHUP);
+	sigaddset(&ending, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &ending, &held_before);
+}
+
+/* Lets the held signals in: one that came meanwhile takes effect now. */
+static void release_signals(void)
+{
+	if (held_depth > 0 && !--held_depth)
+		sigprocmask(SIG_SETMASK, &held_before, NULL);
+}
+
 struct hp_world *hp_world_stop(pid_t pid, pid_t spare, int *denied, char *why, size_t why_size)
 {
 	*denied = 0;
@@ -565,10 +595,12 @@ struct hp_world *hp_world_stop(pid_t pid, pid_t spare, int *denied, char *why, s
 	w->pid = pid;
 	w->spare = spare;
 	w->mem = -1;
+	hold_signals();  /* released by hp_world_resume, on every way out below too */
 	struct stat st;
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
 	if (stat(path, &st)) {
 		snprintf(why, why_size, "no process %d", (int)pid);
+		release_signals();
 		free(w);
 		return NULL;
 	}
@@ -913,4 +945,5 @@ void hp_world_resume(struct hp_world *w)
 		close(w->mem);
 	free(w->t);
 	free(w);
+	release_signals();
 }
