@@ -1,8 +1,8 @@
 /* hpctl_attach.c — loads the hotpatch runtime into a process built with the plugin but not linked
  * with libhotpatch (hpctl_attach.h).  The process's threads are stopped (hpctl_world.h); dlopen is
  * found in the libc the process has mapped (its dynamic symbol table, read from the very file
- * mapped, plus the load bias); one thread, preferably one blocked in a system call, calls
- * dlopen(library, RTLD_NOW) while the others run (a stopped thread might hold malloc's or the
+ * mapped, plus the load bias); one thread blocked in a system call that is safe to call in
+ * (rank) calls dlopen(library, RTLD_NOW) while the others run (a stopped thread might hold malloc's or the
  * loader's lock that dlopen needs); then every thread goes on as it was.  The runtime's
  * constructors start its control channel, and hpctl talks to it as to any linked runtime.
  *
@@ -434,29 +434,46 @@ static int stage(pid_t pid, int src, char *inside, size_t size, int *dir, char *
 	return -1;
 }
 
-/* How good a thread is to call dlopen in, by the system call it is blocked in (lower is better).
- * A thread waiting for input or time holds no lock of malloc's or the loader's; one in mmap or
- * brk is most likely inside malloc or the loader, holding theirs; one running its own code may
- * be anywhere. */
-static int rank(long nr)
+/* How good a thread is to call dlopen in, lower is better; NEVER for one it must not be called in.
+ * dlopen takes malloc's lock and the loader's: a thread already holding one of them, called in,
+ * waits for itself for ever.  So:
+ *   WAITING  blocked waiting for input, a child, a signal (read, recv, accept, epoll_wait, poll
+ *            or select with no timeout, pause, sigwait...): the thread is idle at the bottom of
+ *            its loop and holds no lock of the allocator's or the loader's.
+ *   FUTEX    waiting for a lock or a condition: it holds no lock it is waiting for, but may be in
+ *            the middle of malloc or dlopen waiting for a second one (their locks are futexes).
+ *   OTHER    any other system call (write, sendmsg, fsync...): it returns soon and is not one
+ *            that malloc or the loader makes.
+ *   SLEEP    a call the kernel restarts through the thread's one restart block (nanosleep, poll,
+ *            a futex with a timeout): safe for the locks, but a sleep or timed wait inside the
+ *            call may overwrite the block, and the program's own sleep then ends early with
+ *            EINTR.  Only when nothing better turns up (see inject).
+ *   NEVER    running its own code (it may be anywhere, inside malloc holding its lock), or in
+ *            mmap, munmap, brk, mprotect, mremap, madvise: most likely inside malloc or the
+ *            loader, holding theirs. */
+enum { WAITING, FUTEX, OTHER, SLEEP, NEVER };
+
+static int rank(long nr, int restart_block)
 {
 	static const long waiting[] = { 0 /* read */, 7 /* poll */, 17 /* pread64 */, 19 /* readv */, 23 /* select */,
-	                                34 /* pause */, 35 /* nanosleep */, 43 /* accept */, 45 /* recvfrom */,
-	                                47 /* recvmsg */, 61 /* wait4 */, 128 /* rt_sigtimedwait */,
-	                                130 /* rt_sigsuspend */, 219 /* restart_syscall */, 230 /* clock_nanosleep */,
+	                                34 /* pause */, 43 /* accept */, 45 /* recvfrom */, 47 /* recvmsg */,
+	                                61 /* wait4 */, 128 /* rt_sigtimedwait */, 130 /* rt_sigsuspend */,
 	                                232 /* epoll_wait */, 247 /* waitid */, 270 /* pselect6 */, 271 /* ppoll */,
-	                                281 /* epoll_pwait */, 288 /* accept4 */, 441 /* epoll_pwait2 */ };
+	                                281 /* epoll_pwait */, 288 /* accept4 */, 295 /* preadv */,
+	                                299 /* recvmmsg */, 441 /* epoll_pwait2 */ };
 	static const long memory[] = { 9 /* mmap */, 10 /* mprotect */, 11 /* munmap */, 12 /* brk */,
 	                               25 /* mremap */, 28 /* madvise */ };
 	if (nr < 0)
-		return 2;
-	for (size_t i = 0; i < sizeof waiting / sizeof *waiting; i++)
-		if (waiting[i] == nr)
-			return 0;
+		return NEVER;
 	for (size_t i = 0; i < sizeof memory / sizeof *memory; i++)
 		if (memory[i] == nr)
-			return 3;
-	return 1;
+			return NEVER;
+	if (restart_block)
+		return SLEEP;
+	for (size_t i = 0; i < sizeof waiting / sizeof *waiting; i++)
+		if (waiting[i] == nr)
+			return WAITING;
+	return nr == 202 /* futex */ ? FUTEX : OTHER;
 }
 
 /* A NUL-terminated string of the process's, at most size bytes. */
@@ -474,65 +491,94 @@ static void read_string(pid_t pid, uint64_t at, char *out, size_t size)
 	hp_ctl_printable(out, strlen(out));
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* Stops the world, checks again (under the stop) that the process has no runtime, and calls
- * dlopen(path) in the best thread while the others run.  0, or an exit status (reported). */
+ * dlopen(path) in the best thread (rank) while the others run.  When no thread is in a system
+ * call it is safe to call in, the threads run on and hpctl tries again, a little later each time
+ * (1 ms, doubling to 100 ms), for up to timeout_seconds; a thread in a sleep (SLEEP) is taken only
+ * after half of that, when nothing better turned up.  0, or an exit status (reported). */
 static int inject(pid_t pid, const char *path, double timeout_seconds)
 {
-	int denied = 0;
-	char why[1024];
-	struct hp_world *w = hp_world_stop(pid, 0, &denied, why, sizeof why);
-	if (!w) {
-		hp_ctl_error("cannot load the hotpatch runtime: %s", why);
-		return denied ? HP_CTL_DENIED : HP_CTL_UNREACHABLE;
-	}
-	struct survey s;
-	int rc = HP_CTL_OK;
-	if (survey(pid, &s)) {
-		hp_ctl_error("process %d: its maps are not ours to read", (int)pid);
-		rc = HP_CTL_DENIED;
-	} else if (s.runtime) {
-		rc = -1;  /* another hpctl loaded it meanwhile: nothing to do */
-	} else if (!s.dlopen) {
-		hp_ctl_error("process %d: no dlopen in it (no libc.so.6 or libdl mapped: a static program?), so the "
-		             "runtime cannot be loaded; link the program with libhotpatch", (int)pid);
-		rc = HP_CTL_UNREACHABLE;
-	}
-	size_t best = 0;
-	int best_rank = 99;
-	for (size_t i = 0; !rc && i < hp_world_count(w); i++) {
-		uint64_t pc, sp, fp;
-		if (hp_world_where(w, i, &pc, &sp, &fp))
-			continue;
-		int r = rank(hp_world_syscall(w, i));
-		if (r < best_rank) {
-			best_rank = r;
-			best = i;
-		}
-	}
-	if (!rc && best_rank == 99) {
-		hp_ctl_error("process %d: no thread to load the runtime in (all are stopped by job control?)", (int)pid);
-		rc = HP_CTL_UNREACHABLE;
-	}
-	if (!rc) {
-		/* The others run meanwhile: one stopped holding malloc's or the loader's lock would
-		 * hang dlopen, and the runtime's constructor starts its control thread, which must run. */
-		hp_world_others_run(w, 1);
-		uint64_t handle = 0, message = 0, open_args[2] = { HP_WORLD_DATA, RTLD_NOW };
-		if (hp_world_call(w, best, s.dlopen, open_args, 2, path, strlen(path) + 1, NULL, timeout_seconds, &handle,
-		                  why, sizeof why)) {
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double pause = 0.001;
+	for (;;) {
+		int denied = 0;
+		char why[1024];
+		struct hp_world *w = hp_world_stop(pid, 0, &denied, why, sizeof why);
+		if (!w) {
 			hp_ctl_error("cannot load the hotpatch runtime: %s", why);
-			rc = HP_CTL_UNREACHABLE;
-		} else if (!handle) {
-			char text[512] = "no reason given";
-			if (!hp_world_call(w, best, s.dlerror, NULL, 0, NULL, 0, NULL, timeout_seconds, &message, why,
-			                   sizeof why) && message)
-				read_string(pid, message, text, sizeof text);
-			hp_ctl_error("process %d: dlopen(%s) failed in it: %s", (int)pid, path, text);
+			return denied ? HP_CTL_DENIED : HP_CTL_UNREACHABLE;
+		}
+		struct survey s;
+		int rc = HP_CTL_OK;
+		if (survey(pid, &s)) {
+			hp_ctl_error("process %d: its maps are not ours to read", (int)pid);
+			rc = HP_CTL_DENIED;
+		} else if (s.runtime) {
+			rc = -1;  /* another hpctl loaded it meanwhile: nothing to do */
+		} else if (!s.dlopen) {
+			hp_ctl_error("process %d: no dlopen in it (no libc.so.6 or libdl mapped: a static program?), so the "
+			             "runtime cannot be loaded; link the program with libhotpatch", (int)pid);
 			rc = HP_CTL_UNREACHABLE;
 		}
+		size_t best = 0, stopped = 0;
+		int best_rank = NEVER;
+		for (size_t i = 0; !rc && i < hp_world_count(w); i++) {
+			uint64_t pc, sp, fp;
+			if (hp_world_where(w, i, &pc, &sp, &fp))
+				continue;  /* stopped by job control */
+			stopped++;
+			int r = rank(hp_world_syscall(w, i), hp_world_restart_block(w, i));
+			if (r < best_rank) {
+				best_rank = r;
+				best = i;
+			}
+		}
+		if (!rc && !stopped) {
+			hp_ctl_error("process %d: no thread to load the runtime in (all are stopped by job control?)", (int)pid);
+			rc = HP_CTL_UNREACHABLE;
+		}
+		double elapsed = seconds_since(&t0);
+		if (!rc && (best_rank < SLEEP || (best_rank == SLEEP && elapsed >= timeout_seconds / 2))) {
+			/* The others run meanwhile: one stopped holding malloc's or the loader's lock would
+			 * hang dlopen, and the runtime's constructor starts its control thread, which must run. */
+			hp_world_others_run(w, 1);
+			uint64_t handle = 0, message = 0, open_args[2] = { HP_WORLD_DATA, RTLD_NOW };
+			if (hp_world_call(w, best, s.dlopen, open_args, 2, path, strlen(path) + 1, NULL, timeout_seconds,
+			                  &handle, why, sizeof why)) {
+				hp_ctl_error("cannot load the hotpatch runtime: %s", why);
+				rc = HP_CTL_UNREACHABLE;
+			} else if (!handle) {
+				char text[512] = "no reason given";
+				if (!hp_world_call(w, best, s.dlerror, NULL, 0, NULL, 0, NULL, timeout_seconds, &message, why,
+				                   sizeof why) && message)
+					read_string(pid, message, text, sizeof text);
+				hp_ctl_error("process %d: dlopen(%s) failed in it: %s", (int)pid, path, text);
+				rc = HP_CTL_UNREACHABLE;
+			}
+			hp_world_resume(w);
+			return rc;
+		}
+		hp_world_resume(w);
+		if (rc)
+			return rc;
+		if (elapsed + pause > timeout_seconds) {
+			hp_ctl_error("process %d: no thread was blocked in a system call where the runtime can be loaded "
+			             "safely in %g s of tries (each was running its own code or allocating memory, perhaps "
+			             "inside malloc, holding its lock); the process is unchanged: try again, or link the "
+			             "program with libhotpatch", (int)pid, timeout_seconds);
+			return HP_CTL_UNREACHABLE;
+		}
+		nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = (long)(pause * 1e9) }, NULL);
+		pause = pause * 2 > 0.1 ? 0.1 : pause * 2;
 	}
-	hp_world_resume(w);
-	return rc;
 }
 
 /* /proc would not show the process's files (another user's, or not dumpable).  A runtime's

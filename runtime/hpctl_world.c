@@ -43,6 +43,9 @@ static uint64_t regs_sp(const hp_regs *r) { return r->rsp; }
 static uint64_t regs_fp(const hp_regs *r) { return r->rbp; }
 /* orig_rax holds the system call the thread is in, or -1 (the kernel's own convention). */
 static long regs_syscall(const hp_regs *r) { return (long)r->orig_rax; }
+/* A system call the kernel will restart through the thread's restart block (rax
+ * -ERESTART_RESTARTBLOCK, 516: nanosleep, clock_nanosleep, poll or a futex wait with a timeout). */
+static int regs_restart_block(const hp_regs *r) { return (long)r->orig_rax >= 0 && (long long)r->rax == -516; }
 
 /* The ABI keeps 128 bytes below the stack pointer for the function that runs (the red zone): a
  * leaf function interrupted there may have live data in it. */
@@ -640,6 +643,11 @@ long hp_world_syscall(const struct hp_world *w, size_t i)
 	if (i >= w->n || w->t[i].state != STOPPED)
 		return -1;
 	return regs_syscall(&w->t[i].regs);
+}
+
+int hp_world_restart_block(const struct hp_world *w, size_t i)
+{
+	return i < w->n && w->t[i].state == STOPPED && regs_restart_block(&w->t[i].regs);
 }
 
 void hp_world_others_run(struct hp_world *w, int run) { w->others_run = run; }

@@ -59,6 +59,12 @@ void hp_world_others_run(struct hp_world *w, int run);
  * one to call in: one stopped in user code may be inside malloc, holding its lock. */
 long hp_world_syscall(const struct hp_world *w, size_t i);
 
+/* Whether the system call thread i was stopped in is one the kernel restarts through the thread's
+ * one restart block (a sleep or a wait with a timeout: nanosleep, poll, futex...).  A call made in
+ * that thread may make such a call itself and overwrite the block: the program's own call then
+ * ends early, with EINTR. */
+int hp_world_restart_block(const struct hp_world *w, size_t i);
+
 /* Lets every thread run on and detaches from them; frees w. */
 void hp_world_resume(struct hp_world *w);
 

@@ -7,12 +7,20 @@
  *   mask    blocks every signal and waits in sigwaitinfo, with a SIGSEGV handler installed;
  *   ignore  the same, with SIGSEGV ignored;
  * in the last two, SIGUSR1 (waited for) makes it say whether its signal mask and SIGSEGV's
- * action are as they were.  Prints "ready" once set up, "done" at the end. */
+ * action are as they were;
+ *   sleep   the first thread sleeps in nanosleep (0.2 s at a time) and says whether any sleep was
+ *           cut short, once a second thread, waiting for SIGUSR1 in sigwaitinfo, gets it: hpctl
+ *           must call in the second (a call made in a sleeping thread may overwrite the kernel's
+ *           record of the sleep, which then ends with EINTR).
+ * Prints "ready" once set up, "done" at the end. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 volatile int one = 1;
@@ -70,12 +78,50 @@ static void waiter(int ignore)
 	printf("SIGSEGV action %s\n", now.sa_handler == sa.sa_handler ? "kept" : "ERROR changed");
 }
 
+/* sleep mode: the first thread sleeps in nanosleep, round after round, until the second, waiting
+ * for SIGUSR1 in sigwaitinfo, gets it. */
+static volatile int woken;
+
+static void *usr1_waiter(void *arg)
+{
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	siginfo_t si;
+	while (sigwaitinfo(&usr1, &si) != SIGUSR1)
+		;
+	woken = 1;
+	return arg;
+}
+
+static void sleeper(void)
+{
+	sigset_t usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	pthread_t t;
+	pthread_create(&t, NULL, usr1_waiter, NULL);
+	printf("ready %d\n", value());
+	int early = 0;
+	while (!woken) {
+		struct timespec nap = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
+		if (nanosleep(&nap, NULL)) {
+			printf("ERROR nanosleep: %s\n", strerror(errno));
+			early = 1;
+		}
+	}
+	printf("sleeps %s\n", early ? "ERROR cut short" : "kept");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (!strcmp(mode, "fpu"))
 		fpu();
+	else if (!strcmp(mode, "sleep"))
+		sleeper();
 	else
 		waiter(!strcmp(mode, "ignore"));
 	printf("done\n");
