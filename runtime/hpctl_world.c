@@ -422,8 +422,33 @@ static long tracer_of(pid_t pid, pid_t tid)
 	return tracer;
 }
 
-/* Why PTRACE_SEIZE of process pid was refused, naming the setting, in one line. */
-static void explain_refusal(pid_t pid, char *why, size_t size)
+/* Whether process pid is an hpctl: its name (comm), or the file it runs (a renamed copy still
+ * has an hpctl binary's name in its comm, so both are asked). */
+static int is_hpctl(pid_t pid)
+{
+	char path[64], name[64] = "", exe[4096];
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (!fgets(name, sizeof name, f))
+			name[0] = 0;
+		fclose(f);
+	}
+	name[strcspn(name, "\n")] = 0;
+	if (!strcmp(name, "hpctl"))
+		return 1;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof exe - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	const char *base = strrchr(exe, '/');
+	return !strcmp(base ? base + 1 : exe, "hpctl");
+}
+
+/* Why PTRACE_SEIZE of process pid was refused, naming the setting, in one line.  1 when it is a
+ * matter of permission; 0 when another hpctl holds the process (no one lacks a right: it is busy). */
+static int explain_refusal(pid_t pid, char *why, size_t size)
 {
 	unsigned long long caps = status_hex(getpid(), getpid(), "CapEff");
 	int cap_ptrace = (caps >> 19) & 1;  /* CAP_SYS_PTRACE */
@@ -456,6 +481,11 @@ static void explain_refusal(pid_t pid, char *why, size_t size)
 	int fd = open(path, O_RDONLY | O_CLOEXEC), undumpable = fd < 0 && (errno == EACCES || errno == EPERM);
 	if (fd >= 0)
 		close(fd);
+	if (tracer && tracer != getpid() && is_hpctl((pid_t)tracer)) {
+		snprintf(why, size, "process %d: another hpctl (process %ld) is working on it: retry when it is done",
+		         (int)pid, tracer);
+		return 0;
+	}
 	if (tracer && tracer != getpid())
 		snprintf(why, size, "process %d is already traced by process %ld (a debugger, strace?): hpctl cannot "
 		         "attach until it detaches", (int)pid, tracer);
@@ -478,6 +508,7 @@ static void explain_refusal(pid_t pid, char *why, size_t size)
 		snprintf(why, size, "process %d: the kernel refused to let hpctl attach (ptrace: %s) although user, "
 		         "capability and dumpable flag allow it: a security module (SELinux, AppArmor) or a seccomp "
 		         "filter forbids it", (int)pid, strerror(EPERM));
+	return 1;
 }
 
 /* Stops every thread not yet stopped, re-reading the thread list until a pass finds no new one.
@@ -512,8 +543,7 @@ static int stop_all(struct hp_world *w, const struct timespec *deadline, int *de
 				}
 				closedir(d);
 				if (err == EPERM) {
-					explain_refusal(w->pid, why, size);
-					*denied = 1;
+					*denied = explain_refusal(w->pid, why, size);
 				} else {
 					snprintf(why, size, "process %d: cannot attach to thread %d: %s", (int)w->pid, (int)tid,
 					         strerror(err));
