@@ -502,7 +502,11 @@ static double seconds_since(const struct timespec *t0)
  * dlopen(path) in the best thread (rank) while the others run.  When no thread is in a system
  * call it is safe to call in, the threads run on and hpctl tries again, a little later each time
  * (1 ms, doubling to 100 ms), for up to timeout_seconds; a thread in a sleep (SLEEP) is taken only
- * after half of that, when nothing better turned up.  0, or an exit status (reported). */
+ * after SLEEP_GRACE_SECONDS, when nothing better turned up: most programs that sleep do nothing
+ * else (a poll loop with a timeout, a worker that sleeps between rounds), and the runtime's own
+ * constructors do not sleep, so a longer wait would only delay them (it once waited half the
+ * timeout, 15 s, during which a short-lived program ended).  0, or an exit status (reported). */
+#define SLEEP_GRACE_SECONDS 0.25
 static int inject(pid_t pid, const char *path, double timeout_seconds)
 {
 	struct timespec t0;
@@ -546,7 +550,7 @@ static int inject(pid_t pid, const char *path, double timeout_seconds)
 			rc = HP_CTL_UNREACHABLE;
 		}
 		double elapsed = seconds_since(&t0);
-		if (!rc && (best_rank < SLEEP || (best_rank == SLEEP && elapsed >= timeout_seconds / 2))) {
+		if (!rc && (best_rank < SLEEP || (best_rank == SLEEP && elapsed >= SLEEP_GRACE_SECONDS))) {
 			/* The others run meanwhile: one stopped holding malloc's or the loader's lock would
 			 * hang dlopen, and the runtime's constructor starts its control thread, which must run. */
 			hp_world_others_run(w, 1);
