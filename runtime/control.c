@@ -129,9 +129,7 @@ static void send_replaced(int fd, int id)
 }
 
 /* A stopped apply's last check (history.h): "ready" to hpctl, which answers "go" only while it
- * still holds the process's threads stopped; silence or anything else, and nothing is written.
- * STOPPED_CONFIRM_MS is how long the runtime waits for it. */
-#define STOPPED_CONFIRM_MS 2000
+ * still holds the process's threads stopped; silence or anything else, and nothing is written. */
 static int confirm_stopped(void *arg)
 {
 	int client = *(const int *)arg;
@@ -139,7 +137,7 @@ static int confirm_stopped(void *arg)
 	if (send(client, "ready\n", 6, MSG_NOSIGNAL) != 6)
 		return -1;
 	struct pollfd in = { .fd = client, .events = POLLIN };
-	if (poll(&in, 1, STOPPED_CONFIRM_MS) != 1 || recv(client, go, sizeof go - 1, 0) != 3)
+	if (poll(&in, 1, HP_CONTROL_HOLD_MS) != 1 || recv(client, go, sizeof go - 1, 0) != 3)
 		return -1;
 	return strcmp(go, "go\n") ? -1 : 0;
 }

@@ -20,8 +20,8 @@
  *                      package redirects (hpctl --safe): only then may the runtime redirect an
  *                      entry that needs a stopped world (history.h, hp_apply_world).  Right
  *                      before it writes the first site the runtime says "ready\n", and goes on
- *                      only when the client answers "go\n" within 2 s (it still holds the
- *                      threads); otherwise error 12, nothing written.  Once every site is
+ *                      only when the client answers "go\n" within HP_CONTROL_HOLD_MS (it still
+ *                      holds the threads); otherwise error 12, nothing written.  Once every site is
  *                      written it says "switched\n" (the threads may run on), then the reply
  *   revert ID\n        ok                          | error CODE MESSAGE
  *   status\n           patch ID APPLIED FUNCTIONS BUILD-ID CHECKSUM MODULE  (one per live
@@ -63,6 +63,8 @@
 
 #define HP_CONTROL_MAX_REPLY 262144 /* a status listing of every live patch and the history fits */
 #define HP_PID_MAX 4194304          /* the kernel's PID_MAX_LIMIT: no process id is larger */
+#define HP_CONTROL_HOLD_MS 2000     /* a stopped apply: how long hpctl holds the threads for the
+                                       runtime's "ready", and the runtime waits for its "go" */
 
 /* Reads a decimal number from s into *out, refusing anything outside [min, max] (never wrapped:
  * "revert 4294967297" is not patch 1).  Digits only, with a '-' first when min is negative: no

@@ -244,8 +244,8 @@ static struct patch *patch_of_module(uintptr_t base, const struct hp_package_mod
 	return NULL;
 }
 
-/* An apply's refusal of a site that needs a stopped world (site.h) outside one: a site it would
- * redirect, or one the patch it replaces redirects and it would give back its bytes (back). */
+/* An apply's refusal of a site it would redirect that needs a stopped world (site.h), outside
+ * one. */
 static int refuse_outside_stopped_world(const struct incoming *in, const char *fn)
 {
 	return fail(HP_E_STOPPED_WORLD, "module %s: function %s starts with a 1-byte instruction (built with entry=padding-only): "

@@ -40,8 +40,7 @@ int hp_patch_site_check(uintptr_t base, uintptr_t entry, unsigned site_offset, c
 int hp_patch_site_holds(uintptr_t entry, const struct hp_patch_site *redirected, const uint8_t *expected,
                         size_t size);
 
-/* Takes an entry not yet redirected: records its bytes, whether it needs a stopped world, and
- * the slot it will jump through. */
+/* Takes an entry not yet redirected: records its bytes and the slot it will jump through. */
 void hp_patch_site_init(struct hp_patch_site *s, uintptr_t entry, unsigned site_offset, uint64_t *slot);
 
 /* Points the entry's slot at target with one atomic store; returns what it held. */
