@@ -12,35 +12,31 @@
  *   2. every other thread is stopped (hpctl_world.h) and its stack unwound with elfutils' libdwfl
  *      from the CFI of the binaries;
  *   3. if no frame is inside an old function the package redirects (its padding included), inside
- *      the code of a live patch the package replaces, or inside the dynamic linker or the
- *      allocator (the runtime calls both while it applies, and a stopped thread may hold their
- *      locks), the apply request is sent while the threads stay stopped, and they resume after
- *      the answer;
+ *      the code of a live patch the package replaces, or inside code that holds a lock the
+ *      runtime takes while it applies (the dynamic linker, libgcc's unwinder, libc's allocator,
+ *      dl_iterate_phdr, fork), the apply request is sent while the threads stay stopped: the
+ *      runtime writes the sites only on hpctl's "go", given while it still holds them, and the
+ *      threads go once it says the sites are written (control.h);
  *   4. otherwise the threads resume at once and the check is retried, waiting longer each time,
  *      until the wait runs out: then hpctl names the thread and the function, and the process
  *      has not been changed.
- * A stack that cannot be unwound to its end counts as busy: what cannot be seen is not known to
- * be safe. */
+ * What cannot be seen is not known to be safe: a stack that cannot be unwound to its end, and a
+ * frame in code with no unwind record, count as busy. */
 #define _GNU_SOURCE
 #include "hpctl_safe.h"
 
 #include <elfutils/libdwfl.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "control.h"
 #include "hpctl.h"
 #include "hpctl_world.h"
 #include "package_read.h"
-#include "signature.h"
 #include "site.h"
-#include "text.h"
 
 /* Code no thread may be running when the switch is made: an address range and what it is, for
  * the message.  All of them are found before the threads are stopped, so that checking a frame
@@ -49,7 +45,7 @@ enum busy_kind {
 	BUSY_FUNCTION,                 /* an old function the package redirects, with its padding */
 	BUSY_PATCH_CODE,               /* the code of a live patch taken out of use */
 	BUSY_LOADER,                   /* the dynamic linker, libgcc's unwinder: the runtime takes their locks */
-	BUSY_ALLOCATOR,                /* malloc and its kin, dl_iterate_phdr, fork in libc: likewise */
+	BUSY_LIBC_LOCK,                /* malloc and its kin, dl_iterate_phdr, fork in libc: likewise */
 };
 
 struct busy_range {
@@ -114,7 +110,7 @@ static struct hp_package *read_package(int fd, const char *name, uint8_t **bytes
  * allocator's arena locks; the loader's lock, which dl_iterate_phdr holds while it calls back
  * into the program (the runtime walks the modules with it); fork, which holds every lock of the
  * allocator while it copies the process. */
-static int in_allocator(const char *fn)
+static int holds_runtime_lock(const char *fn)
 {
 	static const char *const names[] = { "malloc", "free", "calloc", "realloc", "memalign", "posix_memalign",
 		                             "aligned_alloc", "valloc", "pvalloc", "malloc_trim", "dl_iterate_phdr",
@@ -180,8 +176,15 @@ static uint64_t function_size(Dwfl_Module *mod, uint64_t entry)
 struct match {
 	const struct hp_package *pkg;
 	struct plan *plan;
-	int failed;
+	int failed;                    /* reported */
 };
+
+static int out_of_memory(struct match *m)
+{
+	hp_ctl_error("out of memory");
+	m->failed = 1;
+	return DWARF_CB_ABORT;
+}
 
 static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_Addr start, void *arg)
 {
@@ -196,7 +199,7 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 	if (!dwfl_module_getelf(mod, &bias))
 		return DWARF_CB_OK;
 	Dwarf_Addr cfi_bias;
-	dwfl_module_getsymtab(mod);
+	int symbols = dwfl_module_getsymtab(mod);
 	dwfl_module_eh_cfi(mod, &cfi_bias);
 	Dwarf_Addr low, high;
 	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
@@ -206,19 +209,18 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 	/* The dynamic linker, and libgcc's unwinder, whose lock __register_frame takes (a thread
 	 * unwinding for an exception or a thread's exit holds it). */
 	if (!strncmp(file, "ld-linux", 8) || !strncmp(file, "ld.so", 5) || !strncmp(file, "libgcc_s.so", 11))
-		return add_range(m->plan, &r) ? (m->failed = 1, DWARF_CB_ABORT) : DWARF_CB_OK;
+		return add_range(m->plan, &r) ? out_of_memory(m) : DWARF_CB_OK;
 	if (!strncmp(file, "libc.so", 7)) {
-		int count = dwfl_module_getsymtab(mod);
-		for (int i = 1; i < count; i++) {
+		for (int i = 1; i < symbols; i++) {
 			GElf_Sym sym;
 			GElf_Addr at;
 			const char *fn = dwfl_module_getsym_info(mod, i, &sym, &at, NULL, NULL, NULL);
-			if (!fn || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size || !in_allocator(fn))
+			if (!fn || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size || !holds_runtime_lock(fn))
 				continue;
-			r = (struct busy_range){ .start = at, .end = at + sym.st_size, .kind = BUSY_ALLOCATOR };
+			r = (struct busy_range){ .start = at, .end = at + sym.st_size, .kind = BUSY_LIBC_LOCK };
 			snprintf(r.name, sizeof r.name, "%s", fn);
 			if (add_range(m->plan, &r))
-				return m->failed = 1, DWARF_CB_ABORT;
+				return out_of_memory(m);
 		}
 	}
 	int id_size = dwfl_module_build_id(mod, &id, &id_at);
@@ -235,14 +237,14 @@ static int match_module(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 			if (!size) {
 				hp_ctl_error("cannot switch safely: %s: cannot tell where %s() ends (no symbol size, no unwind "
 				             "information for it)", name, pm->redirects[k].name);
-				m->failed = 2;
+				m->failed = 1;
 				return DWARF_CB_ABORT;
 			}
 			r = (struct busy_range){ .start = entry - HP_SITE_PADDING, .end = entry + size, .kind = BUSY_FUNCTION };
 			snprintf(r.name, sizeof r.name, "%s", pm->redirects[k].name);
 			snprintf(r.module, sizeof r.module, "%s", file);
 			if (add_range(m->plan, &r))
-				return m->failed = 1, DWARF_CB_ABORT;
+				return out_of_memory(m);
 		}
 	}
 	return DWARF_CB_OK;
@@ -400,10 +402,6 @@ static int no_debuginfo(Dwfl_Module *mod, void **user, const char *name, Dwarf_A
 	return -1;
 }
 
-/* How long hpctl holds the threads for the runtime to come to the switch; the runtime gives
- * up by itself after 2 s without hpctl's go (control.c). */
-#define HOLD_SECONDS 2
-
 /* Lets the stopped threads go, once (when the runtime says the sites are written, or after). */
 struct release {
 	struct hp_world *world;
@@ -457,9 +455,8 @@ int hp_ctl_safe_request(pid_t pid, const char *line, int fd, const char *package
 		m.pkg = &none;  /* a revert: no old function, the patch's code only */
 	if (!rc && (!dwfl || dwfl_linux_proc_report(dwfl, pid) || dwfl_report_end(dwfl, NULL, NULL) ||
 	            (dwfl_getmodules(dwfl, match_module, &m, 0), m.failed))) {
-		if (m.failed != 2)
-			hp_ctl_error("process %d: cannot read its modules: %s", (int)pid,
-			             m.failed ? "out of memory" : dwfl_errmsg(-1));
+		if (!m.failed)
+			hp_ctl_error("process %d: cannot read its modules: %s", (int)pid, dwfl_errmsg(-1));
 		rc = HP_CTL_ERROR;
 	}
 	/* libdwfl reads the threads through hpctl's own ptrace attachment, once they are stopped. */
@@ -487,8 +484,8 @@ int hp_ctl_safe_request(pid_t pid, const char *line, int fd, const char *package
 		if (!any_busy(dwfl, world, &plan, &busy)) {
 			/* An apply says the world is stopped: the runtime may then write the sites that
 			 * need it (padding-only entries, all of them in the ranges checked).  It writes
-			 * them only on hpctl's "go", given while the threads are held (HOLD_SECONDS at
-			 * most), and says when they are written: the threads go then, before the rest of
+			 * them only on hpctl's "go", given while the threads are held (HP_CONTROL_HOLD_MS
+			 * at most), and says when they are written: the threads go then, before the rest of
 			 * the apply, which takes locks they may hold. */
 			struct release let_go = { world, &stop0, report };
 			if (pkg) {
@@ -496,7 +493,12 @@ int hp_ctl_safe_request(pid_t pid, const char *line, int fd, const char *package
 				snprintf(stopped_line, sizeof stopped_line, "stopped %s", line);
 				struct hp_ctl_gate gate = { .switched = release_world, .arg = &let_go };
 				clock_gettime(CLOCK_MONOTONIC, &gate.until);
-				gate.until.tv_sec += HOLD_SECONDS;
+				gate.until.tv_sec += HP_CONTROL_HOLD_MS / 1000;
+				gate.until.tv_nsec += HP_CONTROL_HOLD_MS % 1000 * 1000000L;
+				if (gate.until.tv_nsec >= 1000000000L) {
+					gate.until.tv_sec++;
+					gate.until.tv_nsec -= 1000000000L;
+				}
 				rc = hp_ctl_request_stopped(pid, stopped_line, fd, reply, size, "whether the package was applied",
 				                            timeout_seconds, &gate);
 			} else {
