@@ -358,10 +358,8 @@ static int apply_one(pid_t pid, int fd, const char *package)
 		printf("process %d: loaded the hotpatch runtime %s\n", (int)pid, library);
 	const char *line = force ? "apply-force\n" : "apply\n";
 	struct hp_ctl_switch sw = { 0 };
-	/* A package with entries that only a stopped world may switch (padding-only code) goes the
-	 * safe way by itself: the runtime would refuse it otherwise. */
-	double wait = safe_wait > 0 ? safe_wait : hp_ctl_package_needs_stopped_world(fd) == 1 ? DEFAULT_SAFE_WAIT : 0;
-	rc = wait > 0 ? hp_ctl_safe_request(pid, line, fd, package, 0, reply, sizeof reply, wait, timeout_seconds, &sw) :
+	rc = safe_wait > 0 ? hp_ctl_safe_request(pid, line, fd, package, 0, reply, sizeof reply, safe_wait,
+	                                         timeout_seconds, &sw) :
 	                     hp_ctl_request(pid, line, fd, reply, sizeof reply, "whether the package was applied",
 	                                    timeout_seconds);
 	const char *last = rc ? NULL : hp_ctl_last_line(reply);
@@ -381,7 +379,6 @@ static int apply_one(pid_t pid, int fd, const char *package)
 		printf(",\"patch\":%lld,\"modules\":[", id);
 	else
 		printf("process %d: applied %s as patch %lld\n", (int)pid, package, id);
-
 	/* Then what became of each of the package's modules. */
 	int n = 0;
 	for (char *line = strtok(reply, "\n"); line; line = strtok(NULL, "\n")) {
@@ -451,10 +448,10 @@ static int revert_one(pid_t pid, long long id, const char *named)
 			print_switch(&sw);
 		return json_close(rc, "reverted");
 	}
-	if (!rc)
+	if (!rc) {
 		printf("process %d: reverted %s\n", (int)pid, named ? named : "the newest patch");
-	if (!rc)
 		print_switch(&sw);
+	}
 	return rc;
 }
 
@@ -708,6 +705,10 @@ int main(int argc, char **argv)
 			hp_ctl_error("%s: %s", args[0], strerror(errno));
 			return HP_CTL_ERROR;
 		}
+		/* A package with entries that only a stopped world may switch (padding-only code) goes
+		 * the safe way by itself, to every process: the runtime would refuse it otherwise. */
+		if (safe_wait <= 0 && hp_ctl_package_needs_stopped_world(c.fd) == 1)
+			safe_wait = DEFAULT_SAFE_WAIT;
 	} else if (!strcmp(cmd, "revert") && nargs <= 1) {
 		c.one = do_revert;
 		c.verb = "reverted in";
