@@ -21,9 +21,7 @@ start() {
   wait_socket "$HOTPATCH_SOCKET_DIR/$pid.sock"
   wait_for eval '[ "$(ls /proc/$pid/task | wc -l)" -ge 3 ]'
   worker=$(grep -l '^parked$' /proc/$pid/task/*/comm 2>/dev/null | head -n 1 | cut -d/ -f5)
-  local gate_fd
-  gate_fd=$(find "/proc/$pid/fd" -lname "$run_dir/gate" -printf '%f\n' | head -n 1)
-  wait_for eval '[ "$(cut -d" " -f1,2 "/proc/$pid/task/$worker/syscall" 2>/dev/null)" = "0 $(printf 0x%x "$gate_fd")" ]'
+  wait_reading "$pid" "$worker" "$run_dir/gate"
 }
 show() { sed -e "s/\b$worker\b/WORKER/g" -e "s/\b$pid\b/PID/g"; }
 run() { "$hpctl" "$@" 2>&1 | show; echo "exit ${PIPESTATUS[0]}"; }

@@ -24,10 +24,8 @@ start() {
 # The worker calls value(1) and blocks there, in its read of the gate (one byte per write: the
 # worker reads one at a time).
 park() {
-  local gate_fd
-  gate_fd=$(find "/proc/$pid/fd" -lname "$run_dir/gate" -printf '%f\n' | head -n 1)
   printf x > "$run_dir/enter"
-  wait_for eval '[ "$(cut -d" " -f1,2 "/proc/$pid/task/$worker/syscall" 2>/dev/null)" = "0 $(printf 0x%x "$gate_fd")" ]'
+  wait_reading "$pid" "$worker" "$run_dir/gate"
 }
 leave() {
   rm -f "$run_dir/worker.txt"
