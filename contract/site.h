@@ -49,8 +49,9 @@ struct hp_site {
 	const char *problem;       /* NULL when patchable; otherwise why not */
 	/* Patchable, but its first instruction is shorter than the site: a thread that has run it
 	 * and not the next would, once the site is switched, resume inside the new jump.  So it may
-	 * be switched (either way) only while every thread but the writer is stopped and none has
-	 * its next instruction strictly inside the site (past its first byte, before its end). */
+	 * be redirected only while every thread but the writer is stopped and none has its next
+	 * instruction strictly inside the site (past its first byte, before its end).  Giving it its
+	 * bytes back needs no such care: no thread can be inside the short jump. */
 	int needs_stopped_world;
 };
 

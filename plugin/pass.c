@@ -161,9 +161,7 @@ static int entry_may_be_branch_target(LLVMValueRef fn)
 		return 1;
 	switch (LLVMGetInstructionOpcode(term)) {
 	case LLVMBr:
-		if (!LLVMIsConditional(term))
-			return 1;
-		return 0;
+		return !LLVMIsConditional(term);
 	case LLVMSwitch:
 		return 0;
 	case LLVMRet:
