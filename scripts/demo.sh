@@ -28,7 +28,7 @@ show_load() {
 		[ "$(wc -l < "$work/load.txt")" -ge $((from + n)) ] && break
 		sleep 0.1
 	done
-	tail -n +"$((from + 1))" "$work/load.txt" | head -n "$n"
+	sed -n "$((from + 1)),$((from + n))p" "$work/load.txt"
 }
 cmake_kv() { cmake -S "$1" -B "$2" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_PREFIX_PATH="$work/prefix" "${@:3}" >/dev/null; }
 

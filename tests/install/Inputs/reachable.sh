@@ -16,7 +16,7 @@ for prog in "$@"; do
   answer=
   for _ in $(seq 50); do
     if ! kill -0 $pid 2>/dev/null; then answer="did not run: $(head -n 1 "$prog.err")"; break; fi
-    answer=$("$hpctl" status $pid 2>&1 | head -n 1) && [ "${answer#*no live patch}" != "$answer" ] && break
+    answer=$("$hpctl" status $pid 2>&1 | sed -n 1p) && [ "${answer#*no live patch}" != "$answer" ] && break
     sleep 0.1
   done
   kill $pid 2>/dev/null

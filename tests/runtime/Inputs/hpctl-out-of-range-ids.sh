@@ -21,7 +21,7 @@ s.sendall(sys.argv[2].encode() + b"\n")
 print(s.makefile().read(), end="")
 ' "$HOTPATCH_SOCKET_DIR/$pid.sock" "$1"
 }
-run apply "$pid" "$dir/fix.hp" | head -n 1
+run apply "$pid" "$dir/fix.hp" | sed -n 1p
 echo "== hpctl revert PID 4294967297"
 run revert "$pid" 4294967297
 echo "== hpctl revert PID -1"

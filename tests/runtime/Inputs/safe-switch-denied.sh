@@ -19,6 +19,6 @@ wait_for grep -q tracing "$dir/tracer.txt"
 run() { { "$@" 2>&1 || echo "exit $?"; } | sed "s/\b$pid\b/PID/g"; }
 echo "== --safe, traced by another"
 run "$hpctl" apply --safe=1 "$pid" "$dir/fix.hp"
-run "$hpctl" status "$pid" | head -n 1
+run "$hpctl" status "$pid" | sed -n 1p
 echo "== fast"
 run "$hpctl" apply "$pid" "$dir/fix.hp"

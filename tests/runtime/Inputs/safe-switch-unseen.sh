@@ -20,7 +20,7 @@ start() {
   pid=$!
   wait_socket "$HOTPATCH_SOCKET_DIR/$pid.sock"
   wait_for eval '[ "$(ls /proc/$pid/task | wc -l)" -ge 3 ]'
-  worker=$(grep -l '^parked$' /proc/$pid/task/*/comm 2>/dev/null | head -n 1 | cut -d/ -f5)
+  worker=$(grep -l '^parked$' /proc/$pid/task/*/comm 2>/dev/null | sed -n 1p | cut -d/ -f5)
   wait_reading "$pid" "$worker" "$run_dir/gate"
 }
 show() { sed -e "s/\b$worker\b/WORKER/g" -e "s/\b$pid\b/PID/g"; }
@@ -28,12 +28,12 @@ run() { "$hpctl" "$@" 2>&1 | show; echo "exit ${PIPESTATUS[0]}"; }
 echo "== stripped, parked in value()"
 start "$dir/old/app-stripped" read
 run apply --safe=1 "$pid" "$dir/fix.hp"
-"$hpctl" status "$pid" 2>&1 | show | head -n 1
+"$hpctl" status "$pid" 2>&1 | show | sed -n 1p
 echo "== parked in code with no unwind information, called from value()"
 start "$dir/old/app" asm
 run apply --safe=1 "$pid" "$dir/fix.hp"
-"$hpctl" status "$pid" 2>&1 | show | head -n 1
+"$hpctl" status "$pid" 2>&1 | show | sed -n 1p
 echo "== parked in a dl_iterate_phdr callback"
 start "$dir/old/app" phdr
 run apply --safe=1 "$pid" "$dir/fix.hp"
-"$hpctl" status "$pid" 2>&1 | show | head -n 1
+"$hpctl" status "$pid" 2>&1 | show | sed -n 1p

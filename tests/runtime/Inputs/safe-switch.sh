@@ -40,7 +40,7 @@ echo "== safe apply, a thread inside value()"
 start
 park
 run apply --safe=1 "$pid" "$dir/fix.hp"
-"$hpctl" status "$pid" 2>&1 | show | head -n 1
+"$hpctl" status "$pid" 2>&1 | show | sed -n 1p
 value
 echo "== safe apply, the thread has left value()"
 leave

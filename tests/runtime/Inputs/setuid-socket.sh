@@ -19,4 +19,4 @@ read -r pid < "$out"
 for _ in $(seq 100); do [ -S "$userdir/$pid.sock" ] || [ -S "/tmp/hotpatch-$owner/$pid.sock" ] && break; sleep 0.05; done
 [ -S "$userdir/$pid.sock" ] && echo "socket: user's directory"
 [ -S "/tmp/hotpatch-$owner/$pid.sock" ] && echo "socket: the effective uid's directory"
-echo "root: $(env -u HOTPATCH_SOCKET_DIR "$HPCTL" status "$pid" 2>&1 | head -n 1)" | sed "s/\b$pid\b/PID/g"
+echo "root: $(env -u HOTPATCH_SOCKET_DIR "$HPCTL" status "$pid" 2>&1 | sed -n 1p)" | sed "s/\b$pid\b/PID/g"

@@ -18,6 +18,6 @@ read -r child < "$out"
 wait_socket "$childdir/$child.sock"
 # hpctl as uid 1000 cannot read the child's /proc entries (not dumpable): it computes the path.
 export HOTPATCH_SOCKET_DIR=$childdir
-echo "uid 1000: $(setpriv --reuid=1000 --regid=1000 --clear-groups "$HPCTL" status "$child" 2>&1 | head -n 1)" |
+echo "uid 1000: $(setpriv --reuid=1000 --regid=1000 --clear-groups "$HPCTL" status "$child" 2>&1 | sed -n 1p)" |
   sed "s/\b$child\b/CHILD/g"
-echo "root: $("$HPCTL" status "$child" 2>&1 | head -n 1)" | sed "s/\b$child\b/CHILD/g"
+echo "root: $("$HPCTL" status "$child" 2>&1 | sed -n 1p)" | sed "s/\b$child\b/CHILD/g"
