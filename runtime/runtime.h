@@ -73,4 +73,9 @@ int hp_pin_module(const struct hp_loaded *mod, char *err, size_t err_size);
 int hp_load(const struct hp_package *package, uint32_t index, const struct hp_loaded *mod, struct hp_mapping *out,
             char *err, size_t err_size);
 
+/* Frees every shadow block (hotpatch_state.h) allocated by code in [start, end) and not freed:
+ * the mapped code of a module's packages, once its live patch is reverted and its post-revert
+ * hooks have run.  shadow.c records, for each block, the address the allocating call returns to. */
+void hp_shadow_release_owned(uintptr_t start, uintptr_t end);
+
 #endif
