@@ -4,7 +4,7 @@
  * A package is one file, little-endian, with every part at an offset from its start:
  *
  *   header, modules[module_count], then per module its redirects, imports, relocations and
- *   segment bytes, and one string area.  A checksum covers the whole file.
+ *   segment bytes, the hooks and acceptances if any, and one string area.  A checksum covers the whole file.
  *
  * Each module entry binds to exactly one build of one ELF module (GNU build-id) and says: which
  * functions to redirect (with the bytes the runtime must find at each entry before touching it),
@@ -43,6 +43,47 @@ struct hp_pkg_header_seq {
 	struct hp_pkg_header base;
 	uint32_t sequence;                  /* 1 ..: order of the package within its baseline */
 	uint32_t reserved;                  /* zero */
+};
+
+/* The header with state (hotpatch_state.h): the sequence header, then the package's hooks and
+ * acceptances.  hpdiff writes it (header_size 88) only when the package has either, so every
+ * other package keeps its bytes; a reader that does not know it refuses the package (an unknown
+ * header size) instead of applying it without its hooks. */
+struct hp_pkg_header_state {
+	struct hp_pkg_header_seq seq;
+	uint32_t hook_count, hooks_offset;      /* struct hp_pkg_hook[], in the order they run */
+	uint32_t accept_count, accepts_offset;  /* struct hp_pkg_accept[] */
+};
+
+/* A function of a module's new code that the runtime calls around the switch. */
+struct hp_pkg_hook {
+	uint32_t module;                    /* index into the module table */
+	uint8_t kind;                       /* enum hp_pkg_hook_kind */
+	uint8_t reserved[3];                /* zero */
+	uint32_t offset;                    /* its entry, in the module's text segment */
+	uint32_t name;                      /* string, for messages */
+};
+
+enum hp_pkg_hook_kind {
+	HP_HOOK_PRE_APPLY = 1,              /* const char *(void): NULL, or the reason to veto */
+	HP_HOOK_POST_APPLY = 2,             /* void (void) */
+	HP_HOOK_PRE_REVERT = 3,             /* const char *(void): NULL, or the reason to veto */
+	HP_HOOK_POST_REVERT = 4,            /* void (void) */
+};
+
+/* A data change hpdiff refuses unless the author accepts it in the new source: recorded so that
+ * whoever applies the package can see what was accepted and why (hpdump). */
+struct hp_pkg_accept {
+	uint32_t module;                    /* index into the module table */
+	uint32_t kind;                      /* enum hp_pkg_accept_kind */
+	uint32_t subject;                   /* string: the type or variable */
+	uint32_t hook;                      /* string: the hook that migrates it; "": none */
+	uint32_t reason;                    /* string: the author's reason, never empty */
+};
+
+enum hp_pkg_accept_kind {
+	HP_ACCEPT_LAYOUT = 1,               /* a type's layout changed, its size did not */
+	HP_ACCEPT_VALUE = 2,                /* a writable variable's initializer changed */
 };
 
 /* The new content of a module's patch is laid out in four segments, mapped in this order with
@@ -137,6 +178,9 @@ struct hp_pkg_reloc {
 
 _Static_assert(sizeof(struct hp_pkg_header) == 64, "hp_pkg_header layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_header_seq) == 72, "hp_pkg_header_seq layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_header_state) == 88, "hp_pkg_header_state layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_hook) == 16, "hp_pkg_hook layout is part of the format");
+_Static_assert(sizeof(struct hp_pkg_accept) == 20, "hp_pkg_accept layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_module) == 120, "hp_pkg_module layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_redirect) == 40, "hp_pkg_redirect layout is part of the format");
 _Static_assert(sizeof(struct hp_pkg_import) == 8, "hp_pkg_import layout is part of the format");

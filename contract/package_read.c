@@ -34,6 +34,18 @@ const char *hp_package_segment_name(unsigned segment)
 	return segment < HP_SEG_COUNT ? names[segment] : "?";
 }
 
+const char *hp_package_hook_name(unsigned kind)
+{
+	static const char *const names[] = { [HP_HOOK_PRE_APPLY] = "pre-apply", [HP_HOOK_POST_APPLY] = "post-apply",
+		                             [HP_HOOK_PRE_REVERT] = "pre-revert", [HP_HOOK_POST_REVERT] = "post-revert" };
+	return kind < sizeof names / sizeof *names && names[kind] ? names[kind] : "?";
+}
+
+const char *hp_package_accept_name(unsigned kind)
+{
+	return kind == HP_ACCEPT_LAYOUT ? "layout" : kind == HP_ACCEPT_VALUE ? "value" : "?";
+}
+
 /* The file's records, copied out of a package whose header and tables are in bounds. */
 static void read_header(const void *data, struct hp_pkg_header *out)
 {
@@ -61,6 +73,38 @@ static void read_import(const void *data, const struct hp_pkg_module *m, uint32_
 static void read_reloc(const void *data, const struct hp_pkg_module *m, uint32_t index, struct hp_pkg_reloc *out)
 {
 	memcpy(out, (const uint8_t *)data + m->relocs_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+/* The state part of the header: zeros for a package without one. */
+static void read_state(const void *data, struct hp_pkg_header_state *out)
+{
+	struct hp_pkg_header h;
+	read_header(data, &h);
+	memset(out, 0, sizeof *out);
+	if (h.header_size == sizeof *out)
+		memcpy(out, data, sizeof *out);
+}
+
+static void read_hook(const void *data, const struct hp_pkg_header_state *hs, uint32_t index, struct hp_pkg_hook *out)
+{
+	memcpy(out, (const uint8_t *)data + hs->hooks_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+static void read_accept(const void *data, const struct hp_pkg_header_state *hs, uint32_t index,
+                        struct hp_pkg_accept *out)
+{
+	memcpy(out, (const uint8_t *)data + hs->accepts_offset + (size_t)index * sizeof *out, sizeof *out);
+}
+
+static uint32_t hooks_of_module(const void *data, const struct hp_pkg_header_state *hs, uint32_t module)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < hs->hook_count; i++) {
+		struct hp_pkg_hook k;
+		read_hook(data, hs, i, &k);
+		n += k.module == module;
+	}
+	return n;
 }
 
 static const char *string_at(const void *data, uint32_t offset)
@@ -237,8 +281,8 @@ static int check_unwind(const uint8_t *p, const struct hp_pkg_module *m, uint32_
 	return rc;
 }
 
-static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_t index,
-                        char *err, size_t err_size)
+static int check_module(const uint8_t *p, const struct hp_pkg_header *h, const struct hp_pkg_header_state *hs,
+                        uint32_t index, char *err, size_t err_size)
 {
 	struct hp_pkg_module m;
 	read_module(p, index, &m);
@@ -263,8 +307,8 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_
 	if (m.eh_frame_size && (!within(m.eh_frame_offset, m.eh_frame_size, m.segment_size[HP_SEG_RODATA]) ||
 	                        m.eh_frame_size < 4))
 		return bad(err, err_size, "module %u: unwind table outside segment rodata", index);
-	if (m.redirect_count == 0)
-		return bad(err, err_size, "module %u: no function to redirect", index);
+	if (m.redirect_count == 0 && !hooks_of_module(p, hs, index))
+		return bad(err, err_size, "module %u: no function to redirect and no hook", index);
 	for (uint32_t i = 0; i < m.redirect_count; i++) {
 		struct hp_pkg_redirect r;
 		read_redirect(p, &m, i, &r);
@@ -316,6 +360,51 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, uint32_
 	return 0;
 }
 
+static int string_ok(const struct hp_pkg_header *h, uint32_t offset)
+{
+	return offset < h->strings_size;
+}
+
+/* The hooks and acceptances (in a package with the state header), before the modules, whose
+ * table is in bounds by then: each names a module, a kind and strings that exist, each hook an
+ * entry inside its module's text. */
+static int check_state(const uint8_t *p, const struct hp_pkg_header *h, const struct hp_pkg_header_state *hs,
+                       char *err, size_t err_size)
+{
+	if (h->header_size == sizeof *hs && !hs->hook_count && !hs->accept_count)
+		return bad(err, err_size, "malformed header: a state header with no hook and no acceptance");
+	if (!within(hs->hooks_offset, (uint64_t)hs->hook_count * sizeof(struct hp_pkg_hook), h->total_size) ||
+	    !within(hs->accepts_offset, (uint64_t)hs->accept_count * sizeof(struct hp_pkg_accept), h->total_size))
+		return bad(err, err_size, "hook or acceptance table outside the package");
+	for (uint32_t i = 0; i < hs->hook_count; i++) {
+		struct hp_pkg_hook k;
+		read_hook(p, hs, i, &k);
+		if (k.module >= h->module_count)
+			return bad(err, err_size, "hook %u: module %u does not exist", i, k.module);
+		struct hp_pkg_module m;
+		read_module(p, k.module, &m);
+		if (k.kind < HP_HOOK_PRE_APPLY || k.kind > HP_HOOK_POST_REVERT || k.reserved[0] || k.reserved[1] ||
+		    k.reserved[2])
+			return bad(err, err_size, "hook %u: unknown kind %u", i, k.kind);
+		if (k.offset >= m.segment_size[HP_SEG_TEXT])
+			return bad(err, err_size, "hook %u: entry outside segment text", i);
+		if (!string_ok(h, k.name) || !string_at(p, k.name)[0])
+			return bad(err, err_size, "hook %u: bad name", i);
+	}
+	for (uint32_t i = 0; i < hs->accept_count; i++) {
+		struct hp_pkg_accept a;
+		read_accept(p, hs, i, &a);
+		if (a.module >= h->module_count)
+			return bad(err, err_size, "acceptance %u: module %u does not exist", i, a.module);
+		if (a.kind != HP_ACCEPT_LAYOUT && a.kind != HP_ACCEPT_VALUE)
+			return bad(err, err_size, "acceptance %u: unknown kind %u", i, a.kind);
+		if (!string_ok(h, a.subject) || !string_ok(h, a.hook) || !string_ok(h, a.reason) ||
+		    !string_at(p, a.subject)[0] || !string_at(p, a.reason)[0])
+			return bad(err, err_size, "acceptance %u: bad string", i);
+	}
+	return 0;
+}
+
 static int check(const void *data, size_t size, char *err, size_t err_size)
 {
 	const uint8_t *p = data;
@@ -327,8 +416,11 @@ static int check(const void *data, size_t size, char *err, size_t err_size)
 	if (h.version != HP_PACKAGE_VERSION)
 		return bad(err, err_size, "unsupported package version %u (this reader knows %u)", h.version,
 		           HP_PACKAGE_VERSION);
-	/* Two headers: today's, and the one with a sequence number (hp_pkg_header_seq). */
-	if (size < sizeof h || (h.header_size != sizeof h && h.header_size != sizeof(struct hp_pkg_header_seq)) ||
+	/* Three headers: today's, the one with a sequence number (hp_pkg_header_seq), the one with
+	 * state as well (hp_pkg_header_state). */
+	if (size < sizeof h ||
+	    (h.header_size != sizeof h && h.header_size != sizeof(struct hp_pkg_header_seq) &&
+	     h.header_size != sizeof(struct hp_pkg_header_state)) ||
 	    size < h.header_size)
 		return bad(err, err_size, "truncated or malformed header");
 	if (h.total_size != size)
@@ -348,7 +440,7 @@ static int check(const void *data, size_t size, char *err, size_t err_size)
 		return bad(err, err_size, "checksum mismatch: the package is corrupt");
 	if (h.flags)
 		return bad(err, err_size, "unknown flags 0x%x", h.flags);
-	if (h.header_size == sizeof(struct hp_pkg_header_seq)) {
+	if (h.header_size >= sizeof(struct hp_pkg_header_seq)) {
 		struct hp_pkg_header_seq hs;
 		memcpy(&hs, p, sizeof hs);
 		if (hs.reserved)
@@ -363,8 +455,12 @@ static int check(const void *data, size_t size, char *err, size_t err_size)
 	if (h.strings_size == 0 || !within(h.strings_offset, h.strings_size, size) ||
 	    p[h.strings_offset + h.strings_size - 1] != 0)
 		return bad(err, err_size, "string area malformed");
+	struct hp_pkg_header_state hst;
+	read_state(p, &hst);
+	if (check_state(p, &h, &hst, err, err_size))
+		return -1;
 	for (uint32_t i = 0; i < h.module_count; i++)
-		if (check_module(p, &h, i, err, err_size))
+		if (check_module(p, &h, &hst, i, err, err_size))
 			return -1;
 	return 0;
 }
@@ -397,6 +493,9 @@ static struct hp_package *decode(const uint8_t *p)
 		total += room(m.redirect_count, sizeof(struct hp_package_redirect)) +
 		         room(m.import_count, sizeof(struct hp_package_import)) + room(m.reloc_count, sizeof(struct hp_pkg_reloc));
 	}
+	struct hp_pkg_header_state hs;
+	read_state(p, &hs);
+	total += room(hs.hook_count, sizeof(struct hp_package_hook)) + room(hs.accept_count, sizeof(struct hp_package_accept));
 	/* Tables may overlap in the file and each is copied: the sum can exceed the file. */
 	uint8_t *block = total <= SIZE_MAX ? malloc((size_t)total) : NULL;
 	if (!block)
@@ -410,11 +509,14 @@ static struct hp_package *decode(const uint8_t *p)
 	memcpy(pkg->checksum, h.checksum, sizeof pkg->checksum);
 	pkg->module_count = h.module_count;
 	pkg->modules = modules;
-	if (h.header_size == sizeof(struct hp_pkg_header_seq)) {
-		struct hp_pkg_header_seq hs;
-		memcpy(&hs, p, sizeof hs);
-		pkg->sequence = hs.sequence;
+	if (h.header_size >= sizeof(struct hp_pkg_header_seq)) {
+		struct hp_pkg_header_seq seq;
+		memcpy(&seq, p, sizeof seq);
+		pkg->sequence = seq.sequence;
 	}
+	/* Each module's hooks and acceptances, in the package's order, side by side in two arrays. */
+	struct hp_package_hook *hooks = take(&at, hs.hook_count, sizeof *hooks);
+	struct hp_package_accept *accepts = take(&at, hs.accept_count, sizeof *accepts);
 	for (uint32_t i = 0; i < h.module_count; i++) {
 		struct hp_pkg_module m;
 		struct hp_package_module *d = &modules[i];
@@ -453,6 +555,23 @@ static struct hp_package *decode(const uint8_t *p)
 		}
 		d->eh_frame_offset = m.eh_frame_offset;
 		d->eh_frame_size = m.eh_frame_size;
+		d->hooks = hooks;
+		for (uint32_t k = 0; k < hs.hook_count; k++) {
+			struct hp_pkg_hook hk;
+			read_hook(p, &hs, k, &hk);
+			if (hk.module == i)
+				*hooks++ = (struct hp_package_hook){ string_at(p, hk.name), hk.kind, hk.offset };
+		}
+		d->hook_count = (uint32_t)(hooks - d->hooks);
+		d->accepts = accepts;
+		for (uint32_t k = 0; k < hs.accept_count; k++) {
+			struct hp_pkg_accept a;
+			read_accept(p, &hs, k, &a);
+			if (a.module == i)
+				*accepts++ = (struct hp_package_accept){ a.kind, string_at(p, a.subject), string_at(p, a.hook),
+					                                 string_at(p, a.reason) };
+		}
+		d->accept_count = (uint32_t)(accepts - d->accepts);
 	}
 	return pkg;
 }

@@ -28,13 +28,26 @@ struct hp_package_import {
 	uint32_t flags;                     /* HP_IMPORT_* */
 };
 
+/* A hook (hp_pkg_hook), its name resolved. */
+struct hp_package_hook {
+	const char *name;
+	uint8_t kind;                       /* enum hp_pkg_hook_kind */
+	uint32_t offset;                    /* its entry, in the module's text segment */
+};
+
+/* An acceptance (hp_pkg_accept), its strings resolved. */
+struct hp_package_accept {
+	uint32_t kind;                      /* enum hp_pkg_accept_kind */
+	const char *subject, *hook, *reason;  /* hook: "" when none */
+};
+
 /* A module: its record's fields, its tables in host order and alignment, its segments. */
 struct hp_package_module {
 	const char *name;
 	uint8_t build_id[32];
 	uint8_t build_id_size;              /* 1 ..  32 */
 	uint32_t redirect_count, import_count, reloc_count;
-	const struct hp_package_redirect *redirects;  /* at least one */
+	const struct hp_package_redirect *redirects;  /* at least one, unless the module has hooks */
 	const struct hp_package_import *imports;
 	const struct hp_pkg_reloc *relocs;  /* each checked against its segment and target */
 	const uint8_t *segment[HP_SEG_COUNT];  /* the bytes in the package; bss: NULL */
@@ -42,6 +55,9 @@ struct hp_package_module {
 	uint32_t segment_align[HP_SEG_COUNT];
 	uint32_t eh_frame_offset;           /* within rodata */
 	uint32_t eh_frame_size;             /* 0: none */
+	uint32_t hook_count, accept_count;
+	const struct hp_package_hook *hooks;  /* in the order they run */
+	const struct hp_package_accept *accepts;
 };
 
 struct hp_package {
@@ -66,5 +82,10 @@ void hp_package_free(struct hp_package *package);
 
 /* A segment's name as messages and hpdump print it ("text", "rodata", "data", "bss"; "?"). */
 const char *hp_package_segment_name(unsigned segment);
+
+/* A hook's kind as messages print it ("pre-apply", "post-apply", "pre-revert", "post-revert";
+ * "?"), and an acceptance's ("layout", "value"; "?"). */
+const char *hp_package_hook_name(unsigned kind);
+const char *hp_package_accept_name(unsigned kind);
 
 #endif

@@ -42,17 +42,19 @@ enum hp_verdict {
 	                                 module, or --allow-unfingerprinted accepted leaving it */
 	HP_VERDICT_PARTIAL,           /* carried without part of it (an FDE's exception table) */
 	HP_VERDICT_REFUSED,           /* unsafe to patch: no package is written */
+	HP_VERDICT_ACCEPTED,          /* would be refused, but the author's marker in the new source
+	                                 accepts it, with the reason shown (hotpatch_state.h) */
 	HP_VERDICT_COUNT
 };
 
-/* "patched", "kept", "added", "copied", "same", "skipped", "partial", "refused". */
+/* "patched", "kept", "added", "copied", "same", "skipped", "partial", "refused", "accepted". */
 const char *hp_verdict_word(enum hp_verdict v);
 
 /* One line of --explain: what happened to a symbol and why. */
 struct hp_note {
 	char *symbol, *unit;
 	const char *kind;             /* "function", "variable", "symbol", "unit", "type", "object",
-	                                 "unwind" */
+	                                 "unwind", "hook", "marker" */
 	enum hp_verdict verdict;
 	char *why;
 	uint64_t size;
@@ -74,6 +76,10 @@ struct hp_out_module {
 	size_t segment_size[HP_SEG_COUNT];
 	uint32_t segment_align[HP_SEG_COUNT];
 	uint32_t eh_frame_offset, eh_frame_size;
+	struct hp_out_hook { uint8_t kind; uint32_t offset; char *name; } *hooks;  /* kind: HP_HOOK_* */
+	size_t hook_count;
+	struct hp_out_accept { uint32_t kind; char *subject, *hook, *reason; } *accepts;  /* HP_ACCEPT_* */
+	size_t accept_count;
 };
 
 struct hp_module_diff {

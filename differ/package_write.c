@@ -51,9 +51,15 @@ long hp_package_write(const char *path, struct hp_out_module *const *modules, si
                       char *err, size_t err_size)
 {
 	struct buf out = { 0 }, strings = { 0 };
-	/* Without a sequence, the header of every earlier package, byte for byte. */
-	struct hp_pkg_header_seq hs = { .sequence = sequence };
-	const size_t header_size = sequence ? sizeof hs : sizeof hs.base;
+	/* Without state or a sequence, the header of every earlier package, byte for byte. */
+	struct hp_pkg_header_state hst = { .seq.sequence = sequence };
+	for (size_t i = 0; i < count; i++) {
+		hst.hook_count += (uint32_t)modules[i]->hook_count;
+		hst.accept_count += (uint32_t)modules[i]->accept_count;
+	}
+	const size_t header_size = hst.hook_count || hst.accept_count ? sizeof hst :
+	                           sequence                           ? sizeof hst.seq :
+	                                                                sizeof hst.seq.base;
 	struct hp_pkg_header h = { .version = HP_PACKAGE_VERSION, .header_size = (uint16_t)header_size,
 		                   .module_count = (uint32_t)count, .module_size = sizeof(struct hp_pkg_module),
 		                   .redirect_size = sizeof(struct hp_pkg_redirect),
@@ -100,12 +106,31 @@ long hp_package_write(const char *path, struct hp_out_module *const *modules, si
 	}
 	memcpy(out.data + h.modules_offset, mods, count * sizeof *mods);
 	free(mods);
+	/* Tables only when there is something in them: a package without state keeps its bytes. */
+	if (hst.hook_count)
+		hst.hooks_offset = (uint32_t)put(&out, NULL, hst.hook_count * sizeof(struct hp_pkg_hook), 8);
+	for (size_t i = 0, n = 0; i < count; i++)
+		for (size_t k = 0; k < modules[i]->hook_count; k++, n++) {
+			const struct hp_out_hook *o = &modules[i]->hooks[k];
+			struct hp_pkg_hook hk = { .module = (uint32_t)i, .kind = o->kind, .offset = o->offset,
+				                  .name = put_string(&strings, o->name) };
+			memcpy(out.data + hst.hooks_offset + n * sizeof hk, &hk, sizeof hk);
+		}
+	if (hst.accept_count)
+		hst.accepts_offset = (uint32_t)put(&out, NULL, hst.accept_count * sizeof(struct hp_pkg_accept), 8);
+	for (size_t i = 0, n = 0; i < count; i++)
+		for (size_t k = 0; k < modules[i]->accept_count; k++, n++) {
+			const struct hp_out_accept *o = &modules[i]->accepts[k];
+			struct hp_pkg_accept a = { (uint32_t)i, o->kind, put_string(&strings, o->subject),
+				                   put_string(&strings, o->hook), put_string(&strings, o->reason) };
+			memcpy(out.data + hst.accepts_offset + n * sizeof a, &a, sizeof a);
+		}
 	h.strings_offset = (uint32_t)put(&out, strings.data, strings.len, 1);
 	h.strings_size = (uint32_t)strings.len;
 	free(strings.data);
 	h.total_size = out.len;
-	hs.base = h;
-	memcpy(out.data, &hs, header_size);
+	hst.seq.base = h;
+	memcpy(out.data, &hst, header_size);
 	XXH128_canonical_t sum;
 	XXH128_canonicalFromHash(&sum, XXH3_128bits(out.data, out.len));
 	memcpy(out.data + offsetof(struct hp_pkg_header, checksum), sum.digest, 16);
