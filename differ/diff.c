@@ -10,7 +10,7 @@
 static const char *const verdict_words[HP_VERDICT_COUNT] = {
 	[HP_VERDICT_PATCHED] = "patched", [HP_VERDICT_KEPT] = "kept",       [HP_VERDICT_ADDED] = "added",
 	[HP_VERDICT_COPIED] = "copied",   [HP_VERDICT_SAME] = "same",       [HP_VERDICT_SKIPPED] = "skipped",
-	[HP_VERDICT_PARTIAL] = "partial", [HP_VERDICT_REFUSED] = "refused",
+	[HP_VERDICT_PARTIAL] = "partial", [HP_VERDICT_REFUSED] = "refused",   [HP_VERDICT_ACCEPTED] = "accepted",
 };
 
 const char *hp_verdict_word(enum hp_verdict v)
@@ -122,13 +122,17 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 	hp_correlate(&c);
 	hp_compare(&c);
 	hp_propagate_variants(&c);
+	if (hp_read_state(&c))
+		goto out;
 	hp_verify_units(&c);
 	hp_verify_entities(&c);
 	hp_verify_plain(&c);
+	hp_verify_state(&c);
 	/* Built even when refused, so that --explain lists what the package would hold; an error
 	 * met only because of what was refused already is not reported over the refusals. */
 	size_t refused_early = d->refusals;
-	if (hp_redirect_changed(&c) == 0 && hp_resolve_all(&c) == 0 && hp_build_unwind(&c) == 0)
+	if (hp_redirect_changed(&c) == 0 && hp_include_hooks(&c) == 0 && hp_resolve_all(&c) == 0 &&
+	    hp_build_unwind(&c) == 0)
 		rc = 0;
 	else if (d->refusals && (refused_early || !err[0])) {
 		rc = 0;
@@ -143,6 +147,7 @@ out:
 	free(c.slots);
 	free(c.ents);
 	free(c.dyn);
+	free(c.state);
 	for (size_t i = 0; c.plain_memo && i < new_build->plain_object_count; i++)
 		free(c.plain_memo[i]);
 	free(c.plain_memo);
@@ -163,6 +168,15 @@ void hp_module_diff_free(struct hp_module_diff *d)
 	free(m->imports);
 	free(m->relocs);
 	free(m->name);
+	for (size_t i = 0; i < m->hook_count; i++)
+		free(m->hooks[i].name);
+	free(m->hooks);
+	for (size_t i = 0; i < m->accept_count; i++) {
+		free(m->accepts[i].subject);
+		free(m->accepts[i].hook);
+		free(m->accepts[i].reason);
+	}
+	free(m->accepts);
 	for (size_t i = 0; i < d->note_count; i++) {
 		free(d->notes[i].symbol);
 		free(d->notes[i].unit);

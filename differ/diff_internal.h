@@ -13,13 +13,17 @@
  *              IR changed but whose machine code is the same is SAME, with a "same" note; after
  *              hp_propagate_variants, callers of a variant with new code are CHANGED.
  *              Statuses are final from here on.
- *   verify     (verify.c, plain.c) reads statuses, records and options, and only records
- *              decisions: every refusal that the records (or, for code built without the
- *              plugin, the machine code) prove is noted.
+ *   verify     (verify.c, plain.c, state.c) reads statuses, records and options, and only
+ *              records decisions: every refusal that the records (or, for code built without
+ *              the plugin, the machine code) prove is noted, unless the author's marker in the
+ *              new source accepts it (hotpatch_state.h; an "accepted" note then); a marker that
+ *              accepts nothing is refused.  Guarantees: d->out.accepts complete.
  *   redirect   (redirect.c) for each CHANGED function with code not refused above: a refusal
  *              (signature, patch site), a "skipped"/"kept" note, or its new code included
  *              (include.c) and a redirect with the exact bytes expected at the old entry.
  *              Guarantees: d->out.redirects complete and d->changed counted.
+ *   hooks      (state.c) places the code of every hook the new source declares.
+ *              Guarantees: d->out.hooks complete.
  *   resolve    (resolve.c, placing through include.c) binds every relocation of every copy,
  *              copying in what new code needs that the old module lacks ("added"/"copied"
  *              notes) and refusing what cannot be bound (new TLS, direct references to other
@@ -131,6 +135,8 @@ struct ctx {
 	int collecting;                   /* the package is refused: redirect and resolve run on
 	                                     only to name every refusal (hp_collect_refusals), and
 	                                     record nothing else */
+	struct state_record *state;       /* hooks and acceptances of the new source (state.c) */
+	size_t state_count;
 	char *err;
 	size_t err_size;
 };
@@ -193,6 +199,19 @@ void hp_verify_plain(struct ctx *c);
 
 void hp_verify_units(struct ctx *c);
 void hp_verify_entities(struct ctx *c);
+
+/* ---- state (state.c): hooks and acceptances (hotpatch_state.h) --------------------------- */
+
+/* Reads the records of the new module's objects.  Returns 0, or -1 with c->err set. */
+int hp_read_state(struct ctx *c);
+/* The author's reason when a marker of that kind (HP_ACCEPT_*) names the type or variable (for a
+ * file-local one, a marker in its own unit); NULL when none does. */
+const char *hp_accepted(struct ctx *c, uint32_t kind, const char *name, const char *unit, int file_local);
+/* Refuses markers that accepted nothing or name a missing hook; records the rest in the package. */
+void hp_verify_state(struct ctx *c);
+/* Places every hook's code in the package (before resolve binds it).  Returns 0, or -1 with
+ * c->err set. */
+int hp_include_hooks(struct ctx *c);
 
 /* ---- redirect (redirect.c) ---------------------------------------------------------------- */
 

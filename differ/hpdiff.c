@@ -123,7 +123,7 @@ static void print_json(const struct pair *pairs, size_t count, const char *resul
 		printf(",\"build_id\":\"%s\"", build_id(&pairs[m].old->elf, id));
 		printf(",\"new_build_id\":\"%s\",\"identical\":%s", build_id(&pairs[m].new->elf, id),
 		       pairs[m].identical ? "true" : "false");
-		printf(",\"redirects\":%zu,\"notes\":[", d->out.redirect_count);
+		printf(",\"redirects\":%zu,\"hooks\":%zu,\"notes\":[", d->out.redirect_count, d->out.hook_count);
 		for (size_t i = 0; i < d->note_count; i++) {
 			const struct hp_note *n = &d->notes[i];
 			printf("%s{\"verdict\":\"%s\",\"kind\":\"%s\",\"name\":", i ? "," : "", hp_verdict_word(n->verdict),
@@ -390,7 +390,7 @@ int main(int argc, char **argv)
 	/* pair modules and diff each; refusals of every module are collected before deciding */
 	int status = EXIT_ERROR;
 	struct pair *pairs = calloc(old_build.module_count + 1, sizeof *pairs);
-	size_t count = 0, refusals = 0, changed = 0, identical = 0;
+	size_t count = 0, refusals = 0, changed = 0, hooks = 0, identical = 0;
 	for (size_t i = 0; pairs && i < old_build.module_count; i++) {
 		struct hp_module *om = &old_build.modules[i], *nm = NULL;
 		for (size_t k = 0; k < new_build.module_count && !nm; k++)
@@ -429,6 +429,7 @@ int main(int argc, char **argv)
 		}
 		refusals += p->d->refusals;
 		changed += p->d->changed;
+		hooks += p->d->out.hook_count;
 		/* The running program has no control channel: hpctl must load the runtime with ptrace,
 		 * which production hosts often forbid. */
 		if (p->d->out.redirect_count && om->elf.is_program && hp_elf_has_runtime(&om->elf) == 0)
@@ -444,12 +445,12 @@ int main(int argc, char **argv)
 
 	/* write, then report */
 	long size = 0;
-	const char *result = refusals ? "refused" : changed ? "written" : "unchanged";
-	if (!refusals && changed) {
+	const char *result = refusals ? "refused" : changed || hooks ? "written" : "unchanged";
+	if (!refusals && (changed || hooks)) {
 		struct hp_out_module **mods = calloc(count, sizeof *mods);
 		size_t n = 0;
 		for (size_t i = 0; mods && i < count; i++)
-			if (pairs[i].d->out.redirect_count)
+			if (pairs[i].d->out.redirect_count || pairs[i].d->out.hook_count)
 				mods[n++] = &pairs[i].d->out;
 		size = mods ? hp_package_write(o.output, mods, n, o.sequence, err, sizeof err) : -1;
 		free(mods);
@@ -480,14 +481,15 @@ int main(int argc, char **argv)
 			}
 		if (refusals) {
 			fprintf(stderr, "hpdiff: %zu reason(s) to refuse; no package written\n", refusals);
-		} else if (!changed && count && identical == count) {
+		} else if (!changed && !hooks && count && identical == count) {
 			describe_build(&old_build, what, sizeof what);
 			printf("hpdiff: no code change between %s and %s: identical builds (%s)\n", o.old_path, o.new_path,
 			       what);
-		} else if (!changed) {
+		} else if (!changed && !hooks) {
 			printf("hpdiff: no code change between %s and %s\n", o.old_path, o.new_path);
 		} else {
-			printf("hpdiff: wrote %s (%ld bytes): %zu function(s) redirected\n", o.output, size, changed);
+			printf("hpdiff: wrote %s (%ld bytes): %zu function(s) redirected", o.output, size, changed);
+			printf(hooks ? ", %zu state hook(s)\n" : "\n", hooks);
 			if (o.sign) {
 				char id[17];
 				hp_key_id(o.key.public_key, id);
@@ -495,7 +497,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	status = refusals ? EXIT_REFUSED : changed ? EXIT_WRITTEN : EXIT_UNCHANGED;
+	status = refusals ? EXIT_REFUSED : changed || hooks ? EXIT_WRITTEN : EXIT_UNCHANGED;
 out:
 	if (status != EXIT_WRITTEN)
 		discard_output(o.output);

@@ -323,8 +323,36 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 				printf(k ? "," : "");
 				hp_json_string(m.imports[k].name);
 			}
+			printf("],\"hooks\":[");
+			for (uint32_t k = 0; k < m.hook_count; k++) {
+				printf("%s{\"kind\":\"%s\",\"function\":", k ? "," : "", hp_package_hook_name(m.hooks[k].kind));
+				hp_json_string(m.hooks[k].name);
+				printf(",\"offset\":%u}", m.hooks[k].offset);
+			}
+			printf("],\"accepted\":[");
+			for (uint32_t k = 0; k < m.accept_count; k++) {
+				const struct hp_package_accept *a = &m.accepts[k];
+				printf("%s{\"kind\":\"%s\",\"subject\":", k ? "," : "", hp_package_accept_name(a->kind));
+				hp_json_string(a->subject);
+				printf(",\"hook\":");
+				if (a->hook[0])
+					hp_json_string(a->hook);
+				else
+					printf("null");
+				printf(",\"reason\":");
+				hp_json_string(a->reason);
+				printf("}");
+			}
 			printf("]}");
 			continue;
+		}
+		for (uint32_t k = 0; k < m.hook_count; k++)
+			printf("  hook      %-28s %s, text +0x%x\n", m.hooks[k].name, hp_package_hook_name(m.hooks[k].kind),
+			       m.hooks[k].offset);
+		for (uint32_t k = 0; k < m.accept_count; k++) {
+			const struct hp_package_accept *a = &m.accepts[k];
+			printf("  accepted  %s change of %s%s%s: %s\n", hp_package_accept_name(a->kind), a->subject,
+			       a->hook[0] ? ", migrated by " : "", a->hook, a->reason);
 		}
 		for (uint32_t k = 0; k < m.import_count; k++)
 			printf("  import    %s%s\n", m.imports[k].name, m.imports[k].flags & HP_IMPORT_WEAK ? " weak" : "");

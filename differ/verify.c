@@ -32,10 +32,22 @@ static void verify_unit_pair(struct ctx *c, const struct hp_tu *o, const struct 
 				for (uint32_t k = 0; k < o->records[r].type_count && !user; k++)
 					if (o->records[r].types[k] == a)
 						user = o->records[r].name;
-			if (user)
+			if (!user)
+				continue;
+			const char *reason = hp_accepted(c, HP_ACCEPT_LAYOUT, o->types[a].name, n->name, 0);
+			if (reason && o->types[a].size == n->types[b].size)
+				hp_note(c, "type", o->types[a].name, n->name, HP_VERDICT_ACCEPTED, 0,
+				        "layout changed (size %u) while live code uses it (%s); accepted in the new source: %s",
+				        n->types[b].size, user, reason);
+			else
 				hp_refuse(c, "type", o->types[a].name, n->name,
-				          "layout changed (size %u -> %u) while live code uses it (%s)", o->types[a].size,
-				          n->types[b].size, user);
+				          "layout changed (size %u -> %u) while live code uses it (%s); %s", o->types[a].size,
+				          n->types[b].size, user,
+				          o->types[a].size != n->types[b].size ?
+				                  "live objects cannot grow or shrink: keep the old layout and the new fields "
+				                  "in shadow data (hotpatch_state.h)" :
+				                  "if live objects are valid under the new layout, accept it with "
+				                  "HOTPATCH_ACCEPT_LAYOUT (hotpatch_state.h)");
 		}
 }
 
@@ -167,11 +179,23 @@ void hp_verify_entities(struct ctx *c)
 		if (n->kind == HP_META_VARIABLE) {
 			if (n->flags & HP_META_CONSTANT && o->flags & HP_META_CONSTANT)
 				continue;  /* read-only: the new contents travel with the code that reads them */
-			hp_refuse(c, "variable", e->name, unit,
-			          "%s of %s changed: live state cannot be re-initialized by a patch; keep the old "
-			          "definition and migrate the state in code (a state hook)",
-			          o->size != n->size ? "size" : "initializer",
-			          n->flags & HP_META_STATIC_LOCAL ? "a static local" : "writable data");
+			const char *what = n->flags & HP_META_STATIC_LOCAL ? "a static local" : "writable data";
+			const char *reason = hp_accepted(c, HP_ACCEPT_VALUE, e->name, unit, n->linkage != HP_META_EXTERNAL);
+			if (reason && o->size == n->size)
+				hp_note(c, "variable", e->name, unit, HP_VERDICT_ACCEPTED, 0,
+				        "initializer of %s changed; the live variable keeps its value, accepted in the new "
+				        "source: %s", what, reason);
+			else if (reason)
+				hp_refuse(c, "variable", e->name, unit,
+				          "size of %s changed (%llu -> %llu): HOTPATCH_ACCEPT_VALUE cannot accept it, the live "
+				          "variable cannot grow or shrink (keep the old definition; new state goes in a new "
+				          "variable or shadow data)", what, (unsigned long long)o->size, (unsigned long long)n->size);
+			else
+				hp_refuse(c, "variable", e->name, unit,
+				          "%s of %s changed: live state cannot be re-initialized by a patch; keep the old "
+				          "definition, or set the live value in a state hook and accept the change with "
+				          "HOTPATCH_ACCEPT_VALUE (hotpatch_state.h)",
+				          o->size != n->size ? "size" : "initializer", what);
 			continue;
 		}
 		if (n->flags & (HP_META_CONSTRUCTOR | HP_META_DESTRUCTOR))
