@@ -32,6 +32,13 @@ struct site {
 	int patch;                    /* id of the live patch redirecting it; 0: none */
 };
 
+/* A state hook (hotpatch_state.h) of a module's package, where its code is mapped. */
+struct hook {
+	uint8_t kind;                 /* HP_HOOK_* */
+	uintptr_t entry;
+	char name[128];
+};
+
 /* One module of a live patch (a patch of several modules has one entry for each, same id). */
 struct patch {
 	struct hp_patch_status status;
@@ -41,6 +48,8 @@ struct patch {
 	uint32_t index;               /* of the module in its package */
 	char name[256];               /* the module's name in the package */
 	uint32_t sequence;            /* of its package (0: none) */
+	struct hook *hooks;           /* its package's hooks for the module, in their order */
+	size_t hook_count;
 };
 
 /* A module of a live patch that was not loaded when it was applied. */
@@ -197,6 +206,7 @@ static void forget_patch(struct patch *p)
 	for (size_t i = 0; i < p->site_count; i++)
 		registry.sites[p->sites[i]].patch = 0;
 	free(p->sites);
+	free(p->hooks);
 	*p = registry.patches[--registry.patch_count];
 }
 
@@ -228,6 +238,9 @@ struct incoming {
 	size_t mapping;               /* index in registry.mappings */
 	int mapped_now;               /* the mapping was made by this apply (undone on failure) */
 	int registered_now;           /* its unwind table was registered by this apply (likewise) */
+	struct hook *hooks;           /* the package's hooks for the module, at their mapped entries */
+	int hooks_ran;                /* its pre-apply hooks ran: its mapping stays even if the apply
+	                                 fails, since a hook may have left a pointer into it */
 };
 
 /* The live patch entry of a module, or NULL.  A module is its load base and its build-id, never
@@ -350,10 +363,20 @@ static int map_module(const struct hp_package *pkg, uint32_t index, struct incom
 		int rc = hp_load(pkg, index, &in->mod, &map, why, sizeof why);
 		if (rc)
 			return fail(-rc, "module %s: %s", in->mod.path, why);
+		map.module_base = in->mod.base;
 		registry.mappings[registry.mapping_count++] = map;
 		in->mapped_now = 1;
 	}
 	in->mapping = found;
+	in->hooks = calloc(in->m->hook_count + 1, sizeof *in->hooks);
+	if (!in->hooks)
+		return fail(HP_E_MEMORY, "out of memory");
+	for (uint32_t i = 0; i < in->m->hook_count; i++) {
+		const struct hp_package_hook *h = &in->m->hooks[i];
+		in->hooks[i].kind = h->kind;
+		in->hooks[i].entry = registry.mappings[found].segment[HP_SEG_TEXT] + h->offset;
+		snprintf(in->hooks[i].name, sizeof in->hooks[i].name, "%s", h->name);
+	}
 	for (uint32_t i = 0; i < in->m->redirect_count; i++) {
 		const struct hp_package_redirect r = in->m->redirects[i];
 		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
@@ -471,6 +494,7 @@ static void finish_module(const struct hp_package *pkg, uint32_t index, struct i
 		}
 		hp_patch_sites_restore(in->stale, stale);
 		free(replaced->sites);
+		free(replaced->hooks);  /* a package that replaces another runs its own hooks only */
 		*replaced = registry.patches[--registry.patch_count];
 	}
 	for (size_t i = 0; i < n; i++)
@@ -489,7 +513,10 @@ static void finish_module(const struct hp_package *pkg, uint32_t index, struct i
 	out->index = index;
 	out->sequence = pkg->sequence;
 	snprintf(out->name, sizeof out->name, "%s", in->name);
+	out->hooks = in->hooks;
+	out->hook_count = in->m->hook_count;
 	in->indexes = NULL;
+	in->hooks = NULL;
 }
 
 /* Forgets the skipped modules of patches no module of which is live any more (reverted, or
@@ -596,6 +623,35 @@ static void record_applied(const struct hp_requester *who, const struct hp_packa
 	hp_history_add(&e);
 }
 
+/* Set while this thread runs a state hook, which must not call back into the registry it holds. */
+static __thread int in_hook;
+
+static int refuse_from_hook(void)
+{
+	return -HP_E_CONFLICT;  /* the registry is this thread's: not even its last error is written */
+}
+
+/* Runs a module's hooks of one kind, in their order.  A pre hook's reason stops the others and
+ * refuses the switch: HP_E_VETOED, with the hook and its reason. */
+static int run_hooks(const struct hook *hooks, size_t count, uint8_t kind, const char *module)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (hooks[i].kind != kind)
+			continue;
+		const char *veto = NULL;
+		in_hook = 1;
+		if (kind == HP_HOOK_PRE_APPLY || kind == HP_HOOK_PRE_REVERT)
+			veto = ((const char *(*)(void))hooks[i].entry)();
+		else
+			((void (*)(void))hooks[i].entry)();
+		in_hook = 0;
+		if (veto)
+			return fail(HP_E_VETOED, "module %s: %s hook %s vetoed: %.300s", module, hp_package_hook_name(kind),
+			            hooks[i].name, veto);
+	}
+	return 0;
+}
+
 int hp_apply_as(const void *package, size_t size, unsigned flags, const struct hp_requester *who,
                 struct hp_module_result *results, size_t max, size_t *result_count)
 {
@@ -607,6 +663,8 @@ int hp_apply_world(const void *package, size_t size, unsigned flags, const struc
                    size_t *result_count)
 {
 	char why[300];
+	if (in_hook)
+		return refuse_from_hook();
 	pthread_mutex_lock(&registry.lock);
 	struct hp_package *pkg = NULL;
 	struct incoming *in = NULL;
@@ -663,6 +721,12 @@ int hp_apply_world(const void *package, size_t size, unsigned flags, const struc
 	for (uint32_t i = 0; i < count && !rc; i++)
 		if (in[i].loaded)
 			rc = map_module(pkg, i, &in[i]);
+	/* The new code is mapped and bound, and nothing reaches it yet: its pre-apply hooks may veto. */
+	for (uint32_t i = 0; i < count && !rc; i++)
+		if (in[i].loaded) {
+			in[i].hooks_ran = in[i].m->hook_count != 0;
+			rc = run_hooks(in[i].hooks, in[i].m->hook_count, HP_HOOK_PRE_APPLY, in[i].mod.path);
+		}
 	/* The last moment to give up with nothing written: a stopped world must still be one. */
 	if (!rc && stopped && stopped->confirm && stopped->confirm(stopped->arg))
 		rc = fail(HP_E_STOPPED_WORLD, "the stopped world ended before the switch (hpctl no longer holds the "
@@ -687,10 +751,15 @@ int hp_apply_world(const void *package, size_t size, unsigned flags, const struc
 				undone &= undo_module(&in[i]) == 0;
 		if (undone)
 			forget_added_sites(sites_before, pages_before);
-		/* New code mapped for nothing (no thread ever ran it: never committed); from the last,
-		 * since removal moves the last entry. */
+		/* What the pre-apply hooks prepared is undone by the post-revert hooks, the process being
+		 * as after a revert (post hooks cannot fail: the refusal's reason stays). */
+		for (uint32_t i = 0; i < count; i++)
+			if (in[i].hooks_ran)
+				run_hooks(in[i].hooks, in[i].m->hook_count, HP_HOOK_POST_REVERT, in[i].mod.path);
+		/* New code mapped for nothing (no thread ever ran it: never committed, no hook run);
+		 * from the last, since removal moves the last entry. */
 		for (uint32_t i = count; i-- > 0;)
-			if (in[i].mapped_now && !in[i].committed) {
+			if (in[i].mapped_now && !in[i].committed && !in[i].hooks_ran) {
 				struct hp_mapping *m = &registry.mappings[in[i].mapping];
 				hp_unmap(m);
 				*m = registry.mappings[--registry.mapping_count];
@@ -711,6 +780,8 @@ int hp_apply_world(const void *package, size_t size, unsigned flags, const struc
 		}
 	forget_skipped_now_live(in, count, id);
 	forget_skipped();  /* of patches this one replaced entirely */
+	for (uint32_t k = 0; k < committed; k++)  /* the new code is live */
+		run_hooks(done[k].hooks, done[k].hook_count, HP_HOOK_POST_APPLY, done[k].status.module);
 	for (uint32_t i = 0, k = 0; i < count && i < max; i++) {
 		memset(&results[i], 0, sizeof results[i]);
 		snprintf(results[i].name, sizeof results[i].name, "%s", in[i].name);
@@ -737,6 +808,7 @@ out:
 		free(in[i].previous);
 		free(in[i].fresh);
 		free(in[i].stale);
+		free(in[i].hooks);
 	}
 	free(in);
 	free(done);
@@ -850,8 +922,12 @@ int hp_revert(int id)
 
 int hp_revert_as(int id, const struct hp_requester *who)
 {
+	if (in_hook)
+		return refuse_from_hook();
 	pthread_mutex_lock(&registry.lock);
 	int rc = 0;
+	struct patch *reverted = NULL;  /* the modules switched back */
+	size_t reverted_count = 0;
 	if (id == 0)  /* the newest: the highest id live */
 		for (size_t i = 0; i < registry.patch_count; i++)
 			id = registry.patches[i].status.id > id ? registry.patches[i].status.id : id;
@@ -878,6 +954,14 @@ int hp_revert_as(int id, const struct hp_requester *who)
 		forget_skipped();
 		goto out;
 	}
+	/* Its pre-revert hooks may veto while it is still live; its post-revert hooks run once every
+	 * module is back, from code that stays mapped. */
+	for (size_t i = 0; i < registry.patch_count && !rc; i++)
+		if (registry.patches[i].status.id == id)
+			rc = run_hooks(registry.patches[i].hooks, registry.patches[i].hook_count, HP_HOOK_PRE_REVERT,
+			               registry.patches[i].status.module);
+	if (rc)
+		goto out;
 	/* Every module the patch redirects. */
 	struct patch *p;
 	while ((p = find_patch(id))) {
@@ -898,6 +982,13 @@ int hp_revert_as(int id, const struct hp_requester *who)
 		free(sites);
 		record_revert(who, p, id, 0);
 		free(p->sites);
+		struct patch *grown = realloc(reverted, (reverted_count + 1) * sizeof *grown);
+		if (grown) {
+			reverted = grown;
+			reverted[reverted_count++] = *p;
+		} else {
+			free(p->hooks);  /* out of memory: its post-revert hooks cannot be kept to run */
+		}
 		*p = registry.patches[--registry.patch_count];
 	}
 	forget_skipped();
@@ -905,12 +996,25 @@ int hp_revert_as(int id, const struct hp_requester *who)
 out:
 	if (rc < 0)
 		record_revert(who, find_patch(id), id, rc);
+	/* The modules switched back, even if a later one could not be: their post-revert hooks, then
+	 * the shadow data their packages' code allocated and did not free. */
+	for (size_t i = 0; i < reverted_count; i++) {
+		run_hooks(reverted[i].hooks, reverted[i].hook_count, HP_HOOK_POST_REVERT, reverted[i].status.module);
+		for (size_t k = 0; k < registry.mapping_count; k++)
+			if (registry.mappings[k].module_base == reverted[i].module_base)
+				hp_shadow_release_owned((uintptr_t)registry.mappings[k].base,
+				                        (uintptr_t)registry.mappings[k].base + registry.mappings[k].size);
+		free(reverted[i].hooks);
+	}
+	free(reverted);
 	pthread_mutex_unlock(&registry.lock);
 	return rc;
 }
 
 int hp_status(struct hp_patch_status *out, size_t max)
 {
+	if (in_hook)
+		return refuse_from_hook();
 	pthread_mutex_lock(&registry.lock);
 	forget_broken();  /* lists only what is in force */
 	forget_skipped();
@@ -957,6 +1061,7 @@ const char *hp_strerror(int error)
 	case HP_E_UNTRUSTED: return "the package is not signed by a key this process trusts";
 	case HP_E_DOWNGRADE: return "the package is older than the live patch it would replace";
 	case HP_E_STOPPED_WORLD: return "a function can be switched only with every thread stopped";
+	case HP_E_VETOED: return "a state hook of the package vetoed the switch";
 	default: return "unknown error";
 	}
 }

@@ -26,12 +26,15 @@ enum hp_error {
 	HP_E_RANGE,         /* a relocated value does not fit its field */
 	HP_E_PROTECT,       /* code could not be written, or a page's protection set */
 	HP_E_NO_PATCH,      /* no live patch with that id */
-	HP_E_CONFLICT,      /* another live patch redirects a function of this package */
+	HP_E_CONFLICT,      /* another live patch redirects a function of this package; or a state hook
+	                       called hp_apply, hp_revert or hp_status */
 	HP_E_UNTRUSTED,     /* this process has a trust policy, and the package is unsigned, signed
 	                       by a key it does not trust, or changed since it was signed */
 	HP_E_DOWNGRADE,     /* the package's sequence is lower than the live patch's it would replace */
 	HP_E_STOPPED_WORLD, /* a function's entry (code built with the plugin's entry=padding-only) can
 	                       be switched only with every thread stopped (hpctl apply --safe) */
+	HP_E_VETOED,        /* a pre-apply or pre-revert hook of the package (hotpatch_state.h) refused
+	                       the switch, with its reason: nothing changed */
 };
 
 /* Applies a package (the bytes of a .hp file; the library keeps what it needs).  A package made

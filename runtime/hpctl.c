@@ -50,6 +50,8 @@ static const struct {
 	                             "(run hpctl status)" },
 	{ HP_CTL_BUSY, "busy", "--safe: a thread stayed inside code the package replaces until the wait ran out; the "
 	                       "process is unchanged" },
+	{ HP_CTL_VETOED, "vetoed", "a pre-apply or pre-revert hook of the package refused the switch (its reason is "
+	                           "the message); the process is unchanged" },
 };
 
 static const char *exit_word(int code)
@@ -67,6 +69,8 @@ static int exit_for_runtime(long long code, const char *message)
 {
 	if (code == HP_E_MODULE)
 		return HP_CTL_NOT_BUILD;
+	if (code == HP_E_VETOED)
+		return HP_CTL_VETOED;
 	if (code == 0)  /* the channel's: who may patch, or a request it does not understand */
 		return !strncmp(message, "permission denied", 17) ? HP_CTL_DENIED : HP_CTL_ERROR;
 	return HP_CTL_REFUSED;

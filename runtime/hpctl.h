@@ -26,6 +26,7 @@ enum hp_ctl_exit {
 	HP_CTL_DENIED = 5,      /* permission denied */
 	HP_CTL_UNKNOWN = 6,     /* timeout: no whole answer; for apply and revert the outcome is unknown */
 	HP_CTL_BUSY = 7,        /* --safe: a thread stayed inside code the package replaces; unchanged */
+	HP_CTL_VETOED = 8,      /* a state hook of the package vetoed the apply or revert; unchanged */
 };
 
 /* Says "hpctl: MESSAGE" on stderr (one line) and keeps MESSAGE as the last error, which --json

@@ -3,6 +3,7 @@
  * unwind table once it is live, and keep a patched library from being unloaded. */
 #define _GNU_SOURCE
 #include "runtime.h"
+#include "hotpatch_state.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -195,6 +196,26 @@ void *hp_map_near(const struct hp_loaded *mod, size_t size)
 	return NULL;
 }
 
+/* The runtime's own functions a package's code may call (hotpatch_state.h): resolved to this
+ * copy of the runtime, the one that keeps the registry, whether it is linked into the program,
+ * loaded as libhotpatch.so, or loaded by hpctl without being global (dlsym would not see it). */
+static uintptr_t runtime_function(const char *name)
+{
+	static const struct {
+		const char *name;
+		uintptr_t address;
+	} own[] = {
+		{ "hp_shadow_get", (uintptr_t)hp_shadow_get },
+		{ "hp_shadow_get_or_alloc", (uintptr_t)hp_shadow_get_or_alloc },
+		{ "hp_shadow_free", (uintptr_t)hp_shadow_free },
+		{ "hp_shadow_free_all", (uintptr_t)hp_shadow_free_all },
+	};
+	for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+		if (!strcmp(own[i].name, name))
+			return own[i].address;
+	return 0;
+}
+
 static int relocate(const struct hp_package_module *m, const struct hp_loaded *mod, const uintptr_t seg[HP_SEG_COUNT],
                     char *err, size_t err_size)
 {
@@ -215,7 +236,9 @@ static int relocate(const struct hp_package_module *m, const struct hp_loaded *m
 			const struct hp_package_import im = m->imports[r.target];
 			const char *name = im.name;
 			dlerror();
-			s = (uintptr_t)dlsym(RTLD_DEFAULT, name);
+			s = runtime_function(name);
+			if (!s)
+				s = (uintptr_t)dlsym(RTLD_DEFAULT, name);
 			if (!s && !(im.flags & HP_IMPORT_WEAK)) {
 				snprintf(err, err_size, "dlsym: symbol %s is not in the process", name);
 				return -HP_E_SYMBOL;

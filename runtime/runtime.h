@@ -23,6 +23,7 @@ struct hp_loaded {
 struct hp_mapping {
 	uint8_t checksum[16];         /* of the package it came from: mappings are reused */
 	uint32_t module;              /* index of the module in that package */
+	uintptr_t module_base;        /* load base of the module it patches */
 	void *base;
 	size_t size;
 	uintptr_t segment[HP_SEG_COUNT];
