@@ -50,6 +50,7 @@ struct patch {
 	uint32_t sequence;            /* of its package (0: none) */
 	struct hook *hooks;           /* its package's hooks for the module, in their order */
 	size_t hook_count;
+	size_t mapping;               /* index in registry.mappings of the code it runs */
 };
 
 /* A module of a live patch that was not loaded when it was applied. */
@@ -515,6 +516,7 @@ static void finish_module(const struct hp_package *pkg, uint32_t index, struct i
 	snprintf(out->name, sizeof out->name, "%s", in->name);
 	out->hooks = in->hooks;
 	out->hook_count = in->m->hook_count;
+	out->mapping = in->mapping;
 	in->indexes = NULL;
 	in->hooks = NULL;
 }
@@ -1030,16 +1032,10 @@ int hp_patch_code(size_t i, uintptr_t *start, uintptr_t *end)
 	int rc = -1;
 	pthread_mutex_lock(&registry.lock);
 	const struct patch *p = i < registry.patch_count ? &registry.patches[i] : NULL;
-	/* Its first function's slot leads into the mapping; every function of the module's patch
-	 * runs from that one mapping (map_module). */
-	uintptr_t target = p && p->site_count ? (uintptr_t)*registry.sites[p->sites[0]].code.slot : 0;
-	for (size_t k = 0; target && k < registry.mapping_count && rc; k++) {
-		uintptr_t base = (uintptr_t)registry.mappings[k].base;
-		if (target >= base && target < base + registry.mappings[k].size) {
-			*start = base;
-			*end = base + registry.mappings[k].size;
-			rc = 0;
-		}
+	if (p) {  /* every function and hook of the module's patch runs from that one mapping */
+		*start = (uintptr_t)registry.mappings[p->mapping].base;
+		*end = *start + registry.mappings[p->mapping].size;
+		rc = 0;
 	}
 	pthread_mutex_unlock(&registry.lock);
 	return rc;
