@@ -1053,7 +1053,7 @@ const char *hp_strerror(int error)
 	case HP_E_RANGE: return "a relocation does not reach its target";
 	case HP_E_PROTECT: return "cannot write or protect code";
 	case HP_E_NO_PATCH: return "no such live patch";
-	case HP_E_CONFLICT: return "another live patch redirects one of the functions";
+	case HP_E_CONFLICT: return "another live patch redirects one of the functions, or a state hook called the runtime";
 	case HP_E_UNTRUSTED: return "the package is not signed by a key this process trusts";
 	case HP_E_DOWNGRADE: return "the package is older than the live patch it would replace";
 	case HP_E_STOPPED_WORLD: return "a function can be switched only with every thread stopped";
