@@ -5,7 +5,8 @@
  * apply returned, 2 right before the revert.  With argv[2] "quiet-revert" the callers are held outside the
  * program's code while the revert runs (what hpctl revert --safe gives a program: no thread
  * inside the package's code when its shadow data is freed); otherwise they run throughout.
- * With argv[1] "--serve" it only sets up and waits, for hpctl to patch. */
+ * With argv[1] "--serve" it only sets up and waits, for hpctl to patch; with "--show" it sets up,
+ * calls app_applied() (what the program looks like as it starts) and exits. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -66,6 +67,11 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
+	if (!strcmp(argv[1], "--show")) {
+		app_setup();
+		app_applied();
+		return 0;
+	}
 	if (!strcmp(argv[1], "--serve")) {
 		app_setup();
 		for (;;)
