@@ -59,7 +59,13 @@ static void reply(int fd, const char *fmt, ...)
 
 static void reply_error(int fd, int rc)
 {
-	const char *detail = hp_last_error();
+	/* The reply's last line decides its outcome (hpctl_reply.c): the detail, which quotes paths
+	 * and a hook's reason, must not start a line of its own. */
+	char detail[512];
+	snprintf(detail, sizeof detail, "%s", hp_last_error());
+	for (char *c = detail; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
 	reply(fd, "error %d %s%s%s\n", -rc, hp_strerror(rc), *detail ? ": " : "", detail);
 }
 

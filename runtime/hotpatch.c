@@ -647,9 +647,17 @@ static int run_hooks(const struct hook *hooks, size_t count, uint8_t kind, const
 		else
 			((void (*)(void))hooks[i].entry)();
 		in_hook = 0;
-		if (veto)
-			return fail(HP_E_VETOED, "module %s: %s hook %s vetoed: %.300s", module, hp_package_hook_name(kind),
-			            hooks[i].name, veto);
+		if (veto) {
+			/* One line whatever the hook returned: hpctl reads the reply line by line, and a
+			 * reason whose second line read "ok 1" would pass for a success there. */
+			char line[301];
+			size_t n = 0;
+			for (; n + 1 < sizeof line && veto[n]; n++)
+				line[n] = (unsigned char)veto[n] < 0x20 || veto[n] == 0x7f ? ' ' : veto[n];
+			line[n] = 0;
+			return fail(HP_E_VETOED, "module %s: %s hook %s vetoed: %s", module, hp_package_hook_name(kind),
+			            hooks[i].name, line);
+		}
 	}
 	return 0;
 }
