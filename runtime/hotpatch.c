@@ -859,6 +859,8 @@ static int by_index(const void *a, const void *b)
 
 int hp_patch_modules(int id, struct hp_module_result *out, size_t max)
 {
+	if (in_hook)
+		return refuse_from_hook();
 	pthread_mutex_lock(&registry.lock);
 	int n = 0;
 	struct indexed_result *all = NULL;

@@ -27,7 +27,7 @@ enum hp_error {
 	HP_E_PROTECT,       /* code could not be written, or a page's protection set */
 	HP_E_NO_PATCH,      /* no live patch with that id */
 	HP_E_CONFLICT,      /* another live patch redirects a function of this package; or a state hook
-	                       called hp_apply, hp_revert or hp_status */
+	                       called hp_apply, hp_revert, hp_status or hp_patch_modules */
 	HP_E_UNTRUSTED,     /* this process has a trust policy, and the package is unsigned, signed
 	                       by a key it does not trust, or changed since it was signed */
 	HP_E_DOWNGRADE,     /* the package's sequence is lower than the live patch's it would replace */
