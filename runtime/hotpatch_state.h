@@ -92,11 +92,25 @@ typedef void hp_shadow_dtor(void *object, void *shadow);
 /* The shadow block of (object, id), or NULL when there is none. */
 void *hp_shadow_get(const void *object, unsigned long id);
 
+/* A block is known by the code that called hp_shadow_get_or_alloc (its return address), which
+ * is how a revert finds the blocks of its package's code: a tail call there would leave the
+ * caller's caller's address instead, often the program's, and the block would outlive the
+ * revert.  The attribute keeps the call a call (clang; it changes nothing else). */
+#if defined(__has_attribute)
+#if __has_attribute(not_tail_called)
+#define HOTPATCH_NOT_TAIL_CALLED_ __attribute__((not_tail_called))
+#endif
+#endif
+#ifndef HOTPATCH_NOT_TAIL_CALLED_
+#define HOTPATCH_NOT_TAIL_CALLED_
+#endif
+
 /* The shadow block of (object, id): the existing one, or a new one of size bytes, zeroed and
  * given to ctor (NULL: none) first, published only once ctor succeeded.  Two threads asking at
  * once get the same block, built once.  NULL when memory runs out or ctor fails.  A block that
  * exists already is returned whatever its size: an id names one kind of block. */
-void *hp_shadow_get_or_alloc(const void *object, unsigned long id, size_t size, hp_shadow_ctor *ctor, void *arg);
+HOTPATCH_NOT_TAIL_CALLED_ void *hp_shadow_get_or_alloc(const void *object, unsigned long id, size_t size,
+                                                       hp_shadow_ctor *ctor, void *arg);
 
 /* Frees the shadow block of (object, id), if any, after dtor (NULL: none).  Call it where the
  * object is freed, so that a later object at the same address does not find a stale block. */
