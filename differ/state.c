@@ -45,6 +45,16 @@ static const char *next_string(const uint8_t *data, size_t size, size_t *at)
 	return s;
 }
 
+/* Whether s is one line: the reason travels into one-line messages (--explain, hpdump, the
+ * history), where a control character would start another line or rewrite this one. */
+static int one_line(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* The object a unit of the new module was built into: one linked into a module first, as
  * hp_build_object_for chooses. */
 static struct hp_object *object_of_unit(struct hp_build *b, const char *unit)
@@ -82,6 +92,7 @@ static int read_object(struct ctx *c, struct hp_object *o, const char *unit)
 		                    !subject[0]                                       ? "no subject" :
 		                    kinds[k].accept && !reason[0]                     ? "an acceptance without a reason" :
 		                    kinds[k].hook && (hook[0] || reason[0])           ? "a hook with a reason" :
+		                    !one_line(reason)                                 ? "a reason that is not one line of text" :
 		                                                                        NULL;
 		if (wrong) {
 			snprintf(c->err, c->err_size, "%s: section %s, offset %zu: %s", o->elf.path, HOTPATCH_STATE_SECTION,
