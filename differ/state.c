@@ -110,7 +110,12 @@ int hp_read_state(struct ctx *c)
 	for (size_t t = 0; t < c->new->meta.tu_count; t++) {
 		const char *unit = c->new->meta.tus[t].name;
 		struct hp_object *o = object_of_unit(c->new_build, unit);
-		if (o && read_object(c, o, unit))
+		/* An object of several units (ld -r) holds one section for all of them: read once, or
+		 * each hook would run once per unit.  Its records are given to its first unit here. */
+		int read = 0;
+		for (size_t i = 0; i < c->state_count && !read; i++)
+			read = c->state[i].obj == o;
+		if (o && !read && read_object(c, o, unit))
 			return -1;
 	}
 	return 0;
