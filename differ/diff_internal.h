@@ -204,9 +204,12 @@ void hp_verify_entities(struct ctx *c);
 
 /* Reads the records of the new module's objects.  Returns 0, or -1 with c->err set. */
 int hp_read_state(struct ctx *c);
-/* The author's reason when a marker of that kind (HP_ACCEPT_*) names the type or variable (for a
- * file-local one, a marker in its own unit); NULL when none does. */
-const char *hp_accepted(struct ctx *c, uint32_t kind, const char *name, const char *unit, int file_local);
+/* The author's reason when a marker accepts the change of the type from o to n in unit (a marker
+ * in a unit that sees the same change: the same name, and the same layouts old and new), or
+ * the change of the variable's initial value (for a file-local one, a marker in its own unit);
+ * NULL when none does. */
+const char *hp_accepted_layout(struct ctx *c, const char *unit, const struct hp_type *o, const struct hp_type *n);
+const char *hp_accepted_value(struct ctx *c, const char *name, const char *unit, int file_local);
 /* Refuses markers that accepted nothing or name a missing hook; records the rest in the package. */
 void hp_verify_state(struct ctx *c);
 /* Places every hook's code in the package (before resolve binds it).  Returns 0, or -1 with

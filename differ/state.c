@@ -1,6 +1,6 @@
 /* state.c — what the patch author declared about state in the new source (hotpatch_state.h):
  * hooks and acceptances, read from the ".hotpatch.state" records of the new module's objects.
- * Read after compare; verify asks it whether a refused data change is accepted (hp_accepted);
+ * Read after compare; verify asks it whether a refused data change is accepted (hp_accepted_*);
  * hp_verify_state then refuses what the declarations get wrong (a marker that matches nothing,
  * a migration by a hook the package lacks) and records the acceptances in the package; the hooks'
  * code is placed before resolve binds it (hp_include_hooks). */
@@ -130,14 +130,48 @@ static int names(const char *symbol, const char *written)
 	return !strcmp(plain, written);
 }
 
-const char *hp_accepted(struct ctx *c, uint32_t kind, const char *name, const char *unit, int file_local)
+static const struct hp_type *type_in(const struct hp_meta *m, const char *unit, const char *name)
+{
+	for (size_t t = 0; t < m->tu_count; t++)
+		if (!strcmp(m->tus[t].name, unit))
+			for (size_t k = 0; k < m->tus[t].type_count; k++)
+				if (!strcmp(m->tus[t].types[k].name, name))
+					return &m->tus[t].types[k];
+	return NULL;
+}
+
+/* Whether a marker's unit sees the same change of the type as unit does: the same layouts,
+ * old and new, under that name (another file's private struct of the same name is another
+ * type). */
+static int same_change(struct ctx *c, const struct state_record *r, const char *unit, const struct hp_type *o,
+                       const struct hp_type *n)
+{
+	if (!strcmp(r->unit, unit))
+		return 1;
+	const struct hp_type *ro = type_in(&c->old->meta, r->unit, o->name), *rn = type_in(&c->new->meta, r->unit, n->name);
+	return ro && rn && same16(ro->layout, o->layout) && same16(rn->layout, n->layout);
+}
+
+const char *hp_accepted_layout(struct ctx *c, const char *unit, const struct hp_type *o, const struct hp_type *n)
 {
 	for (size_t i = 0; i < c->state_count; i++) {
 		struct state_record *r = &c->state[i];
-		if (r->accept_kind != kind || !names(name, r->subject) || (file_local && strcmp(r->unit, unit)))
-			continue;
-		r->used = 1;
-		return r->reason;
+		if (r->accept_kind == HP_ACCEPT_LAYOUT && !strcmp(o->name, r->subject) && same_change(c, r, unit, o, n)) {
+			r->used = 1;
+			return r->reason;
+		}
+	}
+	return NULL;
+}
+
+const char *hp_accepted_value(struct ctx *c, const char *name, const char *unit, int file_local)
+{
+	for (size_t i = 0; i < c->state_count; i++) {
+		struct state_record *r = &c->state[i];
+		if (r->accept_kind == HP_ACCEPT_VALUE && names(name, r->subject) && (!file_local || !strcmp(r->unit, unit))) {
+			r->used = 1;
+			return r->reason;
+		}
 	}
 	return NULL;
 }

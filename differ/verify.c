@@ -34,7 +34,7 @@ static void verify_unit_pair(struct ctx *c, const struct hp_tu *o, const struct 
 						user = o->records[r].name;
 			if (!user)
 				continue;
-			const char *reason = hp_accepted(c, HP_ACCEPT_LAYOUT, o->types[a].name, n->name, 0);
+			const char *reason = hp_accepted_layout(c, n->name, &o->types[a], &n->types[b]);
 			if (reason && o->types[a].size == n->types[b].size)
 				hp_note(c, "type", o->types[a].name, n->name, HP_VERDICT_ACCEPTED, 0,
 				        "layout changed (size %u) while live code uses it (%s); accepted in the new source: %s",
@@ -180,7 +180,7 @@ void hp_verify_entities(struct ctx *c)
 			if (n->flags & HP_META_CONSTANT && o->flags & HP_META_CONSTANT)
 				continue;  /* read-only: the new contents travel with the code that reads them */
 			const char *what = n->flags & HP_META_STATIC_LOCAL ? "a static local" : "writable data";
-			const char *reason = hp_accepted(c, HP_ACCEPT_VALUE, e->name, unit, n->linkage != HP_META_EXTERNAL);
+			const char *reason = hp_accepted_value(c, e->name, unit, n->linkage != HP_META_EXTERNAL);
 			if (reason && o->size == n->size)
 				hp_note(c, "variable", e->name, unit, HP_VERDICT_ACCEPTED, 0,
 				        "initializer of %s changed; the live variable keeps its value, accepted in the new "

@@ -33,7 +33,10 @@
  * caller of hp_apply/hp_revert otherwise, a constructor before main for packages applied as the
  * program starts), one at a time, while the runtime holds its lock: they may take the program's
  * own locks and use shadow data, but calling hp_apply, hp_revert or hp_status from a hook fails
- * (HP_E_CONFLICT).
+ * (HP_E_CONFLICT).  One exception to "other threads run on": under hpctl apply --safe (a package
+ * whose entries need a stopped world) the pre-apply hooks run while hpctl holds the other threads,
+ * so a pre-apply hook must not wait for a lock another thread may hold (the switch would give up
+ * after hpctl's hold time, nothing changed).
  *
  * Shadow data (the model of the Linux kernel's klp_shadow): extra fields for existing live
  * objects, kept beside them instead of in a changed layout.  An object and a caller-chosen id
@@ -51,8 +54,10 @@
  *   HOTPATCH_ACCEPT_VALUE(limit, "the live limit is set by the post-apply hook raise_limit");
  *   HOTPATCH_ACCEPT_VALUE_MIGRATED(limit, raise_limit, "...");
  *
- * A layout is named as hpdiff's refusal names it ("struct conn", "union u", a typedef's name); a
- * variable by its name in C (a static local as "function.variable").  LAYOUT: live objects keep
+ * A layout is named as hpdiff's refusal names it ("struct conn", "union u", a typedef's name),
+ * and a marker speaks for every file that sees the same change of it (a struct of a shared
+ * header), not for another file's private type of the same name; a variable by its name in C (a
+ * static local as "function.variable"; a file-local one's marker must be in its own file).  LAYOUT: live objects keep
  * their old bytes and are valid under the new layout as they are; MIGRATED: the named pre-apply
  * or post-apply hook of the same package converts them.  VALUE: the live variable keeps its
  * value and never gets the new initializer; VALUE_MIGRATED: the named hook sets it.  A change of
