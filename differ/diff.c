@@ -1,6 +1,7 @@
 /* diff.c — one module, two builds: runs the phases (diff_internal.h) in order and keeps their
  * decisions, the notes that --explain prints and that decide whether a package is written. */
 #include "diff_internal.h"
+#include "site.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -109,6 +110,15 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 	for (int s = 0; s < HP_SEG_COUNT; s++)
 		d->out.segment_align[s] = 1;
 	int rc = -1;
+	/* The phases read x86-64 machine code and relocations; the plugin and hpdump know AArch64's
+	 * site already (contract/site_aarch64.c), packages for it are not made yet. */
+	if (old_mod->elf.ehdr.e_machine != EM_X86_64 || new_mod->elf.ehdr.e_machine != EM_X86_64) {
+		const struct hp_site_arch *a = hp_site_arch_for_machine(
+			old_mod->elf.ehdr.e_machine != EM_X86_64 ? old_mod->elf.ehdr.e_machine : new_mod->elf.ehdr.e_machine);
+		snprintf(err, err_size, "%s: %s code: hpdiff makes packages for x86-64 code only",
+		         (old_mod->elf.ehdr.e_machine != EM_X86_64 ? old_mod : new_mod)->elf.path, a ? a->name : "unsupported");
+		goto out;
+	}
 	if (!old_mod->elf.build_id_size) {
 		snprintf(err, err_size, "%s: no GNU build-id: link with -Wl,--build-id", old_mod->elf.path);
 		goto out;

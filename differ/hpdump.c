@@ -38,17 +38,24 @@ static const char *prologue_text(struct hp_elf *e, const struct hp_rec *r, char 
 		return "-";
 	if (!s)
 		return e->has_symtab ? "no symbol" : "stripped";
+	const struct hp_site_arch *arch = hp_site_arch_for_machine(e->ehdr.e_machine);
+	if (!arch)
+		return "BAD: no patch site for this architecture";
 	size_t len = 0;
-	const uint8_t *bytes = hp_elf_symbol_bytes(e, s, -HP_SITE_PADDING, HP_SITE_SPAN, &len);
+	const uint8_t *bytes = hp_elf_symbol_bytes(e, s, -(int64_t)arch->padding,
+	                                           (size_t)arch->padding + arch->marker_size + arch->size, &len);
 	struct hp_site p;
 	if (!bytes)
 		return "BAD: no patchable padding before the entry";
-	hp_site_inspect(bytes, len, s->value, &p);
-	if (p.problem)
+	arch->inspect(bytes, len, s->value, &p);
+	if (p.problem) {
 		snprintf(buf, 96, "BAD: %s", p.problem);
-	else
-		snprintf(buf, 96, "+%u:%02x%02x%s", p.offset, p.bytes[0], p.bytes[1],
-		         p.needs_stopped_world ? " stopped" : "");
+		return buf;
+	}
+	char hex[2 * HP_SITE_MAX_SIZE + 1];
+	for (unsigned i = 0; i < arch->size; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p.bytes[i]);
+	snprintf(buf, 96, "+%u:%s%s", p.offset, hex, p.needs_stopped_world ? " stopped" : "");
 	return buf;
 }
 

@@ -60,6 +60,7 @@ struct finish {
 	struct symbol *symbols;   /* collect_symbols(), then add_inlined_away() */
 	size_t symbol_count, symbol_cap;
 	char suffix[32];          /* appended to file-local names: ".__uniq.<hash of the unit>" */
+	const struct hp_site_arch *arch;  /* the target's patch site (contract/site.h) */
 	char *err;
 	size_t err_size;
 };
@@ -178,30 +179,33 @@ static int entry_may_be_branch_target(LLVMValueRef fn)
 	}
 }
 
-/* The patchable prologue (contract/site.h; docs/design.md, "The prologue"): padding before the
- * symbol, a first instruction at least as long as the site, which the runtime overwrites with a
- * short jump into the padding, and an alignment that keeps the site inside one aligned block
- * (the padding starts the block; on x86-64 the site sits at offset 8, or 12 after endbr64).
- * With entry=padding-only the first instruction is left as it is (no prologue-short-redirect)
- * where the entry block is sure to hold the site: the site is then whatever the code starts with
- * (plugin.h, enum hp_entry_mode). */
+static void add_string_attribute(struct finish *f, LLVMValueRef fn, const char *key, const char *value)
+{
+	LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+	                        LLVMCreateStringAttribute(f->ctx, key, (unsigned)strlen(key), value, (unsigned)strlen(value)));
+}
+
+/* The patchable prologue of the target's architecture (contract/site.h; docs/design.md, "The
+ * prologue"), as LLVM function attributes.  x86-64: padding before the symbol, a first
+ * instruction at least as long as the site, which the runtime overwrites with a short jump into
+ * the padding, and an alignment that keeps the site inside one aligned block (the padding starts
+ * the block; the site sits at offset 8, or 12 after endbr64); with entry=padding-only the first
+ * instruction is left as it is where the entry block is sure to hold the site (plugin.h, enum
+ * hp_entry_mode).  AArch64: the entry NOP, always (only a NOP may become a B under running
+ * threads).  A -fpatchable-function-entry of the command line gives way to it. */
 static void add_prologue(struct finish *f, LLVMValueRef fn)
 {
-	static const struct { const char *key, *value; } attrs[] = {
-		{ "patchable-function-prefix", HP_SITE_TEXT(HP_SITE_PADDING) },
-		{ "patchable-function", "prologue-short-redirect" },
-	};
-	size_t count = sizeof attrs / sizeof *attrs;
-	if (f->options->entry == HP_ENTRY_PADDING_ONLY && !entry_may_be_branch_target(fn))
-		count = 1;  /* the padding alone */
+	const struct hp_site_arch *a = f->arch;
 	LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "patchable-function-entry",
 	                                 (unsigned)strlen("patchable-function-entry"));
-	for (size_t i = 0; i < count; i++)
-		LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-		                        LLVMCreateStringAttribute(f->ctx, attrs[i].key, (unsigned)strlen(attrs[i].key),
-		                                                  attrs[i].value, (unsigned)strlen(attrs[i].value)));
-	if (LLVMGetAlignment(fn) < HP_SITE_ALIGN)
-		LLVMSetAlignment(fn, HP_SITE_ALIGN);
+	LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, "patchable-function-prefix",
+	                                 (unsigned)strlen("patchable-function-prefix"));
+	if (a->prefix_value)
+		add_string_attribute(f, fn, "patchable-function-prefix", a->prefix_value);
+	if (!(a->entry_optional && f->options->entry == HP_ENTRY_PADDING_ONLY && !entry_may_be_branch_target(fn)))
+		add_string_attribute(f, fn, a->entry_key, a->entry_value);
+	if (LLVMGetAlignment(fn) < a->align)
+		LLVMSetAlignment(fn, a->align);
 }
 
 static uint8_t linkage_of(LLVMValueRef g)
@@ -591,6 +595,12 @@ int hp_plugin_finish(LLVMModuleRef module, const struct hp_plugin_options *optio
 	struct finish f = { .module = module, .ctx = LLVMGetModuleContext(module), .options = options,
 		            .source = source, .err = err, .err_size = err_size };
 	err[0] = 0;
+	const char *triple = LLVMGetTarget(module);
+	if (!(f.arch = hp_site_arch_for_triple(triple))) {
+		snprintf(err, err_size, "target '%s' is not supported: hotpatch lays out patch sites for x86-64 and "
+		         "AArch64 code only (drop -fplugin=hotpatch for this target)", triple && *triple ? triple : "(none)");
+		return -1;
+	}
 	f.type_map = calloc(source && source->type_count ? source->type_count : 1, sizeof *f.type_map);
 	f.decl_used = calloc(source && source->decl_count ? source->decl_count : 1, 1);
 	int rc = f.type_map && f.decl_used ? finish_module(&f) : fail(&f, "out of memory");

@@ -207,6 +207,12 @@ private:
     S += " features=";
     for (const std::string &F : T.FeaturesAsWritten)
       S += F + ",";
+    // AArch64's branch protection (-mbranch-protection): landing pads and return-address
+    // signing change every function's entry and exit.
+    if (llvm::StringRef(T.Triple).starts_with("aarch64") || llvm::StringRef(T.Triple).starts_with("arm64"))
+      S += " bti=" + std::to_string((int)L.BranchTargetEnforcement) +
+           " pac-ret=" + std::to_string((int)L.getSignReturnAddressScope()) +
+           std::to_string((int)L.getSignReturnAddressKey());
     return S;
   }
 };

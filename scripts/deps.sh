@@ -12,6 +12,8 @@ packages=(
   lld-19 make pkg-config gcc            # tests: linking with lld, a Makefile project, pkg-config, the GCC refusal
   npm                                   # tests and benchmarks: the SQLite sources (tests/tools/fetch-sqlite.sh)
   ansible-core                          # tests: the rollout role in contrib/ansible, run against localhost
+  libc6-dev-arm64-cross libgcc-12-dev-arm64-cross binutils-aarch64-linux-gnu  # tests: AArch64 cross builds
+  qemu-user-static                      # tests: running them (tests/aarch64)
 )
 missing=()
 for p in "${packages[@]}"; do
