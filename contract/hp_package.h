@@ -99,7 +99,8 @@ enum hp_pkg_segment {
 struct hp_pkg_module {
 	uint32_t name;                      /* string: path in the build tree, e.g. "bin/server" */
 	uint8_t build_id_size;
-	uint8_t reserved[3];
+	uint8_t arch;                       /* enum hp_pkg_arch: the code's (and its patch sites') */
+	uint8_t reserved[2];
 	uint8_t build_id[32];               /* GNU build-id of the exact build this patch is for */
 	uint32_t redirect_count, redirects_offset;
 	uint32_t import_count, imports_offset;
@@ -117,15 +118,24 @@ struct hp_pkg_module {
 	 * only relocations inside the table. */
 };
 
+/* The architecture of a module's code.  0 is x86-64, so that every package written before the
+ * field existed (it was reserved, zero) reads as what it is. */
+enum hp_pkg_arch {
+	HP_ARCH_X86_64 = 0,
+	HP_ARCH_AARCH64 = 1,
+};
+
 /* One old function to send to its new code. */
 struct hp_pkg_redirect {
 	uint64_t old_offset;                /* the function's symbol, from the module's load base */
 	uint32_t new_offset;                /* entry of the new code, in the text segment */
 	uint32_t name;                      /* string, for status and errors */
-	uint8_t site_offset;                /* the 2-byte site: 0, or 4 after endbr64 */
+	uint8_t site_offset;                /* the site: 0, or past the landing pad (endbr64, bti c) */
 	uint8_t expected_size;              /* bytes in expected[] */
 	uint16_t flags;                     /* HP_REDIRECT_* */
-	uint8_t expected[HP_PACKAGE_MAX_EXPECTED];  /* bytes at old_offset - 8 .. site + 2 */
+	uint8_t expected[HP_PACKAGE_MAX_EXPECTED];  /* bytes from the padding (old_offset - padding)
+	                                       to the site's end (contract/site.h: x86-64 8 + 0|4 + 2,
+	                                       AArch64 0 + 0|4 + 4) */
 	uint32_t reserved;                  /* zero */
 };
 
@@ -151,13 +161,25 @@ enum {
 };
 
 /* How a relocation's value is computed: S = the target's address, A = addend, P = the address
- * being written. */
+ * being written; Page(x) = x & ~0xfff.  The AArch64 kinds write an instruction's immediate field
+ * and leave its other bits as they are (contract/reloc.c applies every kind). */
 enum hp_pkg_reloc_type {
 	HP_RELOC_PC32 = 1,                  /* int32: S + A - P, must fit */
 	HP_RELOC_ABS64 = 2,                 /* uint64: S + A */
 	HP_RELOC_ABS32S = 3,                /* int32: S + A, must fit (non-PIE code) */
 	HP_RELOC_ABS32 = 4,                 /* uint32: S + A, must fit */
+	HP_RELOC_A64_BRANCH26 = 5,          /* B, BL: (S + A - P) >> 2 in imm26, within ±128 MiB */
+	HP_RELOC_A64_ADR_PAGE21 = 6,        /* ADRP: (Page(S + A) - Page(P)) >> 12, within ±4 GiB */
+	HP_RELOC_A64_ADD_LO12 = 7,          /* ADD (immediate): (S + A) & 0xfff */
+	HP_RELOC_A64_LDST8_LO12 = 8,        /* LDR/STR (unsigned offset): ((S + A) & 0xfff) >> size, */
+	HP_RELOC_A64_LDST16_LO12 = 9,       /* where size is 0, 1, 2, 3, 4 for an access of 8 to */
+	HP_RELOC_A64_LDST32_LO12 = 10,      /* 128 bits, and the low bits must be zero */
+	HP_RELOC_A64_LDST64_LO12 = 11,
+	HP_RELOC_A64_LDST128_LO12 = 12,
+	HP_RELOC_A64_CONDBR19 = 13,         /* B.cond, CBZ, CBNZ: (S + A - P) >> 2 in imm19, ±1 MiB */
+	HP_RELOC_A64_TSTBR14 = 14,          /* TBZ, TBNZ: (S + A - P) >> 2 in imm14, ±32 KiB */
 };
+#define HP_RELOC_TYPE_LAST HP_RELOC_A64_TSTBR14
 
 enum hp_pkg_target_kind {
 	HP_TARGET_MODULE = 1,               /* target = offset from the module's load base */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reloc.h"
 #include "site.h"
 
 #define XXH_INLINE_ALL  /* header-only: the runtime links nothing but libc */
@@ -44,6 +45,22 @@ const char *hp_package_hook_name(unsigned kind)
 const char *hp_package_accept_name(unsigned kind)
 {
 	return kind == HP_ACCEPT_LAYOUT ? "layout" : kind == HP_ACCEPT_VALUE ? "value" : "?";
+}
+
+/* The sizes of a module's patch sites, by its architecture (contract/site.h). */
+struct site_numbers {
+	unsigned padding, marker, size;
+};
+
+static int site_numbers_of(unsigned arch, struct site_numbers *out)
+{
+	if (arch == HP_ARCH_X86_64)
+		*out = (struct site_numbers){ HP_X86_64_SITE_PADDING, HP_X86_64_SITE_MARKER_SIZE, HP_X86_64_SITE_SIZE };
+	else if (arch == HP_ARCH_AARCH64)
+		*out = (struct site_numbers){ HP_AARCH64_SITE_PADDING, HP_AARCH64_SITE_MARKER_SIZE, HP_AARCH64_SITE_SIZE };
+	else
+		return -1;
+	return 0;
 }
 
 /* The file's records, copied out of a package whose header and tables are in bounds. */
@@ -254,7 +271,7 @@ static int check_unwind(const uint8_t *p, const struct hp_pkg_module *m, uint32_
 	for (uint32_t i = 0; !why && i < m->reloc_count; i++) {
 		struct hp_pkg_reloc r;
 		read_reloc(p, m, i, &r);
-		unsigned width = r.type == HP_RELOC_ABS64 ? 8 : 4;
+		unsigned width = hp_reloc_width(r.type);
 		if (r.segment != HP_SEG_RODATA || (uint64_t)r.offset + width <= m->eh_frame_offset ||
 		    r.offset >= (uint64_t)m->eh_frame_offset + size)
 			continue;
@@ -309,16 +326,19 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, const s
 		return bad(err, err_size, "module %u: unwind table outside segment rodata", index);
 	if (m.redirect_count == 0 && !hooks_of_module(p, hs, index))
 		return bad(err, err_size, "module %u: no function to redirect and no hook", index);
+	struct site_numbers site;
+	if (site_numbers_of(m.arch, &site))
+		return bad(err, err_size, "module %u: unknown architecture %u", index, m.arch);
 	for (uint32_t i = 0; i < m.redirect_count; i++) {
 		struct hp_pkg_redirect r;
 		read_redirect(p, &m, i, &r);
 		if (r.name >= h->strings_size)
 			return bad(err, err_size, "module %u: redirect %u: name outside the string area", index, i);
-		if ((r.site_offset != 0 && r.site_offset != HP_SITE_MARKER_SIZE) || r.expected_size != HP_SITE_PADDING + r.site_offset + HP_SITE_SIZE)
+		if ((r.site_offset != 0 && r.site_offset != site.marker) || r.expected_size != site.padding + r.site_offset + site.size)
 			return bad(err, err_size, "module %u: redirect %u: bad patch site", index, i);
 		if (r.new_offset >= m.segment_size[HP_SEG_TEXT])
 			return bad(err, err_size, "module %u: redirect %u: new code outside segment text", index, i);
-		if (r.old_offset < HP_SITE_PADDING)
+		if (r.old_offset < site.padding)
 			return bad(err, err_size, "module %u: redirect %u: bad function offset", index, i);
 		if (r.flags & ~HP_REDIRECT_KNOWN)
 			return bad(err, err_size, "module %u: redirect %u: unknown flags 0x%x", index, i,
@@ -333,8 +353,8 @@ static int check_module(const uint8_t *p, const struct hp_pkg_header *h, const s
 	for (uint32_t i = 0; i < m.reloc_count; i++) {
 		struct hp_pkg_reloc r;
 		read_reloc(p, &m, i, &r);
-		unsigned width = r.type == HP_RELOC_ABS64 ? 8 : 4;
-		if (r.type < HP_RELOC_PC32 || r.type > HP_RELOC_ABS32)
+		unsigned width = hp_reloc_width(r.type);
+		if (!width || !hp_reloc_for_arch(r.type, m.arch))
 			return bad(err, err_size, "module %u: relocation %u: unknown type %u", index, i, r.type);
 		if (r.segment >= HP_SEG_BSS || !within(r.offset, width, m.segment_size[r.segment]))
 			return bad(err, err_size, "module %u: relocation %u outside its segment", index, i);
@@ -523,6 +543,7 @@ static struct hp_package *decode(const uint8_t *p)
 		read_module(p, i, &m);
 		memset(d, 0, sizeof *d);
 		d->name = string_at(p, m.name);
+		d->arch = m.arch;
 		memcpy(d->build_id, m.build_id, sizeof d->build_id);
 		d->build_id_size = m.build_id_size;
 		d->redirect_count = m.redirect_count;

@@ -44,6 +44,7 @@ struct hp_package_accept {
 /* A module: its record's fields, its tables in host order and alignment, its segments. */
 struct hp_package_module {
 	const char *name;
+	uint8_t arch;                       /* enum hp_pkg_arch */
 	uint8_t build_id[32];
 	uint8_t build_id_size;              /* 1 ..  32 */
 	uint32_t redirect_count, import_count, reloc_count;

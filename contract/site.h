@@ -61,6 +61,7 @@
 #define HP_SLOT_JUMP_DISP HP_X86_64_SLOT_JUMP_DISP
 #define HP_SLOT_JUMP_END HP_X86_64_SLOT_JUMP_END
 #define HP_SITE_NATIVE hp_site_x86_64
+#define HP_SITE_PKG_ARCH 0         /* hp_package.h, HP_ARCH_X86_64 */
 #elif defined(__aarch64__)
 #define HP_SITE_ARCH "aarch64"
 #define HP_SITE_PADDING HP_AARCH64_SITE_PADDING
@@ -69,6 +70,7 @@
 #define HP_SITE_SPAN (HP_SITE_PADDING + HP_SITE_MARKER_SIZE + HP_SITE_SIZE)
 #define HP_SITE_ALIGN HP_AARCH64_SITE_ALIGN
 #define HP_SITE_NATIVE hp_site_aarch64
+#define HP_SITE_PKG_ARCH 1         /* hp_package.h, HP_ARCH_AARCH64 */
 #else
 #error "hotpatch: no patch-site facts for this architecture (contract/site.h)"
 #endif

@@ -63,6 +63,7 @@ struct hp_note {
 /* The package content for one module. */
 struct hp_out_module {
 	char *name;
+	uint8_t arch;                 /* enum hp_pkg_arch */
 	uint8_t build_id[32];
 	size_t build_id_size;
 	struct hp_pkg_redirect *redirects;

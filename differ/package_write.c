@@ -79,6 +79,7 @@ long hp_package_write(const char *path, struct hp_out_module *const *modules, si
 		struct hp_pkg_module *pm = &mods[i];
 		pm->name = put_string(&strings, m->name);
 		pm->build_id_size = (uint8_t)m->build_id_size;
+		pm->arch = m->arch;
 		memcpy(pm->build_id, m->build_id, m->build_id_size);
 		pm->redirect_count = (uint32_t)m->redirect_count;
 		pm->redirects_offset = (uint32_t)put(&out, NULL, m->redirect_count * sizeof(struct hp_pkg_redirect), 8);

@@ -302,6 +302,8 @@ static int verify_module(const struct hp_package *pkg, uint32_t index, struct in
 		return fail(HP_E_MODULE, "module %s: this process runs another build of it (build-id %s; the package is "
 		            "for %s)", in->name, id_size ? running : "none", wanted);
 	}
+	if (in->m->arch != HP_SITE_PKG_ARCH)  /* a build-id collision: the code is not this process's kind */
+		return fail(HP_E_PACKAGE, "module %s: the package's code is for another architecture", in->mod.path);
 	in->loaded = 1;
 	struct patch *live = patch_of_module(in->mod.base, in->m);
 	in->replaced = live ? live->status.id : 0;

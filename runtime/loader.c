@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "runtime.h"
 #include "hotpatch_state.h"
+#include "reloc.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -246,23 +247,10 @@ static int relocate(const struct hp_package_module *m, const struct hp_loaded *m
 			break;
 		}
 		}
-		int64_t v = (int64_t)(s + (uintptr_t)r.addend);
-		if (r.type == HP_RELOC_PC32)
-			v -= (int64_t)p;
-		if ((r.type == HP_RELOC_PC32 || r.type == HP_RELOC_ABS32S) && (v < INT32_MIN || v > INT32_MAX)) {
-			snprintf(err, err_size, "relocation %u does not reach its target (%lld)", i, (long long)v);
+		const char *why = NULL;
+		if (hp_reloc_write(r.type, (uint8_t *)p, s + (uintptr_t)r.addend, p, &why)) {
+			snprintf(err, err_size, "relocation %u %s", i, why);
 			return -HP_E_RANGE;
-		}
-		if (r.type == HP_RELOC_ABS32 && (v < 0 || v > (int64_t)UINT32_MAX)) {
-			snprintf(err, err_size, "relocation %u does not fit 32 bits", i);
-			return -HP_E_RANGE;
-		}
-		if (r.type == HP_RELOC_ABS64) {
-			uint64_t u = (uint64_t)v;
-			memcpy((void *)p, &u, 8);
-		} else {
-			int32_t w = (int32_t)v;
-			memcpy((void *)p, &w, 4);
 		}
 	}
 	return 0;
