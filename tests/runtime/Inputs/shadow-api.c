@@ -127,6 +127,7 @@ static void fork_while_building(void)
 
 int main(void)
 {
+	alarm(60);  /* a waiter never woken fails the test instead of hanging it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	int *o = &objects[0];
 	printf("absent: %s\n", hp_shadow_get(o, ID_A) ? "block" : "null");

@@ -13,12 +13,18 @@
  *    it: an object's rwlock is held for reading around get/get_or_alloc and the use of the block,
  *    for writing around hp_shadow_free (many threads still build and read the same object's block
  *    at once).
- * Only counts that must be exact are printed, so the output is the same on every run. */
+ *  - readers during churn: half the threads read the blocks of STEADY objects that nobody frees
+ *    (hp_shadow_get must give each its one block, every time), while the other half allocate
+ *    and free blocks of CHURN other objects in the same tables, so that the readers, which take
+ *    no lock, keep meeting slots being filled, emptied, moved and tables growing.
+ * Only counts that must be exact are printed, so the output is the same on every run; a program
+ * that hangs (a waiter never woken) is stopped by an alarm after 5 minutes. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "hotpatch_state.h"
 
@@ -29,6 +35,9 @@
 #define HOT 16
 #define IDS 2
 #define MAGIC 0x5eed5eedu
+#define STEADY 2000
+#define CHURN 20000
+#define CHURN_ID 5
 
 struct object {
 	pthread_rwlock_t rw;
@@ -162,8 +171,49 @@ static void *hammer(void *arg)
 	return NULL;
 }
 
+/* ---- readers during churn ---- */
+
+static int steady[STEADY], churned[CHURN];
+static void *steady_block[STEADY];
+static int churn_done;  /* atomic: writers finished */
+static unsigned long wrong_reads, reads;  /* atomic */
+
+static void *churn_reader(void *arg)
+{
+	unsigned long wrong = 0, n = 0;
+	size_t i = (uintptr_t)arg * 7919;
+	while (!__atomic_load_n(&churn_done, __ATOMIC_ACQUIRE)) {
+		for (int k = 0; k < 1000; k++, n++) {
+			i = (i + 1) % STEADY;
+			wrong += hp_shadow_get(&steady[i], CHURN_ID) != steady_block[i];
+		}
+	}
+	__atomic_fetch_add(&wrong_reads, wrong, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&reads, n, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void *churn_writer(void *arg)
+{
+	uint64_t x = 0x2545f4914f6cdd1du * ((uintptr_t)arg + 1);
+	for (int round = 0; round < 4; round++) {
+		/* Fill, then empty in another order: growth first, then removals that shift slots. */
+		for (int k = 0; k < CHURN / 2; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			if (!hp_shadow_get_or_alloc(&churned[x % CHURN], CHURN_ID, 8, NULL, NULL))
+				error("no block for a churned object");
+		}
+		for (int k = 0; k < CHURN / 2; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			hp_shadow_free(&churned[x % CHURN], CHURN_ID, NULL);
+		}
+	}
+	return NULL;
+}
+
 int main(void)
 {
+	alarm(300);
 	pthread_t t[THREADS];
 	pthread_barrier_init(&start, NULL, THREADS);
 	pthread_barrier_init(&done, NULL, THREADS);
@@ -216,6 +266,28 @@ int main(void)
 			left += hp_shadow_get(&objects[i], id) != NULL;
 		}
 	printf("free_all: %d of %d back to zero, %d left\n", zero, OBJECTS * IDS, left);
+
+	for (int i = 0; i < STEADY; i++)
+		if (!(steady_block[i] = hp_shadow_get_or_alloc(&steady[i], CHURN_ID, 8, NULL, NULL))) {
+			fprintf(stderr, "error: out of memory\n");
+			return 1;
+		}
+	for (unsigned i = 0; i < THREADS; i++)
+		if (pthread_create(&t[i], NULL, i % 2 ? churn_writer : churn_reader, (void *)(uintptr_t)i)) {
+			perror("pthread_create");
+			return 1;
+		}
+	for (unsigned i = 1; i < THREADS; i += 2)
+		pthread_join(t[i], NULL);
+	__atomic_store_n(&churn_done, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < THREADS; i += 2)
+		pthread_join(t[i], NULL);
+	int kept = 0;
+	for (int i = 0; i < STEADY; i++)
+		kept += hp_shadow_get(&steady[i], CHURN_ID) == steady_block[i];
+	printf("churn: wrong reads %lu, some reads %s, steady blocks kept %d of %d\n", wrong_reads, reads ? "yes" : "no",
+	       kept, STEADY);
+	hp_shadow_free_all(CHURN_ID, NULL);
 	printf("errors: %lu\n", errors);
 	return errors != 0;
 }
