@@ -67,6 +67,13 @@
 #define READ_TRIES 8                /* lock-free reads that meet a writer before taking the mutex */
 #define BUILDING ((uintptr_t)1)     /* in a slot's block address: not published yet */
 
+/* While a reader waits for a writer to finish: tells the core it spins (x86's PAUSE). */
+#if defined(__x86_64__) || defined(__i386__)
+#define spin_pause() __builtin_ia32_pause()
+#else
+#define spin_pause() ((void)0)
+#endif
+
 struct block {
 	const void *object;
 	uintptr_t owner;              /* where the call that allocated it returns to */
@@ -230,7 +237,7 @@ static inline void *lookup(const void *object, unsigned long id, uint64_t hash, 
 	for (int tries = 0; tries < READ_TRIES; tries++) {
 		unsigned long seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 		if (seq & 1) {
-			__builtin_ia32_pause();
+			spin_pause();
 			continue;
 		}
 		const struct table *t = __atomic_load_n(&s->table, __ATOMIC_ACQUIRE);
