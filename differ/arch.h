@@ -115,7 +115,7 @@ struct hp_arch {
 	                   const char *unit);
 };
 
-extern const struct hp_arch hp_arch_x86_64;
+extern const struct hp_arch hp_arch_x86_64, hp_arch_aarch64;
 
 /* The architecture of a linked file or object: by ELF machine, 64-bit little-endian only; NULL
  * for any other (the caller says which). */

@@ -100,7 +100,7 @@ static void collect_refusals(struct ctx *c)
 
 const struct hp_arch *hp_arch_for(const struct hp_elf *elf)
 {
-	static const struct hp_arch *const known[] = { &hp_arch_x86_64 };
+	static const struct hp_arch *const known[] = { &hp_arch_x86_64, &hp_arch_aarch64 };
 	if (elf->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || elf->ehdr.e_ident[EI_DATA] != ELFDATA2LSB)
 		return NULL;
 	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
@@ -123,11 +123,19 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 	int rc = -1;
 	/* The phases read machine code and relocations through the architecture's facts (arch.h). */
 	c.arch = hp_arch_for(&old_mod->elf);
-	if (!c.arch || hp_arch_for(&new_mod->elf) != c.arch) {
+	const struct hp_arch *new_arch = hp_arch_for(&new_mod->elf);
+	if (!c.arch || new_arch != c.arch) {
 		const struct hp_elf *bad = !c.arch ? &old_mod->elf : &new_mod->elf;
 		const struct hp_site_arch *a = hp_site_arch_for_machine(bad->ehdr.e_machine);
-		snprintf(err, err_size, "%s: %s code: hpdiff makes packages for x86-64 code only", bad->path,
-		         a ? a->name : "unsupported");
+		if (c.arch && new_arch)
+			snprintf(err, err_size, "%s: %s code, but %s is %s code", new_mod->elf.path, new_arch->site->name,
+			         old_mod->elf.path, c.arch->site->name);
+		else if (a)
+			snprintf(err, err_size, "%s: %s code that is not 64-bit little-endian: hpdiff makes packages for "
+			         "64-bit little-endian code only", bad->path, a->name);
+		else
+			snprintf(err, err_size, "%s: code of ELF machine %u: hpdiff makes packages for x86-64 and AArch64 "
+			         "code only", bad->path, bad->ehdr.e_machine);
 		goto out;
 	}
 	d->out.arch = c.arch->pkg_arch;

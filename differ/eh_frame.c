@@ -64,6 +64,7 @@ struct eh_machine {
 
 static const struct eh_machine machines[] = {
 	{ EM_X86_64, R_X86_64_PC32, { R_X86_64_64, R_X86_64_PC64 }, 0 },
+	{ EM_AARCH64, R_AARCH64_PREL32, { R_AARCH64_ABS64, R_AARCH64_PREL64 }, 1 },
 };
 
 static const struct eh_machine *eh_machine_of(const struct hp_elf *elf)
