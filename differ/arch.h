@@ -109,6 +109,11 @@ struct hp_arch {
 	                  int *width, int *pcrel);
 	/* Whether the code at addr of the old module is a PLT entry; if so, the slot it jumps through. */
 	int (*stub_slot)(struct hp_elf *elf, uint64_t addr, uint64_t *slot);
+	/* Where a __LINE__ value sits in an instruction (lines.c): NULL, any little-endian window of
+	 * 1, 2, 4 or 8 bytes (x86-64's immediates); otherwise, for two 4-byte instruction words
+	 * that are one instruction but for an immediate field holding a value, sets both values
+	 * and returns 1 (AArch64's MOVZ, ADD and SUB). */
+	int (*line_immediate)(uint32_t was, uint32_t now, uint64_t *old_value, uint64_t *new_value);
 	/* Binds a thread-local reference (the form's how is HP_FORM_TLS) of a variable the old
 	 * module has (resolve.c refuses new ones): 0 bound, 1 refused (noted), -1 error. */
 	int (*resolve_tls)(struct ctx *c, int seg, uint32_t where, const struct hp_reloc *r, const char *name,

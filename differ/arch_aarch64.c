@@ -321,6 +321,28 @@ static int old_field(struct ctx *c, const struct hp_code_pair *p, long j, struct
 	return 1;
 }
 
+/* The instructions a __LINE__ value becomes: MOVZ (bits 5-20, no shift) and ADD, SUB, ADDS, SUBS
+ * and so CMP and CMN with an unshifted 12-bit immediate (bits 10-21). */
+static int line_immediate(uint32_t was, uint32_t now, uint64_t *old_value, uint64_t *new_value)
+{
+	uint32_t field;
+	unsigned shift;
+	if ((was & 0x7fe00000u) == 0x52800000u) {  /* MOVZ, hw 0 */
+		field = 0xffffu << 5;
+		shift = 5;
+	} else if ((was & 0x1fc00000u) == 0x11000000u) {  /* ADD/SUB (immediate), sh 0 */
+		field = 0xfffu << 10;
+		shift = 10;
+	} else {
+		return 0;
+	}
+	if ((was & ~field) != (now & ~field))
+		return 0;
+	*old_value = (was & field) >> shift;
+	*new_value = (now & field) >> shift;
+	return 1;
+}
+
 /* A PLT entry: [bti c,] adrp x16, page; ldr x17, [x16, #low]; add x16, x16, #low; br x17. */
 static int stub_slot(struct hp_elf *elf, uint64_t addr, uint64_t *slot)
 {
@@ -525,5 +547,6 @@ const struct hp_arch hp_arch_aarch64 = {
 	.old_field = old_field,
 	.data_field = data_field,
 	.stub_slot = stub_slot,
+	.line_immediate = line_immediate,
 	.resolve_tls = resolve_tls,
 };

@@ -235,5 +235,6 @@ const struct hp_arch hp_arch_x86_64 = {
 	.old_field = old_field,
 	.data_field = data_field,
 	.stub_slot = hp_elf_stub_slot,
+	.line_immediate = NULL,
 	.resolve_tls = resolve_tls,
 };

@@ -160,7 +160,7 @@ int hp_same_machine_code(struct ctx *c, struct entity *e)
 	for (size_t k = 0; same && bytes && k < ns->size; k++)
 		bytes = covered[k] || now[k] == was[k];
 	if (same && !bytes)  /* code without records (e->plain) has no line lists */
-		same = !e->plain && hp_lines_only_change(e->old, e->new, was, now, covered, ns->size) ? 2 : 0;
+		same = !e->plain && hp_lines_only_change(c->arch, e->old, e->new, was, now, covered, ns->size) ? 2 : 0;
 	free(covered);
 	return same;
 }
