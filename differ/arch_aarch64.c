@@ -10,10 +10,10 @@
  * read back is checked by encoding the value found into the new instruction (hp_reloc_write) and
  * comparing the whole word with the old one, so the instruction's other bits are compared too.
  *
- * Thread-local variables: the executable's own (local-exec, initial-exec) at their offset from
- * the thread pointer (TLS variant I: the block follows a 16-byte control block, aligned);
- * a shared library's through the GOT entries its dynamic TLS already has (TLSDESC, the
- * traditional general dynamic, initial-exec). */
+ * Thread-local variables: the executable's own (local-exec, initial-exec, and descriptors of code
+ * built with -fPIC) at their offset from the thread pointer (TLS variant I: the block follows a
+ * 16-byte control block, aligned); a shared library's through the GOT entries its dynamic TLS
+ * already has (TLSDESC, the traditional general dynamic, initial-exec). */
 #include "arch.h"
 #include "diff_internal.h"
 
@@ -464,19 +464,54 @@ static unsigned entry_kind(uint32_t type)
 	}
 }
 
+/* Where the package's slots of these kinds are (struct slot, kind: beside the HP_TARGET_* ones). */
+enum { TLS_RESOLVER = 0xfe, TLS_DESCRIPTOR = 0xfd };
+
+/* A TLS descriptor in the package for an offset from the thread pointer, once per offset: its
+ * function returns the offset held in its second word, as the C library's own resolver for
+ * static TLS does; bti c first, since the code calls it with BLR. */
+static uint32_t tls_descriptor(struct ctx *c, int64_t value)
+{
+	static const uint8_t resolver[12] = { 0x5f, 0x24, 0x03, 0xd5,    /* bti c */
+		                              0x00, 0x04, 0x40, 0xf9,    /* ldr x0, [x0, #8] */
+		                              0xc0, 0x03, 0x5f, 0xd6 };  /* ret */
+	static const uint8_t zero[16];
+	uint32_t code = UINT32_MAX;
+	for (size_t i = 0; i < c->slot_count; i++) {
+		if (c->slots[i].kind == TLS_DESCRIPTOR && c->slots[i].value == (uint64_t)value)
+			return c->slots[i].offset;
+		if (c->slots[i].kind == TLS_RESOLVER)
+			code = c->slots[i].stub;
+	}
+	if (code == UINT32_MAX) {
+		struct slot s = { TLS_RESOLVER, 0, 0, 0, hp_place(c, HP_SEG_TEXT, resolver, sizeof resolver, 4) };
+		code = s.stub;
+		PUSH(c->slots, c->slot_count, s);
+	}
+	struct slot d = { TLS_DESCRIPTOR, 0, (uint64_t)value, hp_place(c, HP_SEG_RODATA, zero, 16, 16), UINT32_MAX };
+	PUSH(c->slots, c->slot_count, d);
+	hp_add_reloc(c, HP_SEG_RODATA, d.offset, HP_RELOC_ABS64, in_segment(HP_SEG_TEXT, code), 0);
+	hp_add_reloc(c, HP_SEG_RODATA, d.offset + 8, HP_RELOC_ABS64, absolute(value), 0);
+	return d.offset;
+}
+
 static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_reloc *r, const char *name,
                        const char *unit)
 {
 	unsigned le = local_exec_kind(r->type), entry = entry_kind(r->type);
 	int ie = r->type == R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21 || r->type == R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC;
+	int desc = r->type == R_AARCH64_TLSDESC_ADR_PAGE21 || r->type == R_AARCH64_TLSDESC_LD64_LO12 ||
+	           r->type == R_AARCH64_TLSDESC_ADD_LO12;
 	int64_t off;
 	if (!le && !entry) {
+		/* The package has no relocation for a MOVZ/MOVK immediate (-mtls-size above 24 bits) nor
+		 * for local-dynamic offsets: said once per variable, whichever half met first. */
 		hp_refuse(c, "variable", *name ? name : "(thread-local)", unit,
-		          "a thread-local access of a kind hpdiff cannot bind (AArch64 relocation type %u): build with "
-		          "the default TLS dialect (descriptors) and the default TLS size", r->type);
+		          "a thread-local access hpdiff cannot bind (MOVZ/MOVK offsets, local-dynamic): build with the "
+		          "default TLS dialect (descriptors) and the default TLS size (-mtls-size=24)");
 		return 1;
 	}
-	if ((le || ie) && c->old->elf.is_program) {
+	if ((le || ie || desc) && c->old->elf.is_program) {
 		if (tls_offset(c, name, &off)) {
 			hp_refuse(c, "variable", name, unit, "thread-local variable not found in the running module");
 			return 1;
@@ -493,6 +528,10 @@ static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_r
 			hp_add_reloc(c, seg, where, HP_RELOC_A64_ADD_LO12, absolute(value >> 12), 0);
 		} else if (le) {
 			hp_add_reloc(c, seg, where, le, absolute(off), r->addend);
+		} else if (desc) {
+			/* Code built for a library (-fPIC) in the executable: the linker had made its
+			 * descriptor calls local-exec; the package brings a descriptor of its own. */
+			hp_add_reloc(c, seg, where, entry, in_segment(HP_SEG_RODATA, tls_descriptor(c, value)), 0);
 		} else {
 			/* Initial exec: a slot in the package holds the offset, reached as a GOT entry. */
 			struct slot *s = hp_slot_for(c, absolute(value), 0);
