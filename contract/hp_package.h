@@ -112,7 +112,8 @@ struct hp_pkg_module {
 	uint32_t eh_frame_size;             /* FDEs as in .eh_frame, zero-terminated; size 0: none */
 	/* The unwind table, as the reader checks it before the runtime registers it: entries of
 	 * 32-bit length, the last one the zero terminator at eh_frame_size - 4; CIEs of version 1
-	 * or 3 with an augmentation of "z", R and optionally L, S (no personality routine), the R
+	 * or 3 with an augmentation of "z", R and optionally L, S (no personality routine) and, for
+	 * AArch64 code, B (return addresses signed with the B key), the R
 	 * encoding pc-relative sdata4 (0x1b); each FDE's CIE pointer at a CIE before it, and its
 	 * pc_begin the target of exactly one HP_RELOC_PC32 relocation into the text segment, the
 	 * only relocations inside the table. */

@@ -145,9 +145,10 @@ static int uleb128(const uint8_t *t, uint32_t end, uint32_t *q, uint64_t *value)
 }
 
 /* Checks one CIE, [at, end) of the table: version 1 or 3, an augmentation of "z" with R, L, S
- * (the package carries no personality routine), FDE pointers 32-bit pc-relative.  Returns NULL,
- * or what is wrong. */
-static const char *check_cie(const uint8_t *t, uint32_t at, uint32_t end, int *z)
+ * (the package carries no personality routine), and for AArch64 code B (return addresses signed
+ * with the B key, which the unwinder must know to authenticate them), FDE pointers 32-bit
+ * pc-relative.  Returns NULL, or what is wrong. */
+static const char *check_cie(const uint8_t *t, uint32_t at, uint32_t end, unsigned arch, int *z)
 {
 	uint32_t q = at + 8;
 	uint64_t n;
@@ -170,8 +171,8 @@ static const char *check_cie(const uint8_t *t, uint32_t at, uint32_t end, int *z
 			return "augmentation data past its end";
 		uint32_t data = q, data_end = q + (uint32_t)n;
 		for (uint32_t a = aug + 1; t[a]; a++) {
-			if (t[a] == 'S')
-				continue;
+			if (t[a] == 'S' || (t[a] == 'B' && arch == HP_ARCH_AARCH64))
+				continue;  /* no augmentation data */
 			if ((t[a] != 'R' && t[a] != 'L') || data >= data_end)
 				return "unsupported augmentation";
 			if (t[a] == 'R')
@@ -239,7 +240,7 @@ static int check_unwind(const uint8_t *p, const struct hp_pkg_module *m, uint32_
 		if (id == 0) {
 			int z = 0;
 			e.is_cie = 1;
-			why = check_cie(t, at, end, &z);
+			why = check_cie(t, at, end, m->arch, &z);
 			e.z = (uint8_t)z;
 		} else {
 			/* The CIE pointer counts back from its own field to a CIE's length field. */

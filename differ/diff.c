@@ -98,6 +98,17 @@ static void collect_refusals(struct ctx *c)
 	c->collecting = 0;
 }
 
+const struct hp_arch *hp_arch_for(const struct hp_elf *elf)
+{
+	static const struct hp_arch *const known[] = { &hp_arch_x86_64, &hp_arch_aarch64 };
+	if (elf->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || elf->ehdr.e_ident[EI_DATA] != ELFDATA2LSB)
+		return NULL;
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+		if (known[i]->site->elf_machine == elf->ehdr.e_machine)
+			return known[i];
+	return NULL;
+}
+
 int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct hp_build *new_build,
                    const struct hp_diff_options *opt, struct hp_module_diff *d, char *err, size_t err_size)
 {
@@ -110,15 +121,24 @@ int hp_diff_module(struct hp_module *old_mod, struct hp_module *new_mod, struct 
 	for (int s = 0; s < HP_SEG_COUNT; s++)
 		d->out.segment_align[s] = 1;
 	int rc = -1;
-	/* The phases read x86-64 machine code and relocations; the plugin and hpdump know AArch64's
-	 * site already (contract/site_aarch64.c), packages for it are not made yet. */
-	if (old_mod->elf.ehdr.e_machine != EM_X86_64 || new_mod->elf.ehdr.e_machine != EM_X86_64) {
-		const struct hp_site_arch *a = hp_site_arch_for_machine(
-			old_mod->elf.ehdr.e_machine != EM_X86_64 ? old_mod->elf.ehdr.e_machine : new_mod->elf.ehdr.e_machine);
-		snprintf(err, err_size, "%s: %s code: hpdiff makes packages for x86-64 code only",
-		         (old_mod->elf.ehdr.e_machine != EM_X86_64 ? old_mod : new_mod)->elf.path, a ? a->name : "unsupported");
+	/* The phases read machine code and relocations through the architecture's facts (arch.h). */
+	c.arch = hp_arch_for(&old_mod->elf);
+	const struct hp_arch *new_arch = hp_arch_for(&new_mod->elf);
+	if (!c.arch || new_arch != c.arch) {
+		const struct hp_elf *bad = !c.arch ? &old_mod->elf : &new_mod->elf;
+		const struct hp_site_arch *a = hp_site_arch_for_machine(bad->ehdr.e_machine);
+		if (c.arch && new_arch)
+			snprintf(err, err_size, "%s: %s code, but %s is %s code", new_mod->elf.path, new_arch->site->name,
+			         old_mod->elf.path, c.arch->site->name);
+		else if (a)
+			snprintf(err, err_size, "%s: %s code that is not 64-bit little-endian: hpdiff makes packages for "
+			         "64-bit little-endian code only", bad->path, a->name);
+		else
+			snprintf(err, err_size, "%s: code of ELF machine %u: hpdiff makes packages for x86-64 and AArch64 "
+			         "code only", bad->path, bad->ehdr.e_machine);
 		goto out;
 	}
+	d->out.arch = c.arch->pkg_arch;
 	if (!old_mod->elf.build_id_size) {
 		snprintf(err, err_size, "%s: no GNU build-id: link with -Wl,--build-id", old_mod->elf.path);
 		goto out;

@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "arch.h"
 #include "diff.h"
 #include "xalloc.h"
 
@@ -95,6 +96,7 @@ struct target {
 	uint8_t segment;
 	uint64_t value;
 	int via_got;                      /* value is the old module's GOT slot holding the address */
+	uint32_t got_type;                /* that slot's dynamic relocation type (GLOB_DAT, JUMP_SLOT) */
 };
 
 static inline struct target in_module(uint64_t offset)
@@ -118,6 +120,7 @@ static inline struct target absolute(int64_t value)
 }
 
 struct ctx {
+	const struct hp_arch *arch;       /* of the module's code (arch.h) */
 	struct hp_module *old, *new;
 	struct hp_build *new_build;
 	const struct hp_diff_options *opt;
@@ -226,12 +229,18 @@ int hp_redirect_changed(struct ctx *c);
 uint32_t hp_place(struct ctx *c, int seg, const uint8_t *bytes, uint64_t size, uint64_t align);
 struct copy *hp_copy_section(struct ctx *c, struct hp_object *o, size_t section);
 struct copy *hp_copy_pointed(struct ctx *c, struct hp_object *o, const GElf_Sym *s);
+/* The merged constant holding byte `at` of a SHF_MERGE section, copied alone (arch.h,
+ * merged_by_section); the section whole when no piece holds it. */
+struct copy *hp_copy_merged(struct ctx *c, struct hp_object *o, size_t section, uint64_t at);
 /* An entity's new code or data, copied once; NULL with c->err set when no object has it. */
 struct copy *hp_include(struct ctx *c, struct entity *e);
 
 /* ---- resolve (resolve.c) ------------------------------------------------------------------ */
 
 void hp_add_reloc(struct ctx *c, int seg, uint32_t offset, int type, struct target t, int64_t addend);
+/* An 8-byte read-only slot in the package holding t's address (once per target); with stub,
+ * also a jump through it in text (arch.h, struct hp_stub). */
+struct slot *hp_slot_for(struct ctx *c, struct target t, int stub);
 const struct hp_dynreloc *hp_old_slot(struct ctx *c, const char *name, uint32_t type1, uint32_t type2);
 /* Returns 0, or -1 with c->err set. */
 int hp_resolve_all(struct ctx *c);

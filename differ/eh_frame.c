@@ -40,8 +40,8 @@ static int read_uleb128(const uint8_t *p, uint64_t end, uint64_t *at, uint64_t *
 	return -1;
 }
 
-/* The size of a pointer in a DW_EH_PE encoding, 0 for encodings a CIE of x86-64 code does not
- * use (and this reader does not accept). */
+/* The size of a pointer in a DW_EH_PE encoding, 0 for encodings a CIE of x86-64 or AArch64
+ * code does not use (and this reader does not accept). */
 static unsigned encoded_size(uint8_t enc)
 {
 	switch (enc & 0x0f) {
@@ -52,9 +52,33 @@ static unsigned encoded_size(uint8_t enc)
 	}
 }
 
+/* What .eh_frame's relocations are, by the object's machine: the 32-bit pc-relative type every
+ * FDE's pc_begin carries (its CIE says pcrel|sdata4), the types that write 8 bytes, and the
+ * augmentations its CIEs may have.  Read here, before hpdiff knows anything else of the object. */
+struct eh_machine {
+	uint16_t machine;
+	uint32_t pc32;
+	uint32_t wide[2];             /* the 64-bit types a table may hold */
+	int b_key;                    /* the 'B' augmentation (return addresses signed with the B key) */
+};
+
+static const struct eh_machine machines[] = {
+	{ EM_X86_64, R_X86_64_PC32, { R_X86_64_64, R_X86_64_PC64 }, 0 },
+	{ EM_AARCH64, R_AARCH64_PREL32, { R_AARCH64_ABS64, R_AARCH64_PREL64 }, 1 },
+};
+
+static const struct eh_machine *eh_machine_of(const struct hp_elf *elf)
+{
+	for (size_t i = 0; i < sizeof machines / sizeof *machines; i++)
+		if (machines[i].machine == elf->ehdr.e_machine)
+			return &machines[i];
+	return NULL;
+}
+
 /* Checks a CIE's fields (version, augmentation, the pointer encodings it names) within
  * [from, end): sets e->pc32 and e->z.  Returns NULL, or what is wrong. */
-static const char *check_cie(const uint8_t *p, uint64_t from, uint64_t end, struct hp_eh_entry *e)
+static const char *check_cie(const struct eh_machine *m, const uint8_t *p, uint64_t from, uint64_t end,
+                             struct hp_eh_entry *e)
 {
 	uint64_t at = from;
 	if (at >= end)
@@ -79,11 +103,12 @@ static const char *check_cie(const uint8_t *p, uint64_t from, uint64_t end, stru
 			return "CIE augmentation data runs past its end";
 		uint64_t data_end = data + size;
 		for (uint64_t a = aug + 1; p[a]; a++) {
-			if (p[a] == 'S')
-				continue;  /* a signal frame: no data */
+			if (p[a] == 'S' || (p[a] == 'B' && m->b_key))
+				continue;  /* a signal frame, return addresses signed with the B key: no data */
 			if ((p[a] != 'R' && p[a] != 'L' && p[a] != 'P') || data >= data_end)
 				return p[a] == 'R' || p[a] == 'L' || p[a] == 'P' ? "CIE augmentation data is too short"
-				                                                  : "CIE augmentation is not one of z, R, L, P, S";
+				       : m->b_key ? "CIE augmentation is not one of z, R, L, P, S, B"
+				                  : "CIE augmentation is not one of z, R, L, P, S";
 			uint8_t enc = p[data++];
 			if (enc != 0xff && !encoded_size(enc))
 				return "CIE names a pointer encoding that is not supported";
@@ -122,7 +147,13 @@ struct hp_eh_entry *hp_eh_entry_at(struct hp_eh_frame *f, uint64_t off)
 static int check_eh_frame(struct hp_elf *elf, struct hp_eh_frame *f, char *err, size_t err_size)
 {
 	const char *path = elf->path;
+	const struct eh_machine *m = eh_machine_of(elf);
 	const uint8_t *p = f->sec.data;
+	if (!m) {
+		snprintf(err, err_size, "%s: .eh_frame of a machine hpdiff does not read (ELF machine %u)", path,
+		         elf->ehdr.e_machine);
+		return -1;
+	}
 	uint64_t size = f->sec.shdr.sh_size, at = 0;
 	const char *why = NULL;
 	while (!why && at < size) {
@@ -138,7 +169,8 @@ static int check_eh_frame(struct hp_elf *elf, struct hp_eh_frame *f, char *err, 
 			break;
 		}
 		if (length == 0xffffffffu)
-			why = "a 64-bit entry (not written for x86-64 code)";
+			why = m->machine == EM_X86_64 ? "a 64-bit entry (not written for x86-64 code)"
+			                              : "a 64-bit entry (not written for AArch64 code)";
 		else if (length < 4 || length > size - at - 4)
 			why = length < 4 ? "an entry's length is shorter than its CIE pointer"
 			                 : "an entry's length reaches beyond the section";
@@ -148,7 +180,7 @@ static int check_eh_frame(struct hp_elf *elf, struct hp_eh_frame *f, char *err, 
 		struct hp_eh_entry e = { .at = at, .length = length, .is_cie = id == 0, .pc_begin = -1 };
 		uint64_t end = at + 4 + length;
 		if (e.is_cie) {
-			why = check_cie(p, at + 8, end, &e);
+			why = check_cie(m, p, at + 8, end, &e);
 		} else if (id > at + 4) {
 			why = "an FDE's CIE pointer reaches before the section";
 		} else {
@@ -179,7 +211,7 @@ static int check_eh_frame(struct hp_elf *elf, struct hp_eh_frame *f, char *err, 
 	}
 	for (long j = 0; !why && j < f->rel_count; j++) {
 		const struct hp_reloc *r = &f->rel[j];
-		uint64_t width = r->type == R_X86_64_64 || r->type == R_X86_64_PC64 ? 8 : 4;
+		uint64_t width = r->type == m->wide[0] || r->type == m->wide[1] ? 8 : 4;
 		struct hp_eh_entry *e = r->offset < size && width <= size - r->offset ? hp_eh_entry_at(f, r->offset) : NULL;
 		if (!e || r->offset < e->at + 8 || r->offset + width > e->at + 4 + e->length) {
 			why = "a relocation lies outside the fields of its entries";
@@ -187,7 +219,7 @@ static int check_eh_frame(struct hp_elf *elf, struct hp_eh_frame *f, char *err, 
 		} else if (e->is_cie) {
 			e->other_reloc = 1;
 		} else if (r->offset == e->at + 8) {
-			if (!f->entries[e->cie].pc32 || r->type != R_X86_64_PC32) {
+			if (!f->entries[e->cie].pc32 || r->type != m->pc32) {
 				why = "an FDE's pc_begin is not a 32-bit pc-relative pointer";
 				at = e->at;
 			}

@@ -29,7 +29,7 @@ struct hp_eh_frame {
 	struct hp_eh_entry *entries;      /* in section order */
 	size_t count;
 	struct hp_reloc *rel;             /* its relocations, file order; each lies inside the
-	                                     fields of one entry; a pc_begin one is R_X86_64_PC32 */
+	                                     fields of one entry; a pc_begin one is 32-bit pc-relative */
 	long rel_count;
 };
 

@@ -242,7 +242,20 @@ static int dump_elf(struct hp_elf *e, void *arg)
 }
 
 static const char *const target_names[] = { "?", "module", "package", "import", "value" };
-static const char *const reloc_names[] = { "?", "pc32", "abs64", "abs32s", "abs32" };
+static const char *const reloc_names[HP_RELOC_TYPE_LAST + 1] = {
+	"?", [HP_RELOC_PC32] = "pc32", [HP_RELOC_ABS64] = "abs64", [HP_RELOC_ABS32S] = "abs32s",
+	[HP_RELOC_ABS32] = "abs32", [HP_RELOC_A64_BRANCH26] = "branch26", [HP_RELOC_A64_ADR_PAGE21] = "page21",
+	[HP_RELOC_A64_ADD_LO12] = "add-lo12", [HP_RELOC_A64_LDST8_LO12] = "ldst8-lo12",
+	[HP_RELOC_A64_LDST16_LO12] = "ldst16-lo12", [HP_RELOC_A64_LDST32_LO12] = "ldst32-lo12",
+	[HP_RELOC_A64_LDST64_LO12] = "ldst64-lo12", [HP_RELOC_A64_LDST128_LO12] = "ldst128-lo12",
+	[HP_RELOC_A64_CONDBR19] = "condbr19", [HP_RELOC_A64_TSTBR14] = "tstbr14",
+};
+
+/* The name of a module's architecture (hp_package.h, enum hp_pkg_arch), as the tools print it. */
+static const char *arch_name(unsigned arch)
+{
+	return arch == HP_ARCH_X86_64 ? hp_site_x86_64.name : arch == HP_ARCH_AARCH64 ? hp_site_aarch64.name : "?";
+}
 
 /* A package: what it patches, where, and what it needs.  Returns 0, or -1 with err set. */
 static int dump_package(struct dump *d, const char *path, const uint8_t *p, size_t size, char *err,
@@ -292,14 +305,16 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 		if (d->json) {
 			printf("%s{\"name\":", i ? "," : "");
 			hp_json_string(m.name);
-			printf(",\"build_id\":\"%s\",\"segments\":{", h);
+			printf(",\"build_id\":\"%s\",\"arch\":\"%s\",\"segments\":{", h, arch_name(m.arch));
 			for (int s = 0; s < HP_SEG_COUNT; s++)
 				printf("%s\"%s\":%u", s ? "," : "", hp_package_segment_name(s), m.segment_size[s]);
 			printf("},\"unwind_bytes\":%u,\"relocations\":%u,\"redirects\":[", m.eh_frame_size, m.reloc_count);
 		} else {
 			/* The unwind table closes rodata: shown apart from the data the code uses. */
 			uint32_t unwind = m.eh_frame_size ? m.segment_size[HP_SEG_RODATA] - m.eh_frame_offset : 0;
-			printf("module %s  build-id %s\n  segments:", m.name, h);
+			/* x86-64, the architecture of every package before there were others, goes unsaid. */
+			printf("module %s  build-id %s%s%s\n  segments:", m.name, h, m.arch != HP_ARCH_X86_64 ? "  " : "",
+			       m.arch != HP_ARCH_X86_64 ? arch_name(m.arch) : "");
 			for (int s = 0; s < HP_SEG_COUNT; s++)
 				printf(" %s %u", hp_package_segment_name(s), m.segment_size[s] - (s == HP_SEG_RODATA ? unwind : 0));
 			printf("\n");
@@ -374,7 +389,8 @@ static int dump_package(struct dump *d, const char *path, const uint8_t *p, size
 			code++;
 			by_kind[rl.target_kind < 5 ? rl.target_kind : 0]++;
 			if (d->verbose)
-				printf("  reloc     %-6s %s+0x%x -> %s %s0x%llx %+lld\n", reloc_names[rl.type < 5 ? rl.type : 0],
+				printf("  reloc     %-6s %s+0x%x -> %s %s0x%llx %+lld\n",
+				       reloc_names[rl.type <= HP_RELOC_TYPE_LAST && reloc_names[rl.type] ? rl.type : 0],
 				       hp_package_segment_name(rl.segment), rl.offset, target_names[rl.target_kind < 5 ? rl.target_kind : 0],
 				       rl.target_kind == HP_TARGET_SEGMENT ? hp_package_segment_name(rl.target_segment) : "",
 				       (unsigned long long)rl.target, (long long)rl.addend);

@@ -4,8 +4,6 @@
 
 #include <stdlib.h>
 
-#include "site.h"
-
 static int segment_of(const GElf_Shdr *sh)
 {
 	if (sh->sh_flags & SHF_EXECINSTR)
@@ -24,9 +22,10 @@ uint32_t hp_place(struct ctx *c, int seg, const uint8_t *bytes, uint64_t size, u
 		m->segment_align[seg] = (uint32_t)align;
 	size_t at = (m->segment_size[seg] + align - 1) & ~(size_t)(align - 1);
 	if (seg != HP_SEG_BSS) {
-		/* Text is padded with int3, everything else with zeros. */
+		/* Text is padded with the architecture's trap (int3, brk), everything else with zeros. */
 		m->segment[seg] = hp_xrealloc(m->segment[seg], at + size);
-		memset(m->segment[seg] + m->segment_size[seg], seg == HP_SEG_TEXT ? HP_SITE_TRAP : 0, at - m->segment_size[seg]);
+		for (size_t k = m->segment_size[seg]; k < at; k++)
+			m->segment[seg][k] = seg == HP_SEG_TEXT ? c->arch->text_fill[k % 4] : 0;
 		if (bytes)
 			memcpy(m->segment[seg] + at, bytes, size);
 		else
@@ -86,6 +85,28 @@ struct copy *hp_include(struct ctx *c, struct entity *e)
 		hp_note(c, "variable", e->name, hp_unit_of(e), HP_VERDICT_COPIED, e->copy->size,
 		        "read-only contents changed: the new copy travels with its readers");
 	return e->copy;
+}
+
+/* The merged constant (a string, or an entry of a table of constants) that byte `at` of a
+ * SHF_MERGE section lies in, copied alone; the whole section when no piece holds it. */
+struct copy *hp_copy_merged(struct ctx *c, struct hp_object *o, size_t section, uint64_t at)
+{
+	struct hp_section sec;
+	if (hp_elf_section_at(&o->elf, section, &sec))
+		return NULL;
+	if (!(sec.shdr.sh_flags & SHF_MERGE) || !sec.data || at >= sec.shdr.sh_size)
+		return hp_copy_section(c, o, section);
+	uint64_t start = at;
+	if (sec.shdr.sh_flags & SHF_STRINGS) {
+		while (start > 0 && sec.data[start - 1])
+			start--;
+	} else if (sec.shdr.sh_entsize) {
+		start -= at % sec.shdr.sh_entsize;
+	}
+	uint64_t size = hp_elf_merged_piece(&sec, start);
+	if (!size && sec.shdr.sh_flags & SHF_STRINGS)
+		size = sec.shdr.sh_size - start;  /* no NUL: the rest of the section */
+	return size ? copy_piece(c, o, section, start, size) : hp_copy_section(c, o, section);
 }
 
 /* A merged constant is copied alone (the linker may have merged the rest with anything); other

@@ -115,13 +115,49 @@ static int line_window(const uint8_t *was, const uint8_t *now, const uint8_t *co
 	return 0;
 }
 
-int hp_lines_only_change(const struct hp_rec *old_rec, const struct hp_rec *new_rec,
+/* Instruction words (arch.h, line_immediate): every differing word no relocation touches must be
+ * one instruction whose immediate is old line i before and new line i after, for some i. */
+static int only_line_words(const struct hp_arch *arch, const uint8_t *was, const uint8_t *now, const uint8_t *covered,
+                           size_t size, const uint32_t *old_lines, const uint32_t *new_lines, size_t count)
+{
+	int any = 0;
+	for (size_t at = 0; at < size; at += 4) {
+		size_t len = size - at < 4 ? size - at : 4;
+		if (!memcmp(was + at, now + at, len))
+			continue;
+		int relocated = 0;
+		for (size_t b = 0; b < len; b++)
+			relocated += covered[at + b] != 0;
+		if (relocated == 4)
+			continue;  /* a relocated field, proven already */
+		if (len < 4 || relocated)
+			return 0;
+		uint64_t before, after;
+		if (!arch->line_immediate((uint32_t)read_le(was + at, 4), (uint32_t)read_le(now + at, 4), &before, &after))
+			return 0;
+		int found = 0;
+		for (size_t i = 0; i < count && !found; i++)
+			found = before == old_lines[i] && after == new_lines[i];
+		if (!found)
+			return 0;
+		any = 1;
+	}
+	return any;
+}
+
+int hp_lines_only_change(const struct hp_arch *arch, const struct hp_rec *old_rec, const struct hp_rec *new_rec,
                          const uint8_t *was, const uint8_t *now, const uint8_t *covered, size_t size)
 {
 	uint32_t *old_lines, *new_lines;
 	size_t count;
 	if (!same_masked_source(old_rec, new_rec, &old_lines, &new_lines, &count))
 		return 0;
+	if (arch->line_immediate) {
+		int only = count > 0 && only_line_words(arch, was, now, covered, size, old_lines, new_lines, count);
+		free(old_lines);
+		free(new_lines);
+		return only;
+	}
 	/* Left to right: at the first differing byte not yet explained, the widest window holding
 	 * it that starts after the last one taken; none means a byte no line value explains. */
 	static const int widths[] = { 8, 4, 2, 1 };

@@ -10,9 +10,9 @@
 /* Whether the old module's code at addr is a PLT stub jumping through name's GOT slot. */
 static int is_plt_stub_for(struct ctx *c, uint64_t addr, const char *name)
 {
-	const struct hp_dynreloc *slot = hp_old_slot(c, name, R_X86_64_JUMP_SLOT, R_X86_64_GLOB_DAT);
+	const struct hp_dynreloc *slot = hp_old_slot(c, name, c->arch->r_jump_slot, c->arch->r_glob_dat);
 	uint64_t through;
-	return slot && hp_elf_stub_slot(&c->old->elf, addr, &through) && through == slot->offset;
+	return slot && c->arch->stub_slot(&c->old->elf, addr, &through) && through == slot->offset;
 }
 
 /* Whether the merged constant at offset `at` of section ms (a string up to its NUL, or one entry
@@ -25,6 +25,19 @@ int hp_same_merged_piece(struct ctx *c, const struct hp_section *ms, uint64_t at
 	return old && !memcmp(old, ms->data + at, len);
 }
 
+/* Where the merged constant holding byte `at` of a SHF_MERGE section starts. */
+static uint64_t merged_piece_start(const struct hp_section *ms, uint64_t at)
+{
+	if (!ms->data || at >= ms->shdr.sh_size)
+		return at;
+	if (ms->shdr.sh_flags & SHF_STRINGS) {
+		while (at > 0 && ms->data[at - 1])
+			at--;
+		return at;
+	}
+	return ms->shdr.sh_entsize ? at - at % ms->shdr.sh_entsize : at;
+}
+
 /* Whether the old module has a symbol of that name at addr (of that size, unless size is -1):
  * file-local names may repeat across objects, and the address tells which one is meant. */
 int hp_old_named_at(struct ctx *c, const char *name, uint64_t addr, uint64_t size)
@@ -34,28 +47,6 @@ int hp_old_named_at(struct ctx *c, const char *name, uint64_t addr, uint64_t siz
 	for (size_t i = 0; i < n; i++)
 		if (s[i].value == addr && (size == (uint64_t)-1 || s[i].size == size))
 			return 1;
-	return 0;
-}
-
-/* A reference through the GOT (mov/call x@GOTPCREL(%rip)) in new code, against the old module's
- * bytes at P: 1 when the linker relaxed it there to a direct reference (mov -> lea, call * ->
- * addr32 call: the caller then checks the target as for PC32), 2 when it goes through the old
- * module's GOT slot for the same name, 0 when neither is proven. */
-static int got_reference(struct ctx *c, const struct hp_reloc *r, const uint8_t *now, const uint8_t *was,
-                         size_t at, uint64_t size, uint64_t p)
-{
-	if (at < 2 || at + 4 > size || !r->sym_name[0])
-		return 0;
-	int32_t field;
-	memcpy(&field, was + at, 4);
-	if (now[at - 2] == was[at - 2] && now[at - 1] == was[at - 1]) {
-		const struct hp_dynreloc *slot = hp_old_slot(c, r->sym_name, R_X86_64_GLOB_DAT, R_X86_64_GLOB_DAT);
-		return slot && slot->offset == p + (uint64_t)(int64_t)field - (uint64_t)r->addend ? 2 : 0;
-	}
-	if (now[at - 2] == 0x8b && was[at - 2] == 0x8d)
-		return 1;
-	if (now[at - 2] == 0xff && now[at - 1] == 0x15 && was[at - 2] == 0x67 && was[at - 1] == 0xe8)
-		return 1;
 	return 0;
 }
 
@@ -82,49 +73,48 @@ int hp_same_machine_code(struct ctx *c, struct entity *e)
 	const struct hp_reloc *rel = NULL;
 	long n = hp_elf_relocations_in(&o->elf, ns->section, ns->value, ns->value + ns->size, &rel);
 	int same = was && n >= 0;
+	struct hp_code_pair pair = { now, was, ns->size, rel, n, ns->value, e->old_sym->value, covered };
 	for (long j = 0; same && j < n; j++) {
 		if (rel[j].offset < ns->value || rel[j].offset >= ns->value + ns->size)
 			continue;
-		size_t at = (size_t)(rel[j].offset - ns->value);
-		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
-		int pcrel = rel[j].type == R_X86_64_PC32 || rel[j].type == R_X86_64_PLT32;
-		if (rel[j].type == R_X86_64_GOTPCREL || rel[j].type == R_X86_64_GOTPCRELX ||
-		    rel[j].type == R_X86_64_REX_GOTPCRELX) {
-			int got = got_reference(c, &rel[j], now, was, at, ns->size, e->old_sym->value + at);
-			if (got <= 0) {
-				same = 0;
-				break;
-			}
-			memset(covered + at - 2, 1, 6);
-			if (got == 2) {
-				/* Through the old module's slot for the same name: the same thing, unless
-				 * it is a variant with new code or data with new contents (reached anew). */
-				struct entity *t = hp_find_entity(c, rel[j].sym_name);
-				same = !(t && t != e && ((hp_variant_base(t->name) && t->status != HP_SAME) ||
-				                         (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME)));
-				continue;
-			}
-			pcrel = 1;  /* relaxed by the linker to a direct reference: checked as one below */
-		}
-		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32S && rel[j].type != R_X86_64_32) ||
-		    at + (size_t)width > ns->size) {
-			same = 0;  /* TLS: resolved differently by the linker */
+		/* What the old code holds in the field (arch.h): the address it reaches, S + A, or the
+		 * old module's GOT slot for the symbol. */
+		struct hp_field field;
+		if (!c->arch->old_field(c, &pair, j, &field)) {
+			same = 0;
 			break;
 		}
-		memset(covered + at, 1, (size_t)width);
-		uint64_t p = e->old_sym->value + at, field = 0;
-		memcpy(&field, was + at, (size_t)width);
-		if (width == 4)
-			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
-		uint64_t target = field - (uint64_t)rel[j].addend + (pcrel ? p : 0);  /* S in the old module */
+		if (field.how == HP_FIELD_GOT) {
+			/* Through the old module's slot for the same name: the same thing, unless it is a
+			 * variant with new code or data with new contents (reached anew). */
+			const struct hp_dynreloc *slot = rel[j].sym_name[0] ? hp_old_slot(c, rel[j].sym_name, c->arch->r_glob_dat,
+			                                                                  c->arch->r_glob_dat) : NULL;
+			struct entity *t = hp_find_entity(c, rel[j].sym_name);
+			same = slot && slot->offset == field.value - (uint64_t)rel[j].addend &&
+			       !(t && t != e && ((hp_variant_base(t->name) && t->status != HP_SAME) ||
+			                         (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME)));
+			continue;
+		}
+		int pcrel = field.pcrel;
+		uint64_t target = field.value - (uint64_t)rel[j].addend;  /* S in the old module */
+		int64_t bias = c->arch->form(rel[j].type).pc_bias;
 		const char *name = rel[j].sym_name;
 		if (e->plain && rel[j].sym.st_shndx != SHN_UNDEF && !(name[0] == '.' && name[1] == 'L')) {
-			same = hp_same_plain_target(c, o, &rel[j], target, pcrel);  /* no records: by place and bytes */
+			same = hp_same_plain_target(c, o, &rel[j], target, pcrel && bias);  /* no records: by place and bytes */
 			continue;
 		}
 		GElf_Sym b = rel[j].sym;
 		uint64_t offset = 0;
 		if (GELF_ST_TYPE(rel[j].sym.st_info) == STT_SECTION) {
+			struct hp_section ms;
+			if (c->arch->merged_by_section && !hp_elf_section_at(&o->elf, rel[j].sym.st_shndx, &ms) &&
+			    (ms.shdr.sh_flags & SHF_MERGE) && !hp_elf_section_symbol(&o->elf, rel[j].sym.st_shndx, &b, &name)) {
+				/* A merged constant named by its section (arch.h): the old field must reach the
+				 * same bytes, from the start of the piece it lies in. */
+				uint64_t at = (uint64_t)(rel[j].addend + bias), start = merged_piece_start(&ms, at);
+				same = at < ms.shdr.sh_size && hp_same_merged_piece(c, &ms, start, target + start);
+				continue;
+			}
 			if (!hp_elf_section_symbol(&o->elf, rel[j].sym.st_shndx, &b, &name)) {
 				same = 0;  /* inside a section of its own: a jump table, a constant pool */
 				break;
@@ -170,7 +160,7 @@ int hp_same_machine_code(struct ctx *c, struct entity *e)
 	for (size_t k = 0; same && bytes && k < ns->size; k++)
 		bytes = covered[k] || now[k] == was[k];
 	if (same && !bytes)  /* code without records (e->plain) has no line lists */
-		same = !e->plain && hp_lines_only_change(e->old, e->new, was, now, covered, ns->size) ? 2 : 0;
+		same = !e->plain && hp_lines_only_change(c->arch, e->old, e->new, was, now, covered, ns->size) ? 2 : 0;
 	free(covered);
 	return same;
 }

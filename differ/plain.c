@@ -56,7 +56,7 @@ int hp_same_plain_section(struct ctx *c, struct hp_object *o, size_t index, uint
 static int dynamic_pointer(struct ctx *c, const char *name, uint64_t addr, int64_t addend)
 {
 	for (size_t i = 0; i < c->dyn_count; i++)
-		if (c->dyn[i].offset == addr && c->dyn[i].type == R_X86_64_64 && c->dyn[i].addend == addend &&
+		if (c->dyn[i].offset == addr && c->dyn[i].type == c->arch->r_abs64 && c->dyn[i].addend == addend &&
 		    !strcmp(c->dyn[i].name, name))
 			return 1;
 	return 0;
@@ -88,23 +88,20 @@ static int check_plain_section(struct ctx *c, struct hp_object *o, size_t index,
 	long n = hp_elf_relocations(&o->elf, index, &rel);
 	int same = was && n >= 0;
 	for (long j = 0; same && j < n; j++) {
-		int pcrel = rel[j].type == R_X86_64_PC32;
-		int width = rel[j].type == R_X86_64_64 ? 8 : 4;
-		if ((!pcrel && rel[j].type != R_X86_64_64 && rel[j].type != R_X86_64_32 && rel[j].type != R_X86_64_32S) ||
-		    rel[j].offset > size || (uint64_t)width > size - rel[j].offset) {  /* no wrap-around */
+		struct hp_form f = c->arch->form(rel[j].type);
+		uint64_t value;
+		int width, pcrel;
+		size_t at = (size_t)rel[j].offset;
+		if (rel[j].offset > size ||  /* no wrap-around */
+		    !c->arch->data_field(rel[j].type, was + at, size - at, base + at, &value, &width, &pcrel)) {
 			same = 0;
 			break;
 		}
-		size_t at = (size_t)rel[j].offset;
 		memset(covered + at, 1, (size_t)width);
-		if (rel[j].type == R_X86_64_64 && rel[j].sym.st_shndx == SHN_UNDEF &&
+		if (f.how == HP_FORM_ADDRESS && f.kind == HP_RELOC_ABS64 && rel[j].sym.st_shndx == SHN_UNDEF &&
 		    dynamic_pointer(c, rel[j].sym_name, base + at, rel[j].addend))
 			continue;
-		uint64_t field = 0;
-		memcpy(&field, was + at, (size_t)width);
-		if (width == 4)
-			field = pcrel || rel[j].type == R_X86_64_32S ? (uint64_t)(int64_t)(int32_t)field : (uint32_t)field;
-		same = hp_same_plain_target(c, o, &rel[j], field - (uint64_t)rel[j].addend + (pcrel ? base + at : 0), pcrel);
+		same = hp_same_plain_target(c, o, &rel[j], value - (uint64_t)rel[j].addend, pcrel && f.pc_bias);
 	}
 	for (size_t k = 0; same && k < size; k++)
 		same = covered[k] || sec.data[k] == was[k];

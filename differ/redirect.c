@@ -5,8 +5,6 @@
 
 #include <stdio.h>
 
-#include "site.h"
-
 /* One changed function that is not refused: its new code and a redirect from the old entry,
  * with the exact bytes the runtime must find there first, or the reason it has none.  Returns 0,
  * or -1 with c->err set. */
@@ -42,16 +40,18 @@ static int redirect_one(struct ctx *c, struct entity *e)
 			        "%s; how it is called changed, so the old entry stays as it is and every caller is patched", e->why);
 		return 0;
 	}
+	const struct hp_site_arch *site = c->arch->site;
 	size_t len = 0;
-	const uint8_t *bytes = hp_elf_symbol_bytes(&c->old->elf, e->old_sym, -HP_SITE_PADDING,
-	                                           HP_SITE_SPAN, &len);
+	const uint8_t *bytes = hp_elf_symbol_bytes(&c->old->elf, e->old_sym, -(int64_t)site->padding,
+	                                           (size_t)site->padding + site->marker_size + site->size, &len);
 	struct hp_site p;
 	if (bytes)
-		hp_site_inspect(bytes, len, e->old_sym->value, &p);
+		site->inspect(bytes, len, e->old_sym->value, &p);
 	if (!bytes || p.problem) {
 		hp_refuse(c, "function", e->name, hp_unit_of(e),
 		          "%s, but its running copy cannot be redirected: %s",
-		          e->why, bytes ? p.problem : "no patchable padding before the entry");
+		          e->why, bytes ? p.problem : site->padding ? "no patchable padding before the entry"
+		                                                    : "no code at its entry");
 		return 0;
 	}
 	struct copy *k = hp_include(c, e);
@@ -63,7 +63,7 @@ static int redirect_one(struct ctx *c, struct entity *e)
 	struct hp_pkg_redirect rd = { .old_offset = e->old_sym->value,
 		                      .new_offset = k->offset + (uint32_t)(s->value - k->start),
 		                      .site_offset = (uint8_t)p.offset,
-		                      .expected_size = (uint8_t)(HP_SITE_PADDING + p.offset + HP_SITE_SIZE) };
+		                      .expected_size = (uint8_t)(site->padding + p.offset + site->size) };
 	memcpy(rd.expected, bytes, rd.expected_size);
 	if (e->new->flags & HP_META_RECURSIVE)
 		rd.flags |= HP_REDIRECT_RECURSIVE;

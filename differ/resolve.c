@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "site.h"
+#include "reloc.h"
 
 void hp_add_reloc(struct ctx *c, int seg, uint32_t offset, int type, struct target t, int64_t addend)
 {
@@ -31,20 +31,21 @@ static uint32_t import_index(struct ctx *c, const char *name, const GElf_Sym *sy
 	return (uint32_t)(m->import_count - 1);
 }
 
-/* A jump through the slot at target (contract/site.h), placed in text; its displacement is a
- * relocation, the slot's address being known only once the package is mapped. */
+/* A jump through the slot at target (the architecture's stub, arch.h), placed in text; the
+ * fields that reach the slot are relocations, its address being known only once the package is
+ * mapped. */
 static uint32_t place_slot_jump(struct ctx *c, struct target slot)
 {
-	uint8_t jump[HP_SLOT_JUMP_SIZE];
-	hp_site_slot_jump(0, 0, jump);
-	uint32_t at = hp_place(c, HP_SEG_TEXT, jump, sizeof jump, 8);
-	hp_add_reloc(c, HP_SEG_TEXT, at + HP_SLOT_JUMP_DISP, HP_RELOC_PC32, slot, -(HP_SLOT_JUMP_END - HP_SLOT_JUMP_DISP));
+	const struct hp_stub *st = c->arch->stub();
+	uint32_t at = hp_place(c, HP_SEG_TEXT, st->bytes, st->size, st->align);
+	for (unsigned i = 0; i < st->fix_count; i++)
+		hp_add_reloc(c, HP_SEG_TEXT, at + st->fix[i].at, st->fix[i].kind, slot, st->fix[i].addend);
 	return at;
 }
 
-/* An 8-byte read-only slot holding a target's address; with stub, also a `jmp *slot(%rip)` in
- * text, for calls to code too far away for a rel32 (imports from other libraries). */
-static struct slot *slot_for(struct ctx *c, struct target t, int stub)
+/* An 8-byte read-only slot holding a target's address; with stub, also a jump through it in
+ * text, for calls to code too far away for a direct branch (imports from other libraries). */
+struct slot *hp_slot_for(struct ctx *c, struct target t, int stub)
 {
 	struct slot *s = NULL;
 	for (size_t i = 0; i < c->slot_count && !s; i++)
@@ -72,7 +73,7 @@ const struct hp_dynreloc *hp_old_slot(struct ctx *c, const char *name, uint32_t 
 	return NULL;
 }
 
-/* A `jmp *slot(%rip)` stub in text through the old module's GOT slot, once per slot. */
+/* A stub in text jumping through the old module's GOT slot, once per slot. */
 static uint32_t got_stub(struct ctx *c, struct target got)
 {
 	for (size_t i = 0; i < c->slot_count; i++)
@@ -81,12 +82,6 @@ static uint32_t got_stub(struct ctx *c, struct target got)
 	struct slot s = { 0, 0, got.value, 0, place_slot_jump(c, got) };
 	PUSH(c->slots, c->slot_count, s);
 	return s.stub;
-}
-
-static int is_direct_branch(const uint8_t *code, uint64_t offset)
-{
-	return (offset >= 1 && (code[offset - 1] == 0xe8 || code[offset - 1] == 0xe9)) ||
-	       (offset >= 2 && code[offset - 2] == 0x0f && (code[offset - 1] & 0xf0) == 0x80);
 }
 
 /* Binds a named function or variable.  direct: the reference is a call or jump (it may go to
@@ -141,109 +136,51 @@ static int resolve_named(struct ctx *c, struct hp_object *o, const GElf_Sym *sym
 	}
 	/* What the running module already reaches through its GOT (hazard 22): the same binding,
 	 * symbol version included.  Anything else is resolved by name at apply time. */
-	const struct hp_dynreloc *got = hp_old_slot(c, name, R_X86_64_GLOB_DAT, R_X86_64_JUMP_SLOT);
+	const struct hp_dynreloc *got = hp_old_slot(c, name, c->arch->r_glob_dat, c->arch->r_jump_slot);
 	if (got) {
 		*t = in_module(got->offset);
 		t->via_got = 1;
+		t->got_type = got->type;
 		return 0;
 	}
 	*t = of_import(import_index(c, name, sym));
 	return 0;
 }
 
-/* The address a thread-local variable of the running executable has from the thread pointer
- * (x86-64 variant II: the static TLS block ends at %fs:0). */
-static int tls_offset(struct ctx *c, const char *name, int64_t *out)
-{
-	const struct hp_symbol *s = hp_elf_find_symbol(&c->old->elf, name);
-	const GElf_Phdr *tls = &c->old->elf.tls;
-	if (!s || s->type != STT_TLS || tls->p_type != PT_TLS)
-		return -1;
-	uint64_t align = tls->p_align ? tls->p_align : 1;
-	uint64_t block = (tls->p_memsz + align - 1) & ~(align - 1);
-	*out = (int64_t)s->value - (int64_t)block;
-	return 0;
-}
-
-/* Thread-local variables bind to the running module's own (hazard 21): in the main program,
- * their offset from the thread pointer; in a shared library, the GOT entries its dynamic TLS
- * already uses.  A patch cannot add thread-local storage. */
+/* Thread-local variables bind to the running module's own (hazard 21), the architecture's way
+ * (arch.h, resolve_tls).  A patch cannot add thread-local storage. */
 static int resolve_tls(struct ctx *c, int seg, uint32_t where, const struct hp_reloc *r, const char *name)
 {
 	struct entity *e = *name ? hp_find_entity(c, name) : NULL;
-	const struct hp_symbol *old = *name ? hp_elf_find_symbol(&c->old->elf, name) : NULL;
 	if (e && e->new && !e->old) {
 		hp_refuse(c, "variable", name, hp_unit_of(e),
 		          "new thread-local variable: a patch cannot add TLS");
 		return 1;
 	}
-	const char *unit = e ? hp_unit_of(e) : NULL;
-	const struct hp_dynreloc *slot;
-	int64_t off;
-	switch (r->type) {
-	case R_X86_64_TPOFF32:
-	case R_X86_64_GOTTPOFF:
-		if (c->old->elf.is_program) {
-			if (tls_offset(c, name, &off)) {
-				hp_refuse(c, "variable", name, unit,
-				          "thread-local variable not found in the running module");
-				return 1;
-			}
-			if (r->type == R_X86_64_TPOFF32) {
-				hp_add_reloc(c, seg, where, HP_RELOC_ABS32S, absolute(off), r->addend);
-			} else {
-				struct slot *s = slot_for(c, absolute(off), 0);
-				hp_add_reloc(c, seg, where, HP_RELOC_PC32, in_segment(HP_SEG_RODATA, s->offset), r->addend);
-			}
-			return 0;
-		}
-		slot = hp_old_slot(c, name, R_X86_64_TPOFF64, R_X86_64_TPOFF64);
-		break;
-	case R_X86_64_TLSGD:
-		slot = hp_old_slot(c, name, R_X86_64_DTPMOD64, R_X86_64_DTPMOD64);
-		break;
-	case R_X86_64_TLSLD:
-		slot = hp_old_slot(c, "", R_X86_64_DTPMOD64, R_X86_64_DTPMOD64);
-		break;
-	default: /* DTPOFF32/64: the variable's offset in the module's TLS block */
-		if (!old || old->type != STT_TLS) {
-			hp_refuse(c, "variable", name, unit,
-			          "thread-local variable not found in the running module");
-			return 1;
-		}
-		hp_add_reloc(c, seg, where, r->type == R_X86_64_DTPOFF64 ? HP_RELOC_ABS64 : HP_RELOC_ABS32S,
-		          absolute((int64_t)old->value), r->addend);
-		return 0;
-	}
-	if (!slot || r->type == R_X86_64_TPOFF32) {
-		hp_refuse(c, "variable", name, unit,
-		          "the running module has no thread-local entry for it to share");
-		return 1;
-	}
-	hp_add_reloc(c, seg, where, HP_RELOC_PC32, in_module(slot->offset), r->addend);
-	return 0;
+	return c->arch->resolve_tls(c, seg, where, r, name, e ? hp_unit_of(e) : NULL);
 }
 
-/* The bytes an x86-64 relocation of an object writes. */
-static uint64_t reloc_width(uint32_t type)
+/* Whether a branch of that kind reaches the running module from wherever the runtime maps the
+ * package (near the module: within ±2 GiB for x86-64, ±128 MiB for AArch64's B and BL); an
+ * AArch64 B.cond, CBZ or TBZ reaches ±1 MiB or ±32 KiB only. */
+static int reaches_module(unsigned kind)
 {
-	switch (type) {
-	case R_X86_64_NONE:
-		return 0;
-	case R_X86_64_64:
-	case R_X86_64_PC64:
-	case R_X86_64_DTPOFF64:
-	case R_X86_64_TPOFF64:
-	case R_X86_64_GOTOFF64:
-	case R_X86_64_GOTPC64:
-	case R_X86_64_GOTPCREL64:
-	case R_X86_64_GOT64:
-	case R_X86_64_PLTOFF64:
-	case R_X86_64_SIZE64:
-		return 8;
-	default:
-		return 4;  /* every other type this reads (resolve_reloc refuses the rest) */
-	}
+	return kind != HP_RELOC_A64_CONDBR19 && kind != HP_RELOC_A64_TSTBR14;
+}
+
+/* Whether a direct branch at `where` in text reaches t: within the package, the distance is
+ * known now; into the running module, only the kinds that reach it from anywhere near do. */
+static int branch_reaches(const struct hp_form *f, const uint8_t *field, uint32_t where, struct target t,
+                          int64_t addend)
+{
+	if (t.kind == HP_TARGET_MODULE)
+		return reaches_module(f->kind);
+	if (t.kind != HP_TARGET_SEGMENT || t.segment != HP_SEG_TEXT)
+		return 1;  /* an import goes through a stub in text (resolve_reloc) */
+	uint8_t scratch[8];
+	const char *why;
+	memcpy(scratch, field, f->width <= sizeof scratch ? f->width : sizeof scratch);
+	return hp_reloc_write(f->kind, scratch, t.value + (uint64_t)addend, where, &why) == 0;
 }
 
 static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section *sec, const struct hp_reloc *r)
@@ -252,29 +189,18 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 	int seg = k->segment;
 	const char *name = r->sym_name;
 	int type = GELF_ST_TYPE(r->sym.st_info);
-	int direct = seg == HP_SEG_TEXT && sec->data && (r->type == R_X86_64_PLT32 || r->type == R_X86_64_PC32) &&
-	             is_direct_branch(sec->data, r->offset);
+	struct hp_form f = c->arch->form(r->type);
+	int direct = seg == HP_SEG_TEXT && sec->data && c->arch->is_direct(&f, sec->data, r->offset);
 	struct target t;
 	int64_t addend = r->addend;
 
-	switch (r->type) {
-	case R_X86_64_NONE:
+	switch (f.how) {
+	case HP_FORM_NONE:
 		return 0;
-	case R_X86_64_TPOFF32:
-	case R_X86_64_GOTTPOFF:
-	case R_X86_64_TLSGD:
-	case R_X86_64_TLSLD:
-	case R_X86_64_DTPOFF32:
-	case R_X86_64_DTPOFF64:
+	case HP_FORM_TLS:
 		return resolve_tls(c, seg, where, r, name);
-	case R_X86_64_PC32:
-	case R_X86_64_PLT32:
-	case R_X86_64_64:
-	case R_X86_64_32:
-	case R_X86_64_32S:
-	case R_X86_64_GOTPCREL:
-	case R_X86_64_GOTPCRELX:
-	case R_X86_64_REX_GOTPCRELX:
+	case HP_FORM_ADDRESS:
+	case HP_FORM_GOT:
 		break;
 	default:
 		snprintf(c->err, c->err_size, "%s: relocation type %u in %s is not supported", k->obj->elf.path,
@@ -289,17 +215,25 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 		if (hp_elf_section_at(&k->obj->elf, r->sym.st_shndx, &target_sec))
 			return -1;
 		int text = (target_sec.shdr.sh_flags & SHF_EXECINSTR) != 0;
-		int pcrel = r->type != R_X86_64_64 && r->type != R_X86_64_32 && r->type != R_X86_64_32S;
 		int at_entry = 0;
 		int bundled = hp_elf_section_symbol(&k->obj->elf, r->sym.st_shndx, &b, &bname);
 		if (bundled && text)
-			at_entry = (int64_t)b.st_value == addend + (pcrel ? 4 : 0);
+			at_entry = (int64_t)b.st_value == addend + f.pc_bias;
 		if (bundled && (!text || at_entry || direct)) {
 			/* The section stands for its one symbol: bind that, keep the offset. */
 			int rc = resolve_named(c, k->obj, &b, bname, direct, &t);
 			if (rc)
 				return rc < 0 ? -1 : 0;
 			t.value -= b.st_value;
+		} else if (c->arch->merged_by_section && (target_sec.shdr.sh_flags & SHF_MERGE) && !bundled) {
+			/* A merged constant named by its section: the one piece it lies in, whose place
+			 * in the package the target says (the addend then counts from the piece). */
+			uint64_t at = (uint64_t)(addend + f.pc_bias);
+			struct copy *p = hp_copy_merged(c, k->obj, r->sym.st_shndx, at);
+			if (!p)
+				return -1;
+			t = in_segment(p->segment, p->offset + (at - p->start));
+			addend = -(int64_t)f.pc_bias;
 		} else {
 			/* Somewhere inside a function (jump tables, block addresses) or an unnamed
 			 * constant: the section travels with the code. */
@@ -320,59 +254,44 @@ static int resolve_reloc(struct ctx *c, struct copy *k, const struct hp_section 
 	}
 
 	if (t.via_got) {
-		switch (r->type) {
-		case R_X86_64_GOTPCREL:
-		case R_X86_64_GOTPCRELX:
-		case R_X86_64_REX_GOTPCRELX:  /* the module's own GOT slot serves */
-			hp_add_reloc(c, seg, where, HP_RELOC_PC32, t, addend);
+		struct target got = t;
+		got.via_got = 0;
+		if (f.how == HP_FORM_GOT && (t.got_type == c->arch->r_glob_dat || c->arch->jump_slot_is_address)) {
+			hp_add_reloc(c, seg, where, f.kind, got, addend);  /* the module's own GOT slot serves */
 			return 0;
-		case R_X86_64_PC32:
-		case R_X86_64_PLT32:
-			if (direct) {  /* a stub jumping through that slot */
-				struct target got = t;
-				got.via_got = 0;
-				uint32_t stub = got_stub(c, got);
-				hp_add_reloc(c, seg, where, HP_RELOC_PC32, in_segment(HP_SEG_TEXT, stub), addend);
-				return 0;
-			}
-			break;
-		default:
-			break;
+		}
+		if (f.how == HP_FORM_ADDRESS && direct) {  /* a stub jumping through that slot */
+			uint32_t stub = got_stub(c, got);
+			hp_add_reloc(c, seg, where, f.kind, in_segment(HP_SEG_TEXT, stub), addend);
+			return 0;
 		}
 		t = of_import(import_index(c, name, &r->sym));  /* the address itself is needed */
 	}
 
-	switch (r->type) {
-	case R_X86_64_PC32:
-	case R_X86_64_PLT32:
-		if (t.kind == HP_TARGET_IMPORT) {
-			if (!direct) {
-				hp_refuse(c, "symbol", name, NULL,
-				          "new code addresses %s directly, but it lives in another module (build with -fPIC)", name);
-				return 0;
-			}
-			struct slot *s = slot_for(c, t, 1);
-			t = in_segment(HP_SEG_TEXT, s->stub);
+	if (f.how == HP_FORM_GOT) {
+		struct slot *s = hp_slot_for(c, t, 0);
+		hp_add_reloc(c, seg, where, f.kind, in_segment(HP_SEG_RODATA, s->offset), addend);
+		return 0;
+	}
+	if (t.kind == HP_TARGET_IMPORT && f.near) {
+		if (!direct) {
+			hp_refuse(c, "symbol", name, NULL,
+			          "new code addresses %s directly, but it lives in another module (build with -fPIC)", name);
+			return 0;
 		}
-		hp_add_reloc(c, seg, where, HP_RELOC_PC32, t, addend);
-		break;
-	case R_X86_64_GOTPCREL:
-	case R_X86_64_GOTPCRELX:
-	case R_X86_64_REX_GOTPCRELX: {
-		struct slot *s = slot_for(c, t, 0);
-		hp_add_reloc(c, seg, where, HP_RELOC_PC32, in_segment(HP_SEG_RODATA, s->offset), addend);
-		break;
+		struct slot *s = hp_slot_for(c, t, 1);
+		t = in_segment(HP_SEG_TEXT, s->stub);
 	}
-	case R_X86_64_64:
-		hp_add_reloc(c, seg, where, HP_RELOC_ABS64, t, addend);
-		break;
-	case R_X86_64_32:
-		hp_add_reloc(c, seg, where, HP_RELOC_ABS32, t, addend);
-		break;
-	case R_X86_64_32S:
-		hp_add_reloc(c, seg, where, HP_RELOC_ABS32S, t, addend);
-		break;
+	if (direct && !branch_reaches(&f, sec->data + r->offset, where, t, addend)) {
+		hp_refuse(c, "symbol", *name ? name : sec->name, NULL,
+		          t.kind == HP_TARGET_MODULE
+		                  ? "new code branches to %s with a short conditional branch, which cannot reach the running "
+		                    "module from the package"
+		                  : "new code branches to %s, which lies beyond the branch's reach in the package",
+		          *name ? name : "code in another section");
+		return 0;
 	}
+	hp_add_reloc(c, seg, where, f.kind, t, addend);
 	return 0;
 }
 
@@ -398,7 +317,7 @@ int hp_resolve_all(struct ctx *c)
 			/* The field must lie inside the piece copied (and the section has bytes): one
 			 * reaching past it would write into the next piece of the package, or outside
 			 * its segment. */
-			uint64_t width = reloc_width(rel[j].type);
+			uint64_t width = c->arch->form(rel[j].type).width;
 			if (!sec.data || width > k->start + k->size - rel[j].offset) {
 				snprintf(c->err, c->err_size, "%s: relocation at offset 0x%llx of %s reaches past the end of %s",
 				         k->obj->elf.path, (unsigned long long)rel[j].offset, sec.name,

@@ -3,7 +3,8 @@
 # pipeline would: every *.c of each compiled with the plugin into objects (same relative names,
 # so the same source identities), then linked into ROOT/<side>/app with a GNU build-id.
 # Files named lib*.c go into a shared library libapp.so that app links against.  LDLIBS (an
-# environment variable) is added at the end of the link, after the objects.
+# environment variable) is added at the end of the link, after the objects.  CFLAGS go to every
+# compile and link (a target's --target and -fuse-ld reach the library's link too).
 set -euo pipefail
 tools=$(cd "$(dirname "$0")/../../tools" && pwd)  # read_file.h, for test programs
 root=$1
@@ -21,7 +22,7 @@ for side in old new; do
   done
   libs=()
   if ((${#libobjs[@]})); then
-    "$cc" -shared -Wl,--build-id "${libobjs[@]}" -o libapp.so
+    "$cc" -shared "$@" -Wl,--build-id "${libobjs[@]}" -o libapp.so
     libs=(-L. -lapp -Wl,-rpath,'$ORIGIN')
   fi
   read -ra ldlibs <<<"${LDLIBS:-}"

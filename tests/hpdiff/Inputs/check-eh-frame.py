@@ -1,5 +1,7 @@
-"""check-eh-frame.py PACKAGE: walks the unwind table of a package's first module (the layout
-of contract/hp_package.h) and prints its CIEs, FDEs and where each FDE's pc_begin is relocated."""
+"""check-eh-frame.py PACKAGE [--augmentations]: walks the unwind table of a package's first
+module (the layout of contract/hp_package.h) and prints its CIEs, FDEs and where each FDE's
+pc_begin is relocated; with --augmentations, then each CIE's augmentation string and return
+address register."""
 import struct
 import sys
 
@@ -20,12 +22,20 @@ for i in range(reloc_count):
 at = cies = fdes = 0
 names = ['text', 'rodata', 'data', 'bss']
 out = []
+augmentations = []
 while at < len(eh):
     (length,) = struct.unpack_from('<I', eh, at)
     if length == 0:
         break
     (ident,) = struct.unpack_from('<I', eh, at + 4)
     if ident == 0:
+        aug = eh[at + 9: eh.index(b'\0', at + 9)].decode()
+        q = at + 9 + len(aug) + 1
+        for _ in range(2):  # code and data alignment factors (LEB128)
+            while eh[q] & 0x80:
+                q += 1
+            q += 1
+        augmentations.append('cie %d augmentation %s return-address-register %d' % (cies, aug, eh[q] & 0x7f))
         cies += 1
     else:
         assert ident <= at + 4, 'CIE pointer outside the table'
@@ -41,3 +51,5 @@ assert at + 4 == len(eh), 'table not terminated where its size says'
 print('cies', cies)
 print('fdes', fdes)
 print('\n'.join(out))
+if '--augmentations' in sys.argv[2:]:
+    print('\n'.join(augmentations))
