@@ -578,6 +578,7 @@ const struct hp_arch hp_arch_aarch64 = {
 	.r_glob_dat = R_AARCH64_GLOB_DAT,
 	.r_jump_slot = R_AARCH64_JUMP_SLOT,
 	.r_abs64 = R_AARCH64_ABS64,
+	.r_relative = R_AARCH64_RELATIVE,
 	.jump_slot_is_address = 0,
 	.merged_by_section = 1,
 	.stub = stub,
