@@ -84,6 +84,11 @@ struct hp_arch {
 	/* The old module's dynamic relocations: a GOT slot the dynamic linker fills with a
 	 * symbol's address (GLOB_DAT) or a call target (JUMP_SLOT), an absolute pointer in data. */
 	uint32_t r_glob_dat, r_jump_slot, r_abs64;
+	/* The relocation filling a GOT slot that holds an address of the module itself (RELATIVE):
+	 * the comparison accepts a GOT load the linker did not relax when its slot holds the symbol.
+	 * 0 for x86-64, whose linkers relax the loads the comparison meets (mov to lea), so that its
+	 * decisions stay what they were. */
+	uint32_t r_relative;
 	/* Whether a JUMP_SLOT slot serves as the function's address too.  x86-64: yes (until bound
 	 * it holds the PLT entry's own lazy path, callable from anywhere).  AArch64: no (it holds
 	 * the PLT header, which needs x16 set by a PLT entry), so only GLOB_DAT slots are shared

@@ -172,33 +172,40 @@ static int same_symbol(const struct hp_reloc *a, const struct hp_reloc *b)
 	       a->sym.st_info == b->sym.st_info && !strcmp(a->sym_name, b->sym_name);
 }
 
-/* The other half of relocation j's ADRP + low-12 pair: the same symbol and addend, the same form
- * (both through the GOT or neither), the other half's kind.  At offset `exact` when that is not
- * -1 (a pair the linker relaxed is two adjacent instructions); otherwise the nearest after it for
- * a page, before it for a low half, else the nearest on the other side.  -1 when none. */
+/* Whether relocation k is the other half of relocation j's ADRP + low-12 pair: the same symbol
+ * and addend, the same form (both through the GOT or neither), the other half's kind. */
+static int halves(const struct hp_code_pair *p, long j, long k)
+{
+	const struct hp_reloc *r = &p->rel[j], *q = &p->rel[k];
+	struct hp_form f = form(r->type), g = form(q->type);
+	return g.how == f.how && (is_page(f.kind) ? is_low12(g.kind) : is_page(g.kind)) && same_symbol(r, q);
+}
+
+/* The other half of relocation j's pair: at offset `exact` when that is not -1 (a pair the linker
+ * relaxed is two adjacent instructions); otherwise the nearest before it for a low half (its ADRP
+ * comes first) and after it for a page, else the nearest on the other side.  The relocations
+ * are sorted by offset, so each side is searched outwards from j.  -1 when none. */
 static long partner(const struct hp_code_pair *p, long j, int64_t exact)
 {
 	const struct hp_reloc *r = &p->rel[j];
-	struct hp_form f = form(r->type);
-	int want_page = !is_page(f.kind);
-	long before = -1, after = -1;
-	for (long k = 0; k < p->count; k++) {
-		const struct hp_reloc *q = &p->rel[k];
-		struct hp_form g = form(q->type);
-		if (k == j || g.how != f.how || (want_page ? !is_page(g.kind) : !is_low12(g.kind)) || !same_symbol(r, q))
-			continue;
-		if (exact != -1) {
-			if ((int64_t)q->offset == exact)
+	if (exact != -1) {
+		for (long k = exact < (int64_t)r->offset ? j - 1 : j + 1; k >= 0 && k < p->count;
+		     k += exact < (int64_t)r->offset ? -1 : 1) {
+			if ((int64_t)p->rel[k].offset == exact && halves(p, j, k))
 				return k;
-		} else if (q->offset < r->offset) {
-			before = k;  /* sorted by offset: the last one before is the nearest */
-		} else if (after == -1) {
-			after = k;
+			if (exact < (int64_t)r->offset ? (int64_t)p->rel[k].offset < exact : (int64_t)p->rel[k].offset > exact)
+				break;
 		}
-	}
-	if (exact != -1)
 		return -1;
-	return want_page ? (before != -1 ? before : after) : (after != -1 ? after : before);
+	}
+	int low = !is_page(form(r->type).kind);
+	for (int side = 0; side < 2; side++) {
+		int back = side == 0 ? low : !low;
+		for (long k = back ? j - 1 : j + 1; k >= 0 && k < p->count; k += back ? -1 : 1)
+			if (halves(p, j, k))
+				return k;
+	}
+	return -1;
 }
 
 /* The ADRP half: the page it holds in the old code and, from its partner, the whole address. */
@@ -578,6 +585,7 @@ const struct hp_arch hp_arch_aarch64 = {
 	.r_glob_dat = R_AARCH64_GLOB_DAT,
 	.r_jump_slot = R_AARCH64_JUMP_SLOT,
 	.r_abs64 = R_AARCH64_ABS64,
+	.r_relative = R_AARCH64_RELATIVE,
 	.jump_slot_is_address = 0,
 	.merged_by_section = 1,
 	.stub = stub,

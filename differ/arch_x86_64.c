@@ -227,6 +227,7 @@ const struct hp_arch hp_arch_x86_64 = {
 	.r_glob_dat = R_X86_64_GLOB_DAT,
 	.r_jump_slot = R_X86_64_JUMP_SLOT,
 	.r_abs64 = R_X86_64_64,
+	.r_relative = 0,
 	.jump_slot_is_address = 1,
 	.merged_by_section = 0,
 	.stub = stub,

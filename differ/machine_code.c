@@ -50,6 +50,20 @@ int hp_old_named_at(struct ctx *c, const char *name, uint64_t addr, uint64_t siz
 	return 0;
 }
 
+/* Whether the old module's GOT slot at `at` holds the address of name, a symbol of the module
+ * itself (entity t, when it has a record): a slot the dynamic linker fills with a RELATIVE
+ * relocation, left by a linker that did not relax the load (arch.h, r_relative). */
+static int own_slot(struct ctx *c, const struct entity *t, const char *name, uint64_t at)
+{
+	const struct hp_symbol *s = t && t->old_sym ? t->old_sym : name[0] ? hp_elf_find_symbol(&c->old->elf, name) : NULL;
+	if (!c->arch->r_relative || !s || s->section == SHN_UNDEF)
+		return 0;
+	for (size_t i = 0; i < c->dyn_count; i++)
+		if (c->dyn[i].offset == at && c->dyn[i].type == c->arch->r_relative)
+			return (uint64_t)c->dyn[i].addend == s->value;
+	return 0;
+}
+
 /* Fingerprints come from IR; when they differ, the machine code may still be the same (a
  * refreshed profile, an inferred attribute that changed nothing: hazard 25).  Same means: equal
  * size, equal bytes outside relocated fields, and every relocated field pointing, in the old
@@ -89,8 +103,9 @@ int hp_same_machine_code(struct ctx *c, struct entity *e)
 			 * variant with new code or data with new contents (reached anew). */
 			const struct hp_dynreloc *slot = rel[j].sym_name[0] ? hp_old_slot(c, rel[j].sym_name, c->arch->r_glob_dat,
 			                                                                  c->arch->r_glob_dat) : NULL;
+			uint64_t at = field.value - (uint64_t)rel[j].addend;
 			struct entity *t = hp_find_entity(c, rel[j].sym_name);
-			same = slot && slot->offset == field.value - (uint64_t)rel[j].addend &&
+			same = ((slot && slot->offset == at) || own_slot(c, t, rel[j].sym_name, at)) &&
 			       !(t && t != e && ((hp_variant_base(t->name) && t->status != HP_SAME) ||
 			                         (t->new && t->new->kind == HP_META_VARIABLE && t->status != HP_SAME)));
 			continue;
