@@ -1,9 +1,12 @@
 /* hotpatch.c — libhotpatch's API: apply, revert, status, and the one registry of what is live.
  *
- * How a function is redirected (docs/design.md, "The runtime"): its entry jumps through a slot,
- * an 8-byte cell the runtime owns near the module holding the new code's address.  Switching the
- * function to another package later is one atomic store into its slot; no code changes.  Revert
- * gives the entry its original bytes back.  What is written into the code, and how, is
+ * How a function is redirected (docs/design.md, "The runtime"): on x86-64 its entry jumps
+ * through a slot, an 8-byte cell the runtime owns near the module holding the new code's address,
+ * and switching the function to another package later is one atomic store into its slot, no code
+ * changed.  On AArch64 its entry branches to the new code directly ("The AArch64 site"): there is
+ * no slot, and switching rewrites that branch.  Either way it is a retarget (site_write.h), all
+ * or nothing, and the registry's transactions are the same.  Revert gives the entry its original
+ * bytes back.  What is written into the code, and how, is
  * site_write.c's: this file decides which entries change and keeps account of them.  It stays one
  * file (about 900 lines) because the registry (sites, slot pages, patches, skipped modules) is
  * private to it and apply, replace and revert are transactions over its invariants, each undoing
@@ -232,7 +235,8 @@ struct incoming {
 	uint32_t replaced_sequence;   /* that patch's sequence */
 	size_t *indexes;              /* its sites, in redirect order */
 	uintptr_t *targets;           /* the new entries */
-	uint64_t *previous;           /* what each site's slot held before (undo) */
+	uintptr_t *previous;          /* the target each site had before (undo) */
+	struct hp_patch_site **all;   /* its sites, in redirect order */
 	struct hp_patch_site **fresh; /* the sites it redirected that no patch redirected before */
 	size_t fresh_count;
 	struct hp_patch_site **stale; /* room for the sites only the replaced patch redirects */
@@ -270,8 +274,9 @@ static int refuse_outside_stopped_world(const struct incoming *in, const char *f
 /* Phase 1, for every module before anything else: find it (a module not loaded here is
  * skipped), and check every entry holds the bytes the package expects, and that every site the
  * apply redirects may be written now: one that needs a stopped world (site.h) only when the
- * world is stopped.  A site the replaced patch redirects already is only retargeted (one store
- * into its slot, no code written).  Giving a site its original bytes back (a site the replaced
+ * world is stopped.  A site the replaced patch redirects already is only retargeted (x86-64: one
+ * store into its slot, no code written; AArch64: one branch rewritten as another, which never
+ * needs a stopped world).  Giving a site its original bytes back (a site the replaced
  * patch redirects and this package does not, or a revert) needs no stopped world: while the
  * site holds the short jump no thread can be inside it, and one atomic store restores it, so a
  * thread at the entry runs either the jump or the original first instruction followed by the
@@ -347,10 +352,11 @@ static int map_module(const struct hp_package *pkg, uint32_t index, struct incom
 	in->indexes = calloc(in->m->redirect_count + 1, sizeof *in->indexes);
 	in->targets = calloc(in->m->redirect_count + 1, sizeof *in->targets);
 	in->previous = calloc(in->m->redirect_count + 1, sizeof *in->previous);
+	in->all = calloc(in->m->redirect_count + 1, sizeof *in->all);
 	in->fresh = calloc(in->m->redirect_count + 1, sizeof *in->fresh);
 	struct patch *live = in->replaced ? patch_of_module(in->mod.base, in->m) : NULL;
 	in->stale = calloc((live ? live->site_count : 0) + 1, sizeof *in->stale);
-	if (!in->indexes || !in->targets || !in->previous || !in->fresh || !in->stale)
+	if (!in->indexes || !in->targets || !in->previous || !in->all || !in->fresh || !in->stale)
 		return fail(HP_E_MEMORY, "out of memory");
 	size_t found = registry.mapping_count;
 	for (size_t i = 0; i < registry.mapping_count && found == registry.mapping_count; i++)
@@ -385,9 +391,11 @@ static int map_module(const struct hp_package *pkg, uint32_t index, struct incom
 		uintptr_t entry = in->mod.base + (uintptr_t)r.old_offset;
 		struct site *s = find_site(entry);
 		if (!s) {
-			uint64_t *slot = slot_near(&in->mod);
-			if (!slot || !(s = add_site(entry)))
+			uint64_t *slot = HP_PATCH_SITE_SLOTS ? slot_near(&in->mod) : NULL;
+			if (HP_PATCH_SITE_SLOTS && !slot)
 				return fail(HP_E_MEMORY, "module %s: mmap: no room for redirect slots within 2 GiB", in->mod.path);
+			if (!(s = add_site(entry)))
+				return fail(HP_E_MEMORY, "out of memory");
 			hp_patch_site_init(&s->code, entry, r.site_offset, slot);
 		} else if (!s->patch) {
 			/* Not redirected now: what it holds is taken from the code, never from an earlier
@@ -400,15 +408,15 @@ static int map_module(const struct hp_package *pkg, uint32_t index, struct incom
 	return 0;
 }
 
-/* Phase 3: retarget slots (atomic; switches the functions both this package and a patch it
- * replaces redirect), then redirect the entries not redirected yet.  What it replaces stays
+/* Phase 3: retarget the sites (all or nothing; switches the functions both this package and a
+ * patch it replaces redirect), then redirect the entries not redirected yet.  What it replaces stays
  * registered until every module has come this far (finish_module), so that a failure in this
  * or a later module can put everything back (undo_module). */
 static int commit_module(struct incoming *in)
 {
 	size_t n = in->m->redirect_count;
 	in->fresh_count = 0;
-	/* Where a live slot switches to the new code at once (a patch replaced), threads may run it
+	/* Where a live site switches to the new code at once (a patch replaced), threads may run it
 	 * from here on and its mapping stays.  Otherwise nothing reaches it before its sites are
 	 * written, which happens wholly or not at all (site_write.h): if not, it is unmapped like
 	 * code never committed.  Its unwind table is registered only once every module is in
@@ -416,14 +424,22 @@ static int commit_module(struct incoming *in)
 	in->committed = 1;
 	for (size_t i = 0; i < n; i++) {
 		struct site *s = &registry.sites[in->indexes[i]];
-		in->previous[i] = hp_patch_site_retarget(&s->code, in->targets[i]);
+		in->all[i] = &s->code;
 		if (!s->patch)
 			in->fresh[in->fresh_count++] = &s->code;
 	}
+	/* A retarget refused (AArch64: a branch could not be rewritten) left every site as it was,
+	 * though a replaced patch's functions may have run the new code meanwhile: undo_module, as
+	 * after a refused redirect, finds nothing to take back but keeps the mapping. */
+	if (hp_patch_sites_retarget(in->all, in->targets, in->previous, n)) {
+		in->committed = in->replaced != 0;
+		return fail(HP_E_PROTECT, "module %s: %s", in->mod.path, hp_patch_sites_error());
+	}
 	if (hp_patch_sites_redirect(in->fresh, in->fresh_count)) {  /* undo_module takes it back */
 		in->committed = in->replaced != 0;
-		for (size_t i = 0; i < n && !in->committed; i++)
-			hp_patch_site_retarget(&registry.sites[in->indexes[i]].code, in->previous[i]);
+		/* Nothing redirected and nothing live retargeted: only the targets recorded go back. */
+		if (!in->committed)
+			hp_patch_sites_retarget(in->all, in->previous, NULL, n);
 		return fail(HP_E_PROTECT, "module %s: %s", in->mod.path, hp_patch_sites_error());
 	}
 	return 0;
@@ -456,8 +472,7 @@ static int register_module(struct incoming *in)
 static int undo_module(struct incoming *in)
 {
 	int rc = hp_patch_sites_restore(in->fresh, in->fresh_count);
-	for (size_t i = 0; i < in->m->redirect_count; i++)
-		hp_patch_site_retarget(&registry.sites[in->indexes[i]].code, in->previous[i]);
+	rc |= hp_patch_sites_retarget(in->all, in->previous, NULL, in->m->redirect_count);
 	return rc;
 }
 
@@ -818,6 +833,7 @@ out:
 		free(in[i].indexes);
 		free(in[i].targets);
 		free(in[i].previous);
+		free(in[i].all);
 		free(in[i].fresh);
 		free(in[i].stale);
 		free(in[i].hooks);
