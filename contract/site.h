@@ -45,6 +45,8 @@
 #define HP_AARCH64_SITE_ALIGN 4
 #define HP_AARCH64_NOP 0xd503201fu
 #define HP_AARCH64_BRK 0xd4200000u /* brk #0: fills gaps in new code */
+#define HP_AARCH64_B 0x14000000u   /* b <imm26>: what the runtime writes over the NOP (its offset
+                                      encoded as HP_RELOC_A64_BRANCH26's, contract/reloc.c) */
 
 #define HP_SITE_MAX_SIZE 4         /* the largest site of any architecture */
 

@@ -393,7 +393,7 @@ static int map_module(const struct hp_package *pkg, uint32_t index, struct incom
 		if (!s) {
 			uint64_t *slot = HP_PATCH_SITE_SLOTS ? slot_near(&in->mod) : NULL;
 			if (HP_PATCH_SITE_SLOTS && !slot)
-				return fail(HP_E_MEMORY, "module %s: mmap: no room for redirect slots within 2 GiB", in->mod.path);
+				return fail(HP_E_MEMORY, "module %s: mmap: no room for redirect slots within " HP_NEAR, in->mod.path);
 			if (!(s = add_site(entry)))
 				return fail(HP_E_MEMORY, "out of memory");
 			hp_patch_site_init(&s->code, entry, r.site_offset, slot);

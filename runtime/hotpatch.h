@@ -21,7 +21,8 @@ enum hp_error {
 	HP_E_MODULE,        /* none of the package's modules is loaded (by build-id), or one runs
 	                       here as another build (same file name, other build-id) */
 	HP_E_MISMATCH,      /* a function entry does not hold the bytes the package expects */
-	HP_E_MEMORY,        /* no memory within ±2 GiB of the module, or out of memory */
+	HP_E_MEMORY,        /* no memory within reach of the module (±2 GiB on x86-64, ±128 MiB on
+	                       AArch64), or out of memory */
 	HP_E_SYMBOL,        /* a symbol the package imports is not in the process */
 	HP_E_RANGE,         /* a relocated value does not fit its field */
 	HP_E_PROTECT,       /* code could not be written, or a page's protection set */

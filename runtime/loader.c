@@ -1,6 +1,7 @@
 /* loader.c — placing a package's new code in the process: find the module it was made for by
- * GNU build-id, map its segments within ±2 GiB of that module, relocate, protect; register its
- * unwind table once it is live, and keep a patched library from being unloaded. */
+ * GNU build-id, map its segments within reach of that module (HP_NEAR: ±2 GiB on x86-64, ±128 MiB
+ * on AArch64), relocate, protect; register its unwind table once it is live, and keep a patched
+ * library from being unloaded. */
 #define _GNU_SOURCE
 #include "runtime.h"
 #include "hotpatch_state.h"
@@ -165,21 +166,30 @@ int hp_find_module_named(const char *name, struct hp_loaded *out, uint8_t build_
 	return f.found ? 0 : -HP_E_MODULE;
 }
 
-/* Within ±2 GiB of every byte of the module, with a margin, so that rel32 fields reach. */
+/* How far the mapping and the module may spread, together: every byte of one within reach of
+ * every byte of the other, with a margin.  x86-64: the rel32 fields of the new code, and of the
+ * padding jump's slot.  AArch64: a B, which the entry becomes (site_write_aarch64.c) and the new
+ * code calls the module's functions with; its ADRP pages reach ±4 GiB, further. */
+#if defined(__aarch64__)
+#define NEAR_LIMIT (((uintptr_t)128 << 20) - ((uintptr_t)1 << 20))
+#else
+#define NEAR_LIMIT ((uintptr_t)INT32_MAX - ((uintptr_t)16 << 20))
+#endif
+
 static int reaches(const struct hp_loaded *mod, uintptr_t at, size_t size)
 {
-	const uintptr_t limit = (uintptr_t)INT32_MAX - (16u << 20);
 	uintptr_t lo = at < mod->start ? at : mod->start;
 	uintptr_t hi = at + size > mod->end ? at + size : mod->end;
-	return hi - lo < limit;
+	return hi - lo < NEAR_LIMIT;
 }
 
 void *hp_map_near(const struct hp_loaded *mod, size_t size)
 {
 	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), step = 1u << 20;
 	uintptr_t above = (mod->end + step - 1) & ~(step - 1), below = (mod->start & ~(step - 1));
-	/* Try just above the module first, then just below, moving outwards a megabyte at a time. */
-	for (uintptr_t d = 0; d < ((uintptr_t)1 << 31); d += step) {
+	/* Try just above the module first, then just below, moving outwards a megabyte at a time,
+	 * until no place further out can reach. */
+	for (uintptr_t d = 0; d < NEAR_LIMIT; d += step) {
 		uintptr_t tries[2] = { above + d, below > d + size + page ? below - d - ((size + step - 1) & ~(step - 1)) : 0 };
 		for (int i = 0; i < 2; i++) {
 			uintptr_t at = tries[i];
@@ -272,7 +282,8 @@ int hp_load(const struct hp_package *package, uint32_t index, const struct hp_lo
 	out->size = total;
 	out->base = hp_map_near(mod, total);
 	if (!out->base) {
-		snprintf(err, err_size, "mmap: no free address range within 2 GiB of %s", mod->path);
+		snprintf(err, err_size, "mmap: no free address range within %s of %s (%zu bytes of new code and data)",
+		         HP_NEAR, mod->path, total);
 		return -HP_E_MEMORY;
 	}
 	for (int s = 0; s < HP_SEG_COUNT; s++) {
@@ -281,6 +292,12 @@ int hp_load(const struct hp_package *package, uint32_t index, const struct hp_lo
 			memcpy((void *)out->segment[s], m->segment[s], m->segment_size[s]);
 	}
 	int rc = relocate(m, mod, out->segment, err, err_size);
+	/* Code written by stores is not yet what instructions fetch on every processor: AArch64
+	 * cleans the data cache and invalidates the instruction cache for it (nothing on x86-64).
+	 * No thread can have fetched from the new pages yet, so no core needs serialising. */
+	if (rc == 0 && m->segment_size[HP_SEG_TEXT])
+		__builtin___clear_cache((char *)out->segment[HP_SEG_TEXT],
+		                        (char *)out->segment[HP_SEG_TEXT] + m->segment_size[HP_SEG_TEXT]);
 	static const int prot[HP_SEG_COUNT] = { PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE,
 		                                PROT_READ | PROT_WRITE };
 	for (int s = 0; s < HP_SEG_COUNT && rc == 0; s++) {

@@ -48,7 +48,16 @@ int hp_find_module_named(const char *name, struct hp_loaded *out, uint8_t build_
 /* The last component of a path: "libfoo.so" of "lib/libfoo.so". */
 const char *hp_file_name(const char *path);
 
-/* Maps [size] bytes within ±2 GiB of the module, read-write.  Returns NULL when no room. */
+/* How far new code may be from the module it patches, as messages say it: x86-64's rel32 fields
+ * and slot jumps reach ±2 GiB, AArch64's B ±128 MiB. */
+#if defined(__aarch64__)
+#define HP_NEAR "128 MiB"
+#else
+#define HP_NEAR "2 GiB"
+#endif
+
+/* Maps [size] bytes within HP_NEAR of every byte of the module, read-write.  Returns NULL when no
+ * room. */
 void *hp_map_near(const struct hp_loaded *mod, size_t size);
 
 /* Registers the mapping's unwind table with the process's unwinder (once), loading libgcc_s if
