@@ -1,6 +1,6 @@
 /* loader-driver.c — libhotpatch's AArch64 loader (runtime/loader.c) and code writer together,
- * under qemu (tests/aarch64/runtime-loader.test), on a package made here in its decoded form
- * (hpdiff makes no AArch64 packages yet): new code for f that reads a constant of its own
+ * under qemu (tests/aarch64/runtime-loader.test), on a package made here in its decoded form, so
+ * that each relocation kind is surely there: new code for f that reads a constant of its own
  * rodata (ADRP + LDR: HP_RELOC_A64_ADR_PAGE21, LDST32_LO12) and tail-calls a function of the
  * program (B: HP_RELOC_A64_BRANCH26), so that new_f(x) = helper(x + 7) = 2x + 14.
  *
