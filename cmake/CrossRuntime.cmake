@@ -4,6 +4,10 @@
 # (runtime-only, cmake/aarch64-linux-gnu.cmake) compiled with this build's plugin, rerun with
 # every build of this one so that a change to the runtime reaches it.  Without the cross
 # packages it is left out, saying so once, and the host build is as before.
+# `cmake --install` installs it with the host's files: the libraries in lib/aarch64-linux-gnu
+# (Debian's name for the target's directory; the host's are in lib), their imported targets
+# beside the CMake package, which a project cross-built for AArch64 then links with
+# (cmake/HotpatchConfig.cmake.in; docs/patch-author-guide.md, "Cross-building for AArch64").
 #   HOTPATCH_AARCH64_RUNTIME: AUTO (the default: when the cross packages are there), ON, OFF.
 set(HOTPATCH_AARCH64_RUNTIME AUTO CACHE STRING "Also build the AArch64 runtime (build/aarch64): AUTO, ON, OFF")
 set(a64_missing "")
@@ -44,8 +48,17 @@ ExternalProject_Add(hotpatch_aarch64_runtime
              -DHOTPATCH_XXHASH_HEADER=${XXHASH_INCLUDE_DIR}/xxhash.h
              -DHOTPATCH_WERROR=${HOTPATCH_WERROR}
              -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
+             -DCMAKE_INSTALL_LIBDIR=lib/aarch64-linux-gnu
+             -DHOTPATCH_PACKAGE_DIR=${HOTPATCH_CMAKE_DIR}
   # As many jobs as the machine has cores, not the nested Ninja's default of two more.
   BUILD_COMMAND ${CMAKE_COMMAND} --build <BINARY_DIR> --parallel ${a64_jobs}
   BUILD_ALWAYS ON
   INSTALL_COMMAND ""
   DEPENDS hotpatch_plugin)
+# Installed into whatever prefix (and DESTDIR) the host is installed to, given at install time.
+install(CODE "
+  execute_process(COMMAND \"${CMAKE_COMMAND}\" --install \"${PROJECT_BINARY_DIR}/aarch64\"
+                          --prefix \"\${CMAKE_INSTALL_PREFIX}\" RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR \"hotpatch: installing the AArch64 runtime (${PROJECT_BINARY_DIR}/aarch64) failed\")
+  endif()")

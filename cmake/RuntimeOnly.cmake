@@ -18,3 +18,14 @@ include(GNUInstallDirs)
 add_subdirectory(contract)
 set_target_properties(hp_contract PROPERTIES EXCLUDE_FROM_ALL ON)  # the host tools' library
 add_subdirectory(runtime)
+
+# The runtime's imported targets for find_package(Hotpatch), in a file named for this processor:
+# a host installation's HotpatchConfig.cmake includes it instead of its own targets when the
+# project using it is built for this processor (cmake/HotpatchConfig.cmake.in).  The host build
+# installs this one into its prefix, the package directory its own and the libraries in a
+# directory of their own (cmake/CrossRuntime.cmake).  Not "HotpatchTargets-*": the host's
+# targets file includes every file of that name as one of its build configurations.
+set(HOTPATCH_PACKAGE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Hotpatch CACHE STRING
+    "where the CMake package these targets join is installed (relative to the prefix)")
+install(EXPORT HotpatchTargets NAMESPACE Hotpatch:: FILE HotpatchRuntime-${CMAKE_SYSTEM_PROCESSOR}.cmake
+        DESTINATION ${HOTPATCH_PACKAGE_DIR})

@@ -4,6 +4,9 @@
 # build uses it for the AArch64 runtime (cmake/CrossRuntime.cmake); by hand:
 #   cmake -S . -B build-a64 -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
 #         -DHOTPATCH_RUNTIME_ONLY=ON -DHOTPATCH_PLUGIN=$PWD/build/lib/hotpatch.so
+# It is installed beside the CMake package, for projects cross-built with find_package(Hotpatch)
+# (docs/patch-author-guide.md, "Cross-building for AArch64"); they name the package's directory
+# (-DHotpatch_DIR), since packages are searched for in the target's tree only (below).
 # No --sysroot: Clang finds Debian's cross layout from the target alone, and with a sysroot it
 # would look for the cross libgcc inside it and not find it.
 set(CMAKE_SYSTEM_NAME Linux)
