@@ -1,6 +1,8 @@
 # CrossRuntime.cmake — the host build also builds the AArch64 runtime, when Debian's cross
 # packages are there (scripts/deps.sh installs them): build/aarch64/lib/libhotpatch.a and .so,
-# which tests/aarch64 links its programs with (lit: %a64-libhotpatch).  It is a build of its own
+# which tests/aarch64 links its programs with (lit: %a64-libhotpatch), and the AArch64 hpctl,
+# build/aarch64/bin/hpctl (lit: %a64-hpctl; without attaching and --safe, runtime/CMakeLists.txt
+# says why, so it needs no elfutils built for AArch64).  It is a build of its own
 # (runtime-only, cmake/aarch64-linux-gnu.cmake) compiled with this build's plugin, rerun with
 # every build of this one so that a change to the runtime reaches it.  Without the cross
 # packages it is left out, saying so once, and the host build is as before.
@@ -9,7 +11,7 @@
 # beside the CMake package, which a project cross-built for AArch64 then links with
 # (cmake/HotpatchConfig.cmake.in; docs/patch-author-guide.md, "Cross-building for AArch64").
 #   HOTPATCH_AARCH64_RUNTIME: AUTO (the default: when the cross packages are there), ON, OFF.
-set(HOTPATCH_AARCH64_RUNTIME AUTO CACHE STRING "Also build the AArch64 runtime (build/aarch64): AUTO, ON, OFF")
+set(HOTPATCH_AARCH64_RUNTIME AUTO CACHE STRING "Also build the AArch64 runtime and hpctl (build/aarch64): AUTO, ON, OFF")
 set(a64_missing "")
 if(NOT EXISTS /usr/aarch64-linux-gnu/lib/crt1.o)
   list(APPEND a64_missing libc6-dev-arm64-cross)

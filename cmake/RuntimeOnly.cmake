@@ -1,7 +1,8 @@
-# RuntimeOnly.cmake — the build of libhotpatch alone (HOTPATCH_RUNTIME_ONLY), for a target
-# whose tools are not built: the AArch64 runtime, cross-compiled (aarch64-linux-gnu.cmake) by
-# the host build itself (cmake/CrossRuntime.cmake) or by hand.  The runtime's sources are
-# compiled with the plugin, which runs inside the host's Clang: it is the host build's.
+# RuntimeOnly.cmake — the build of libhotpatch and hpctl alone (HOTPATCH_RUNTIME_ONLY), for a
+# target whose other tools are not built: the AArch64 runtime and hpctl, cross-compiled
+# (aarch64-linux-gnu.cmake) by the host build itself (cmake/CrossRuntime.cmake) or by hand.  The
+# runtime's sources are compiled with the plugin, which runs inside the host's Clang: it is the
+# host build's.
 set(HOTPATCH_PLUGIN "" CACHE FILEPATH "the plugin the runtime is compiled with: a host build's lib/hotpatch.so")
 if(NOT HOTPATCH_PLUGIN OR NOT EXISTS "${HOTPATCH_PLUGIN}")
   message(FATAL_ERROR " hotpatch: a runtime-only build needs HOTPATCH_PLUGIN=<host build>/lib/hotpatch.so "
@@ -16,7 +17,7 @@ set(XXHASH_INCLUDE_DIR ${PROJECT_BINARY_DIR}/xxhash)
 
 include(GNUInstallDirs)
 add_subdirectory(contract)
-set_target_properties(hp_contract PROPERTIES EXCLUDE_FROM_ALL ON)  # the host tools' library
+set_target_properties(hp_contract PROPERTIES EXCLUDE_FROM_ALL ON)  # built for hpctl, which links it
 add_subdirectory(runtime)
 
 # The runtime's imported targets for find_package(Hotpatch), in a file named for this processor:

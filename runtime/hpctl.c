@@ -52,6 +52,8 @@ static const struct {
 	                       "process is unchanged" },
 	{ HP_CTL_VETOED, "vetoed", "a pre-apply or pre-revert hook of the package refused the switch (its reason is "
 	                           "the message); the process is unchanged" },
+	{ HP_CTL_UNSUPPORTED, "unsupported", "this hpctl was built without what the request needs (--safe, loading the "
+	                                     "runtime: no ptrace support for the processor, or no libdw); nothing was sent" },
 };
 
 static const char *exit_word(int code)
@@ -96,6 +98,19 @@ static const char *all;  /* --all EXECUTABLE|BUILD-ID */
 static double safe_wait;
 #define DEFAULT_SAFE_WAIT 10
 
+/* What this hpctl cannot do (hpctl.h: HPCTL_STOP_WORLD, HPCTL_SAFE_SWITCH), as --help says it,
+ * and as the refusal of --safe says it, in one line. */
+#if !HPCTL_STOP_WORLD
+static const char lacking[] = "This hpctl (" HPCTL_PROCESSOR ") cannot stop a process's threads (ptrace), so it\n"
+                              "refuses --safe and loading the runtime (exit 9); the rest works.\n";
+#define NO_SAFE_SWITCH "it cannot stop a process's threads on " HPCTL_PROCESSOR " (no ptrace support for the processor)"
+#elif !HPCTL_SAFE_SWITCH
+static const char lacking[] = "This hpctl was built without elfutils' libdw, so it refuses --safe (exit 9).\n";
+#define NO_SAFE_SWITCH "it was built without elfutils' libdw, which unwinds the stopped threads"
+#else
+static const char lacking[] = "";
+#endif
+
 static int usage(FILE *out)
 {
 	fprintf(out, "usage: hpctl [OPTIONS] apply [--persist] [--force] [--no-attach] [--safe[=SECONDS]]\n"
@@ -119,8 +134,9 @@ static int usage(FILE *out)
 	             "inside them finishing in the old code.\n"
 	             "Options: --timeout SECONDS (default %d: how long each process has to answer),\n"
 	             "--json (one JSON object per process on standard output).\n"
+	             "%s"
 	             "Exit status (with --all, the highest of the processes'):\n", HP_PERSIST_DIR,
-	        DEFAULT_SAFE_WAIT, DEFAULT_TIMEOUT);
+	        DEFAULT_SAFE_WAIT, DEFAULT_TIMEOUT, lacking);
 	for (size_t i = 0; i < sizeof exit_table / sizeof *exit_table; i++)
 		fprintf(out, "  %d %-14s %s\n", exit_table[i].code, exit_table[i].word, exit_table[i].meaning);
 	return out == stdout ? HP_CTL_OK : HP_CTL_ERROR;
@@ -342,6 +358,23 @@ static void print_switch(const struct hp_ctl_switch *sw)
 		       sw->threads == 1 ? "" : "s", sw->stopped_ms, sw->attempts, sw->attempts == 1 ? "" : "s", sw->waited_ms);
 }
 
+/* Sends line (with the package open as fd, for an apply; revert: the patch a revert takes out of
+ * use, INT_MAX the newest) and collects the reply: the safe way when --safe asked for it, which in
+ * an hpctl without the safe switch main refuses before anything is sent. */
+static int request(pid_t pid, const char *line, int fd, const char *package, int revert, char *reply, size_t size,
+                   const char *unknown, struct hp_ctl_switch *sw)
+{
+#if HPCTL_SAFE_SWITCH
+	if (safe_wait > 0)
+		return hp_ctl_safe_request(pid, line, fd, package, revert, reply, size, safe_wait, timeout_seconds, sw);
+#else
+	(void)package;
+	(void)revert;
+	(void)sw;
+#endif
+	return hp_ctl_request(pid, line, fd, reply, size, unknown, timeout_seconds);
+}
+
 static int apply_one(pid_t pid, int fd, const char *package)
 {
 	static char reply[HP_CONTROL_MAX_REPLY];
@@ -362,10 +395,7 @@ static int apply_one(pid_t pid, int fd, const char *package)
 		printf("process %d: loaded the hotpatch runtime %s\n", (int)pid, library);
 	const char *line = force ? "apply-force\n" : "apply\n";
 	struct hp_ctl_switch sw = { 0 };
-	rc = safe_wait > 0 ? hp_ctl_safe_request(pid, line, fd, package, 0, reply, sizeof reply, safe_wait,
-	                                         timeout_seconds, &sw) :
-	                     hp_ctl_request(pid, line, fd, reply, sizeof reply, "whether the package was applied",
-	                                    timeout_seconds);
+	rc = request(pid, line, fd, package, 0, reply, sizeof reply, "whether the package was applied", &sw);
 	const char *last = rc ? NULL : hp_ctl_last_line(reply);
 	long long id = 0;
 	if (!rc && (strncmp(last, "ok ", 3) || hp_parse_number(last + 3, NULL, 1, INT_MAX, &id)))
@@ -438,10 +468,8 @@ static int revert_one(pid_t pid, long long id, const char *named)
 	char line[64];
 	snprintf(line, sizeof line, "revert %lld\n", id);
 	struct hp_ctl_switch sw = { 0 };
-	int rc = safe_wait > 0 ? hp_ctl_safe_request(pid, line, -1, NULL, id ? (int)id : INT_MAX, reply, sizeof reply,
-	                                             safe_wait, timeout_seconds, &sw) :
-	                         hp_ctl_request(pid, line, -1, reply, sizeof reply, "whether the patch was reverted",
-	                                        timeout_seconds);
+	int rc = request(pid, line, -1, NULL, id ? (int)id : INT_MAX, reply, sizeof reply,
+	                 "whether the patch was reverted", &sw);
 	const char *last = rc ? NULL : hp_ctl_last_line(reply);
 	if (!rc && strcmp(last, "ok"))
 		rc = failed(pid, NULL, last);
@@ -680,6 +708,13 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	if (safe_wait > 0 && strcmp(cmd, "apply") && strcmp(cmd, "revert"))
 		return usage(stderr);
+#if !HPCTL_SAFE_SWITCH
+	/* Refused before any process is asked anything: one line, whatever --all would find. */
+	if (safe_wait > 0) {
+		hp_ctl_error("--safe is not available in this hpctl: %s; nothing was sent", NO_SAFE_SWITCH);
+		return HP_CTL_UNSUPPORTED;
+	}
+#endif
 	if (!strcmp(cmd, "unpersist")) {
 		if (all || argc < 3 || argc > 4)
 			return usage(stderr);
@@ -710,9 +745,13 @@ int main(int argc, char **argv)
 			return HP_CTL_ERROR;
 		}
 		/* A package with entries that only a stopped world may switch (padding-only code) goes
-		 * the safe way by itself, to every process: the runtime would refuse it otherwise. */
+		 * the safe way by itself, to every process: the runtime would refuse it otherwise.
+		 * Without the safe switch it is sent as it is, and the runtime refuses it, saying why
+		 * (exit 2); no AArch64 code has such entries (contract/site_aarch64.c). */
+#if HPCTL_SAFE_SWITCH
 		if (safe_wait <= 0 && hp_ctl_package_needs_stopped_world(c.fd) == 1)
 			safe_wait = DEFAULT_SAFE_WAIT;
+#endif
 	} else if (!strcmp(cmd, "revert") && nargs <= 1) {
 		c.one = do_revert;
 		c.verb = "reverted in";

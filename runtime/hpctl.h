@@ -27,7 +27,24 @@ enum hp_ctl_exit {
 	HP_CTL_UNKNOWN = 6,     /* timeout: no whole answer; for apply and revert the outcome is unknown */
 	HP_CTL_BUSY = 7,        /* --safe: a thread stayed inside code the package replaces; unchanged */
 	HP_CTL_VETOED = 8,      /* a state hook of the package vetoed the apply or revert; unchanged */
+	HP_CTL_UNSUPPORTED = 9, /* this hpctl was built without what the request needs (--safe, attaching:
+	                           HPCTL_STOP_WORLD, HPCTL_SAFE_SWITCH below); nothing was sent */
 };
+
+/* What this hpctl was built with (runtime/CMakeLists.txt decides, per target processor):
+ * HPCTL_STOP_WORLD, stopping a process's threads with ptrace (hpctl_world.c, which has registers
+ * for some processors only), which attaching a runtime (hpctl_attach.c) and the safe switch need;
+ * HPCTL_SAFE_SWITCH, the safe switch (hpctl_safe.c), which also unwinds the stopped threads with
+ * elfutils' libdw.  HPCTL_PROCESSOR names the processor, for the refusals. */
+#ifndef HPCTL_STOP_WORLD
+#error "hpctl.h: HPCTL_STOP_WORLD must be defined (0 or 1) by the build"
+#endif
+#ifndef HPCTL_SAFE_SWITCH
+#error "hpctl.h: HPCTL_SAFE_SWITCH must be defined (0 or 1) by the build"
+#endif
+#ifndef HPCTL_PROCESSOR
+#error "hpctl.h: HPCTL_PROCESSOR must be defined by the build"
+#endif
 
 /* Says "hpctl: MESSAGE" on stderr (one line) and keeps MESSAGE as the last error, which --json
  * output carries. */

@@ -8,7 +8,11 @@
  *
  * A process in another mount namespace (or chroot), or running as another user, may not see or
  * read hpctl's copy of the library: it gets a private copy in its own /tmp, removed once loaded
- * (the mapping stays).  A process that has a runtime already never gets a second one. */
+ * (the mapping stays).  A process that has a runtime already never gets a second one.
+ *
+ * An hpctl built without the stopped world (HPCTL_STOP_WORLD 0: a processor hpctl_world.c has no
+ * registers for) still surveys the process, which reads only files, and refuses to load the
+ * runtime when that is what the apply would need (HP_CTL_UNSUPPORTED). */
 #define _GNU_SOURCE
 #include "hpctl_attach.h"
 
@@ -33,7 +37,9 @@
 #include "control.h"
 #include "hp_meta.h"
 #include "hpctl.h"
+#if HPCTL_STOP_WORLD
 #include "hpctl_world.h"
+#endif
 
 /* One file the process has mapped: where its first mapping is, and the file's identity. */
 struct mapped {
@@ -314,6 +320,7 @@ int hp_ctl_attachable(pid_t pid)
 	return !survey(pid, &s) && s.metadata && !s.runtime;
 }
 
+#if HPCTL_STOP_WORLD
 /* The runtime library to load: $HOTPATCH_RUNTIME, else the one installed beside hpctl (the
  * relative paths from bindir to libdir, installed and in the build tree, compiled in). */
 static int runtime_path(char out[PATH_MAX])
@@ -453,16 +460,20 @@ static int stage(pid_t pid, int src, char *inside, size_t size, int *dir, char *
  *            loader, holding theirs. */
 enum { WAITING, FUTEX, OTHER, SLEEP, NEVER };
 
+/* The system calls by name, as the processor numbers them (<sys/syscall.h>); the older calls
+ * that only some processors have (poll, select, pause, epoll_wait: not AArch64's) where they
+ * are.  epoll_pwait2 is 441 everywhere, and older headers do not name it. */
 static int rank(long nr, int restart_block)
 {
-	static const long waiting[] = { 0 /* read */, 7 /* poll */, 17 /* pread64 */, 19 /* readv */, 23 /* select */,
-	                                34 /* pause */, 43 /* accept */, 45 /* recvfrom */, 47 /* recvmsg */,
-	                                61 /* wait4 */, 128 /* rt_sigtimedwait */, 130 /* rt_sigsuspend */,
-	                                232 /* epoll_wait */, 247 /* waitid */, 270 /* pselect6 */, 271 /* ppoll */,
-	                                281 /* epoll_pwait */, 288 /* accept4 */, 295 /* preadv */,
-	                                299 /* recvmmsg */, 441 /* epoll_pwait2 */ };
-	static const long memory[] = { 9 /* mmap */, 10 /* mprotect */, 11 /* munmap */, 12 /* brk */,
-	                               25 /* mremap */, 28 /* madvise */ };
+	static const long waiting[] = { SYS_read, SYS_pread64, SYS_readv, SYS_accept, SYS_recvfrom, SYS_recvmsg,
+	                                SYS_wait4, SYS_rt_sigtimedwait, SYS_rt_sigsuspend, SYS_waitid,
+	                                SYS_pselect6, SYS_ppoll, SYS_epoll_pwait, SYS_accept4, SYS_preadv,
+	                                SYS_recvmmsg, 441 /* epoll_pwait2 */,
+#ifdef SYS_poll
+	                                SYS_poll, SYS_select, SYS_pause, SYS_epoll_wait,
+#endif
+	};
+	static const long memory[] = { SYS_mmap, SYS_mprotect, SYS_munmap, SYS_brk, SYS_mremap, SYS_madvise };
 	if (nr < 0)
 		return NEVER;
 	for (size_t i = 0; i < sizeof memory / sizeof *memory; i++)
@@ -473,7 +484,7 @@ static int rank(long nr, int restart_block)
 	for (size_t i = 0; i < sizeof waiting / sizeof *waiting; i++)
 		if (waiting[i] == nr)
 			return WAITING;
-	return nr == 202 /* futex */ ? FUTEX : OTHER;
+	return nr == SYS_futex ? FUTEX : OTHER;
 }
 
 /* A NUL-terminated string of the process's, at most size bytes. */
@@ -613,6 +624,15 @@ static int not_ours(pid_t pid, int allowed)
 	hp_ctl_error("cannot load the hotpatch runtime: %s", why);
 	return HP_CTL_DENIED;
 }
+#else
+/* Without the stopped world there is no ptrace refusal to name: connecting says what is wrong. */
+static int not_ours(pid_t pid, int allowed)
+{
+	(void)pid;
+	(void)allowed;
+	return HP_CTL_OK;
+}
+#endif
 
 int hp_ctl_attach(pid_t pid, int allowed, double timeout_seconds, enum hp_ctl_attach_outcome *outcome,
                   char *library, size_t size)
@@ -641,6 +661,16 @@ int hp_ctl_attach(pid_t pid, int allowed, double timeout_seconds, enum hp_ctl_at
 		             state, (int)pid);
 		return HP_CTL_UNREACHABLE;
 	}
+#if !HPCTL_STOP_WORLD
+	(void)timeout_seconds;
+	(void)library;
+	(void)size;
+	hp_ctl_error("process %d has no hotpatch runtime: it was built with the hotpatch plugin but not linked with "
+	             "libhotpatch, and this hpctl cannot load one into it on %s (attaching stops its threads with "
+	             "ptrace, not supported for the processor): link the program with libhotpatch", (int)pid,
+	             HPCTL_PROCESSOR);
+	return HP_CTL_UNSUPPORTED;
+#else
 	char own[PATH_MAX], inside[PATH_MAX], name[128];
 	if (runtime_path(own))
 		return HP_CTL_ERROR;
@@ -680,4 +710,5 @@ int hp_ctl_attach(pid_t pid, int allowed, double timeout_seconds, enum hp_ctl_at
 	while (hp_ctl_socket_state(pid) != 1 && hp_ctl_time_left(&deadline, &left))
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	return HP_CTL_OK;
+#endif
 }

@@ -351,7 +351,9 @@ static void no_runtime(pid_t pid)
 		        "listens only if the program calls hp_control_enable() in it after fork\n", (int)pid);
 	else if (hp_ctl_attachable(pid))
 		hp_ctl_error("process %d has no hotpatch runtime: the program was built with the hotpatch plugin but "
-		        "is not linked with libhotpatch; hpctl apply loads it\n", (int)pid);
+		        "is not linked with libhotpatch; %s\n", (int)pid,
+		        HPCTL_STOP_WORLD ? "hpctl apply loads it" :
+		                           "link it with libhotpatch (this hpctl cannot load it on " HPCTL_PROCESSOR ")");
 	else
 		hp_ctl_error("process %d has no hotpatch runtime listening: the program is not linked with "
 		        "libhotpatch; link it with -lhotpatch (pkg-config --libs hotpatch) or hotpatch_target()\n",
