@@ -3,9 +3,11 @@
  * Link it with the SQLite amalgamation (tests/tools/fetch-sqlite.sh):
  *
  *     cc -O2 -I SQLITE_DIR sqlite_workload.c SQLITE_DIR/sqlite3.c -lm -o sqlite_workload
+ *     ./sqlite_workload [ROWS]
  *
- * On an in-memory database it creates an indexed table, inserts ROWS rows inside one transaction
- * through a prepared statement, then runs indexed point queries, a GROUP BY aggregate, a LIKE scan,
+ * On an in-memory database it creates an indexed table, inserts ROWS rows (20000 unless given)
+ * inside one transaction through a prepared statement, then runs ROWS/50 indexed point queries
+ * (at least one), a GROUP BY aggregate, a LIKE scan,
  * an UPDATE, a DELETE and an integrity check.  Every value it reads back goes into a 64-bit FNV-1a
  * hash, printed as "sqlite-workload ok <hash>": the same line whatever the compile flags, as long as
  * SQLite works.  All data comes from a fixed-seed generator and only integers and text are compared,
@@ -21,11 +23,16 @@
 #include "sqlite3.h"
 
 enum {
-	ROWS = 20000,      /* rows inserted */
-	KEYS = 50000,      /* range of the indexed column k: some keys repeat, most are absent */
-	GROUPS = 50,       /* distinct values of grp */
-	LOOKUPS = 400,     /* indexed point queries */
+	DEFAULT_ROWS = 20000, /* rows inserted when no ROWS is given */
+	MAX_ROWS = 1000000,
+	KEYS = 50000,         /* range of the indexed column k: some keys repeat, most are absent */
+	GROUPS = 50,          /* distinct values of grp */
 };
+
+/* A smaller ROWS is for runs that cost far more per instruction than a native one (an emulator
+ * tracing every instruction); the key range stays, so every query still has work to do. */
+static int row_count = DEFAULT_ROWS;
+static int lookup_count = DEFAULT_ROWS / 50; /* indexed point queries */
 
 static sqlite3 *db;
 static uint64_t hash = 14695981039346656037u; /* FNV-1a 64 offset basis */
@@ -138,7 +145,7 @@ static void insert_rows(void)
 	sqlite3_stmt *st = prepare("INSERT INTO t(id, k, grp, val, name) VALUES (?1, ?2, ?3, ?4, ?5)");
 	char name[64];
 	exec("BEGIN");
-	for (int i = 1; i <= ROWS; i++) {
+	for (int i = 1; i <= row_count; i++) {
 		uint32_t r = rng();
 		int n = snprintf(name, sizeof name, "%s-%u-%s", words[r % 10], (unsigned)(rng() % 100000),
 		                 words[(r >> 8) % 10]);
@@ -159,7 +166,7 @@ static void point_queries(void)
 {
 	sqlite3_stmt *st = prepare("SELECT id, grp, val, name FROM t WHERE k = ?1 ORDER BY id");
 	int64_t found = 0;
-	for (int i = 0; i < LOOKUPS; i++) {
+	for (int i = 0; i < lookup_count; i++) {
 		sqlite3_bind_int(st, 1, (int)(rng() % KEYS));
 		found += mix_rows(st);
 		sqlite3_reset(st);
@@ -168,8 +175,23 @@ static void point_queries(void)
 	mix_int(found);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 2) {
+		fputs("usage: sqlite_workload [ROWS]\n", stderr);
+		return 1;
+	}
+	if (argc == 2) {
+		char *end;
+		long n = strtol(argv[1], &end, 10);
+		if (end == argv[1] || *end != '\0' || n < 1 || n > MAX_ROWS) {
+			fprintf(stderr, "sqlite-workload: ROWS must be an integer from 1 to %d, not '%s'\n",
+			        MAX_ROWS, argv[1]);
+			return 1;
+		}
+		row_count = (int)n;
+		lookup_count = row_count / 50 > 0 ? row_count / 50 : 1;
+	}
 	rng_state = 20240611;
 	if (sqlite3_open(":memory:", &db) != SQLITE_OK)
 		fail("cannot open an in-memory database");
